@@ -1,0 +1,191 @@
+//! The client side of one connection, without IO.
+//!
+//! [`ClientSession`] runs the y-protocols handshake for a doc, applies what
+//! the server sends, and counts Weft acks. The engine and the tests drive it
+//! over a real socket; it never touches one itself.
+
+use bytes::Bytes;
+use yrs::sync::{Awareness, AwarenessUpdate, Message, SyncMessage};
+use yrs::{Doc, ReadTxn, Transact};
+
+use crate::protocol::{self, Incoming, ACK_TAG};
+use crate::ProtocolError;
+
+/// Something the server told this client.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClientEvent {
+    /// The server's step 2 arrived: the doc now holds everything the server had.
+    Synced,
+    /// A remote update was applied to the doc.
+    Updated,
+    /// Remote awareness changed.
+    Awareness,
+    /// The server made this many of this connection's updates durable.
+    Acked(u64),
+    /// The server refused a change (read-only access).
+    Denied(String),
+}
+
+/// What handling one frame produced.
+#[derive(Debug, Default)]
+pub struct ClientOutput {
+    /// Frames to send back to the server.
+    pub reply: Vec<Bytes>,
+    /// What happened, in order.
+    pub events: Vec<ClientEvent>,
+}
+
+/// One connection's protocol state.
+pub struct ClientSession {
+    awareness: Awareness,
+    synced: bool,
+    /// Update messages sent on this connection; the server's acks count the same things.
+    sent: u64,
+    acked: u64,
+}
+
+impl ClientSession {
+    /// A session over `doc`.
+    pub fn new(doc: Doc) -> Self {
+        ClientSession { awareness: Awareness::new(doc), synced: false, sent: 0, acked: 0 }
+    }
+
+    /// The document.
+    pub fn doc(&self) -> &Doc {
+        self.awareness.doc()
+    }
+
+    /// The awareness, to set the local state.
+    pub fn awareness(&self) -> &Awareness {
+        &self.awareness
+    }
+
+    /// Mutable awareness, to set the local state.
+    pub fn awareness_mut(&mut self) -> &mut Awareness {
+        &mut self.awareness
+    }
+
+    /// True once the server's step 2 has been applied on this connection.
+    pub fn is_synced(&self) -> bool {
+        self.synced
+    }
+
+    /// Update messages sent on this connection that the server has not acked.
+    pub fn unacked(&self) -> u64 {
+        self.sent.saturating_sub(self.acked)
+    }
+
+    /// Acked update messages on this connection.
+    pub fn acked(&self) -> u64 {
+        self.acked
+    }
+
+    /// Starts a new connection: resets the counters and returns the frames
+    /// to send first (step 1, then the local awareness state if set).
+    pub fn open(&mut self) -> Vec<Bytes> {
+        self.synced = false;
+        self.sent = 0;
+        self.acked = 0;
+        let sv = self.doc().transact().state_vector();
+        let mut frames = vec![protocol::step1(sv)];
+        frames.extend(self.local_awareness());
+        frames
+    }
+
+    /// Frame for a local update produced by the doc.
+    pub fn local_update(&mut self, update: Vec<u8>) -> Bytes {
+        self.sent += 1;
+        protocol::update(update)
+    }
+
+    /// Frame carrying the local awareness state, if one is set.
+    pub fn local_awareness(&self) -> Option<Bytes> {
+        self.awareness.local_state_raw()?;
+        let update = self.awareness.update_with_clients([self.awareness.client_id()]).ok()?;
+        Some(protocol::encode(&Message::Awareness(update)))
+    }
+
+    /// Frame announcing that this client is gone (null local state).
+    pub fn leave_awareness(&mut self) -> Option<Bytes> {
+        self.awareness.local_state_raw()?;
+        self.awareness.clean_local_state();
+        let update = self.awareness.update_with_clients([self.awareness.client_id()]).ok()?;
+        Some(protocol::encode(&Message::Awareness(update)))
+    }
+
+    /// Handles one frame from the server.
+    pub fn handle(&mut self, frame: &[u8]) -> Result<ClientOutput, ProtocolError> {
+        let mut out = ClientOutput::default();
+        for msg in protocol::decode_frame(frame)? {
+            match msg {
+                Incoming::Known(Message::Sync(SyncMessage::SyncStep1(sv))) => {
+                    let diff = self.doc().transact().encode_diff_v1(&sv);
+                    self.sent += 1;
+                    out.reply.push(protocol::step2(diff));
+                }
+                Incoming::Known(Message::Sync(SyncMessage::SyncStep2(raw))) => {
+                    self.apply(&raw)?;
+                    self.synced = true;
+                    out.events.push(ClientEvent::Synced);
+                }
+                Incoming::Known(Message::Sync(SyncMessage::Update(raw))) => {
+                    self.apply(&raw)?;
+                    out.events.push(ClientEvent::Updated);
+                }
+                Incoming::Known(Message::Awareness(update)) => {
+                    self.apply_awareness(update)?;
+                    out.events.push(ClientEvent::Awareness);
+                }
+                Incoming::Known(Message::AwarenessQuery) => out.reply.extend(self.local_awareness()),
+                Incoming::Known(Message::Auth(Some(reason))) => out.events.push(ClientEvent::Denied(reason)),
+                Incoming::Known(Message::Auth(None) | Message::Custom(..)) => {}
+                Incoming::Unknown(ACK_TAG) => {
+                    if let Some(count) = read_ack(frame) {
+                        self.acked = self.acked.max(count);
+                        out.events.push(ClientEvent::Acked(self.acked));
+                    }
+                }
+                Incoming::Unknown(_) => {}
+            }
+        }
+        Ok(out)
+    }
+
+    fn apply(&self, raw: &[u8]) -> Result<(), ProtocolError> {
+        let update = protocol::decode_update(raw)?;
+        self.doc().transact_mut().apply_update(update)?;
+        Ok(())
+    }
+
+    fn apply_awareness(&mut self, update: AwarenessUpdate) -> Result<(), ProtocolError> {
+        self.awareness.apply_update(update)?;
+        Ok(())
+    }
+}
+
+/// The server sends each ack as a frame of its own, so the payload is read
+/// from the frame directly.
+fn read_ack(frame: &[u8]) -> Option<u64> {
+    use yrs::updates::decoder::Decode;
+    match Message::decode_v1(frame).ok()? {
+        Message::Custom(ACK_TAG, payload) => protocol::parse_ack(&payload).ok(),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ack_frames_raise_the_acked_count() {
+        let mut s = ClientSession::new(Doc::new());
+        s.open();
+        s.local_update(vec![0, 0]);
+        s.local_update(vec![0, 0]);
+        assert_eq!(s.unacked(), 2);
+        let out = s.handle(&protocol::ack(1)).unwrap();
+        assert_eq!(out.events, vec![ClientEvent::Acked(1)]);
+        assert_eq!(s.unacked(), 1);
+    }
+}

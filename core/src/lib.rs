@@ -1,0 +1,22 @@
+//! Weft's sync core: the y-protocols session logic shared by `weft-server` and
+//! the client engine. It does no IO: callers hand it the bytes of a WebSocket
+//! frame and get back the frames to send, the updates to persist, and what to
+//! broadcast. That keeps the protocol testable without sockets and lets the
+//! server and the client agree byte for byte.
+//!
+//! # Layout
+//! - [`protocol`]: decoding one frame into y-protocols messages (through
+//!   `yrs::sync`), encoding replies, and Weft's ack extension.
+//! - [`doc_id`]: what a document id may be, and decoding it from a URL path.
+//! - [`room`]: the server side of one document: the doc, its awareness, and
+//!   which awareness ids each connection owns.
+//! - [`client`]: the client side of one connection: handshake, updates, acks.
+//! - [`error`]: the one error type of this crate.
+
+pub mod client;
+pub mod doc_id;
+pub mod error;
+pub mod protocol;
+pub mod room;
+
+pub use error::ProtocolError;

@@ -1,0 +1,191 @@
+//! y-protocols framing through `yrs::sync`, plus Weft's ack extension.
+//!
+//! A WebSocket frame may carry several messages back to back; the reference
+//! server reads only the first, [`decode_frame`] reads them all. Stock clients
+//! read only one message per frame, so everything here encodes one message
+//! per frame.
+
+use bytes::Bytes;
+use yrs::encoding::read::{Error as ReadError, Read};
+use yrs::sync::{Message, SyncMessage};
+use yrs::updates::decoder::{Decode, Decoder, DecoderV1};
+use yrs::encoding::write::Write;
+use yrs::updates::encoder::{Encode, Encoder, EncoderV1};
+use yrs::StateVector;
+
+use crate::ProtocolError;
+
+/// Message tag of Weft's ack: `[ACK_TAG, len, varuint(count)]`, where `count`
+/// is how many of this connection's updates are durable so far. Sent only to
+/// connections that asked for it (see `docs/PROTOCOL.md`).
+pub const ACK_TAG: u8 = 100;
+
+/// The query parameter a client sets (`?ack=1`) to receive acks.
+pub const ACK_PARAM: &str = "ack";
+
+/// WebSocket close codes Weft uses, named for what they tell the peer.
+pub mod close {
+    /// Normal closure.
+    pub const NORMAL: u16 = 1000;
+    /// Server shutting down.
+    pub const GOING_AWAY: u16 = 1001;
+    /// The frame was not valid y-protocols.
+    pub const PROTOCOL_ERROR: u16 = 1002;
+    /// A text frame: Weft speaks binary only.
+    pub const UNSUPPORTED_DATA: u16 = 1003;
+    /// A message decoded but its content (an update) did not.
+    pub const INVALID_PAYLOAD: u16 = 1007;
+    /// Policy violation (rate limits, permissions).
+    pub const POLICY: u16 = 1008;
+    /// A message larger than the configured limit.
+    pub const TOO_BIG: u16 = 1009;
+    /// The server could not do its part (e.g. the store failed).
+    pub const INTERNAL: u16 = 1011;
+    /// The client could not keep up with its outbound queue; reconnect.
+    pub const TRY_AGAIN_LATER: u16 = 1013;
+}
+
+/// One message of a frame, as the core acts on it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Incoming {
+    /// A y-protocols message that `yrs::sync` understands.
+    Known(Message),
+    /// A tag this side does not know. Ignored by receivers.
+    Unknown(u8),
+}
+
+/// Splits a frame into its messages. Unknown tags are returned as
+/// [`Incoming::Unknown`]; since their length is not known for sure, the rest
+/// of the frame after one is skipped. A truncated or malformed known message
+/// is an error.
+pub fn decode_frame(frame: &[u8]) -> Result<Vec<Incoming>, ProtocolError> {
+    let mut decoder = DecoderV1::from(frame);
+    let mut out = Vec::new();
+    // read_to_end only peeks: it does not advance the decoder.
+    while let Some(&first) = decoder.read_to_end()?.first() {
+        let known = first <= yrs::sync::protocol::MSG_QUERY_AWARENESS;
+        if known {
+            out.push(Incoming::Known(Message::decode(&mut decoder)?));
+            continue;
+        }
+        out.push(Incoming::Unknown(first & 0x7f));
+        // y-protocols extensions are length-prefixed by convention; if this
+        // one is not, its end is unknowable, so the rest of the frame goes.
+        if !matches!(Message::decode(&mut decoder), Ok(Message::Custom(..))) {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// Encodes one message as one frame.
+pub fn encode(msg: &Message) -> Bytes {
+    Bytes::from(msg.encode_v1())
+}
+
+/// `sync step 1` carrying `sv`.
+pub fn step1(sv: StateVector) -> Bytes {
+    encode(&Message::Sync(SyncMessage::SyncStep1(sv)))
+}
+
+/// `sync step 2` carrying `update`.
+pub fn step2(update: Vec<u8>) -> Bytes {
+    encode(&Message::Sync(SyncMessage::SyncStep2(update)))
+}
+
+/// `sync update` carrying `update`.
+pub fn update(update: Vec<u8>) -> Bytes {
+    encode(&Message::Sync(SyncMessage::Update(update)))
+}
+
+/// Weft's ack: `count` of the receiver's updates are durable.
+pub fn ack(count: u64) -> Bytes {
+    let mut payload = EncoderV1::new();
+    payload.write_var(count);
+    encode(&Message::Custom(ACK_TAG, payload.to_vec()))
+}
+
+/// Reads the count out of an ack message's payload.
+pub fn parse_ack(payload: &[u8]) -> Result<u64, ReadError> {
+    let mut decoder = DecoderV1::from(payload);
+    decoder.read_var()
+}
+
+/// The y-protocols "permission denied" auth message, with a reason.
+pub fn permission_denied(reason: &str) -> Bytes {
+    encode(&Message::Auth(Some(reason.to_owned())))
+}
+
+/// Reads a `yrs` update, mapping failure to [`ProtocolError::BadUpdate`].
+pub fn decode_update(bytes: &[u8]) -> Result<yrs::Update, ProtocolError> {
+    yrs::Update::decode_v1(bytes).map_err(ProtocolError::BadUpdate)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use yrs::sync::awareness::{AwarenessUpdate, AwarenessUpdateEntry};
+
+    #[test]
+    fn several_messages_in_one_frame_are_all_read() {
+        let mut frame = step1(StateVector::default()).to_vec();
+        frame.extend_from_slice(&update(vec![0, 0]));
+        frame.extend_from_slice(&encode(&Message::AwarenessQuery));
+        let msgs = decode_frame(&frame).unwrap();
+        assert_eq!(msgs.len(), 3);
+        assert!(matches!(msgs[0], Incoming::Known(Message::Sync(SyncMessage::SyncStep1(_)))));
+        assert!(matches!(msgs[1], Incoming::Known(Message::Sync(SyncMessage::Update(_)))));
+        assert_eq!(msgs[2], Incoming::Known(Message::AwarenessQuery));
+    }
+
+    #[test]
+    fn unknown_tag_is_reported_not_fatal() {
+        let mut frame = encode(&Message::Custom(42, vec![1, 2, 3])).to_vec();
+        frame.extend_from_slice(&update(vec![0, 0]));
+        let msgs = decode_frame(&frame).unwrap();
+        assert_eq!(msgs[0], Incoming::Unknown(42));
+        assert!(matches!(msgs[1], Incoming::Known(Message::Sync(SyncMessage::Update(_)))));
+    }
+
+    #[test]
+    fn truncated_message_is_malformed() {
+        let frame = update(vec![1, 2, 3, 4]);
+        let err = decode_frame(&frame[..frame.len() - 2]).unwrap_err();
+        assert_eq!(err.close_code(), close::PROTOCOL_ERROR);
+    }
+
+    #[test]
+    fn bad_sync_subtag_is_malformed() {
+        assert!(decode_frame(&[0, 9, 0]).is_err());
+    }
+
+    #[test]
+    fn ack_round_trips() {
+        let frame = ack(300);
+        let msgs = decode_frame(&frame).unwrap();
+        // Receivers that do not know the tag see it as unknown; the core
+        // reports it as such, and the client reads the payload itself.
+        assert_eq!(msgs, vec![Incoming::Unknown(ACK_TAG)]);
+        match Message::decode_v1(&frame).unwrap() {
+            Message::Custom(ACK_TAG, payload) => assert_eq!(parse_ack(&payload).unwrap(), 300),
+            other => panic!("not an ack: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn awareness_message_decodes() {
+        let mut clients = std::collections::HashMap::new();
+        clients.insert(
+            yrs::ClientID::new(7),
+            AwarenessUpdateEntry { clock: 1, json: "{\"a\":1}".into() },
+        );
+        let frame = encode(&Message::Awareness(AwarenessUpdate { clients }));
+        let msgs = decode_frame(&frame).unwrap();
+        assert!(matches!(&msgs[0], Incoming::Known(Message::Awareness(u)) if u.clients.len() == 1));
+    }
+
+    #[test]
+    fn empty_frame_has_no_messages() {
+        assert!(decode_frame(&[]).unwrap().is_empty());
+    }
+}

@@ -1,0 +1,314 @@
+//! The server side of one document, without IO.
+//!
+//! A [`Room`] owns the yrs doc and its awareness. The server feeds it each
+//! connection's frames and acts on the returned [`Effects`]: reply to the
+//! sender, broadcast to the others, persist updates in order. Keeping this
+//! IO-free means the whole protocol is unit-testable and the socket loop
+//! stays a thin adapter.
+
+use std::collections::{HashMap, HashSet};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use bytes::Bytes;
+use yrs::sync::{Awareness, Message, SyncMessage};
+use yrs::{ClientID, Doc, ReadTxn, StateVector, Transact, Update};
+
+use crate::protocol::{self, Incoming};
+use crate::ProtocolError;
+
+/// Identifies a connection within a room; assigned by the adapter.
+pub type ConnId = u64;
+
+/// What a connection may do to the doc.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Sync, read and send awareness, but never change the doc.
+    Read,
+    /// Everything.
+    Write,
+}
+
+/// What handling one frame asks the adapter to do.
+#[derive(Debug, Default)]
+pub struct Effects {
+    /// Frames for the sender only, in order.
+    pub reply: Vec<Bytes>,
+    /// Frames for every other connection on the doc, in order.
+    pub broadcast: Vec<Bytes>,
+    /// One entry per update message the sender sent, in order. `Some` holds
+    /// bytes to persist; `None` is an update with nothing new (an empty
+    /// step 2), which still counts towards the sender's acks.
+    pub updates: Vec<Option<Bytes>>,
+}
+
+/// One document as the server holds it.
+pub struct Room {
+    awareness: Awareness,
+    /// Awareness client ids each connection has set, so they can be cleared
+    /// when it goes, however it goes.
+    owners: HashMap<ConnId, HashSet<ClientID>>,
+    /// Set if yrs panicked while integrating an update: the doc may be
+    /// half-changed, so the adapter must drop the room and reload it.
+    poisoned: bool,
+}
+
+impl Default for Room {
+    fn default() -> Self {
+        Self::new(Doc::new())
+    }
+}
+
+impl Room {
+    /// A room over `doc`.
+    pub fn new(doc: Doc) -> Self {
+        Room { awareness: Awareness::new(doc), owners: HashMap::new(), poisoned: false }
+    }
+
+    /// A room holding the stored updates, applied in order. Returns how many
+    /// stored updates could not be decoded, so the caller can report them.
+    pub fn load<I, B>(stored: I) -> (Self, usize)
+    where
+        I: IntoIterator<Item = B>,
+        B: AsRef<[u8]>,
+    {
+        let room = Room::default();
+        let mut skipped = 0;
+        {
+            let mut txn = room.doc().transact_mut();
+            for bytes in stored {
+                match protocol::decode_update(bytes.as_ref()) {
+                    Ok(update) => {
+                        if txn.apply_update(update).is_err() {
+                            skipped += 1;
+                        }
+                    }
+                    Err(_) => skipped += 1,
+                }
+            }
+        }
+        (room, skipped)
+    }
+
+    /// The document.
+    pub fn doc(&self) -> &Doc {
+        self.awareness.doc()
+    }
+
+    /// The awareness state.
+    pub fn awareness(&self) -> &Awareness {
+        &self.awareness
+    }
+
+    /// True once yrs panicked on an update; see the field's doc.
+    pub fn is_poisoned(&self) -> bool {
+        self.poisoned
+    }
+
+    /// Number of connections that have joined and not left.
+    pub fn connections(&self) -> usize {
+        self.owners.len()
+    }
+
+    /// Registers `conn` and returns the frames it must receive first: the
+    /// server's step 1, then the current awareness states if there are any.
+    pub fn join(&mut self, conn: ConnId) -> Vec<Bytes> {
+        self.owners.entry(conn).or_default();
+        let sv = self.doc().transact().state_vector();
+        let mut frames = vec![protocol::step1(sv)];
+        if let Some(states) = self.awareness_frame() {
+            frames.push(states);
+        }
+        frames
+    }
+
+    /// Handles one frame from `conn`. The frame is fully decoded and every
+    /// update in it validated before anything is applied, so a bad frame
+    /// changes nothing.
+    pub fn handle(&mut self, conn: ConnId, frame: &[u8], access: Access) -> Result<Effects, ProtocolError> {
+        enum Step {
+            Step1(StateVector),
+            Update(Vec<u8>, Update),
+            Awareness(yrs::sync::AwarenessUpdate),
+            Query,
+        }
+        let mut steps = Vec::new();
+        for msg in protocol::decode_frame(frame)? {
+            match msg {
+                Incoming::Known(Message::Sync(SyncMessage::SyncStep1(sv))) => steps.push(Step::Step1(sv)),
+                Incoming::Known(Message::Sync(SyncMessage::SyncStep2(raw) | SyncMessage::Update(raw))) => {
+                    let update = protocol::decode_update(&raw)?;
+                    steps.push(Step::Update(raw, update));
+                }
+                Incoming::Known(Message::Awareness(update)) => steps.push(Step::Awareness(update)),
+                Incoming::Known(Message::AwarenessQuery) => steps.push(Step::Query),
+                // Clients have no business sending auth; unknown tags are ignored.
+                Incoming::Known(Message::Auth(_) | Message::Custom(..)) | Incoming::Unknown(_) => {}
+            }
+        }
+
+        let mut fx = Effects::default();
+        for step in steps {
+            match step {
+                Step::Step1(sv) => {
+                    let diff = self.doc().transact().encode_diff_v1(&sv);
+                    fx.reply.push(protocol::step2(diff));
+                }
+                Step::Update(raw, update) => {
+                    if access == Access::Read {
+                        fx.reply.push(protocol::permission_denied("read-only access"));
+                        continue;
+                    }
+                    if update.is_empty() {
+                        fx.updates.push(None);
+                        continue;
+                    }
+                    self.apply(update)?;
+                    let raw = Bytes::from(raw);
+                    fx.broadcast.push(protocol::update(raw.to_vec()));
+                    fx.updates.push(Some(raw));
+                }
+                Step::Awareness(update) => {
+                    let msg = protocol::encode(&Message::Awareness(update.clone()));
+                    if let Some(summary) = self.awareness.apply_update_summary(update)? {
+                        let owned = self.owners.entry(conn).or_default();
+                        owned.extend(summary.added.iter().chain(&summary.updated));
+                        for id in &summary.removed {
+                            owned.remove(id);
+                        }
+                        fx.broadcast.push(msg);
+                    }
+                }
+                Step::Query => fx.reply.extend(self.awareness_frame()),
+            }
+        }
+        Ok(fx)
+    }
+
+    /// Forgets `conn` and returns the awareness removal to broadcast for the
+    /// ids it had set, if any.
+    pub fn leave(&mut self, conn: ConnId) -> Option<Bytes> {
+        let ids = self.owners.remove(&conn)?;
+        if ids.is_empty() {
+            return None;
+        }
+        for id in &ids {
+            self.awareness.remove_state(*id);
+        }
+        let update = self.awareness.update_with_clients(ids).ok()?;
+        Some(protocol::encode(&Message::Awareness(update)))
+    }
+
+    /// The whole document as one update, for compaction.
+    pub fn snapshot(&self) -> Vec<u8> {
+        self.doc().transact().encode_state_as_update_v1(&StateVector::default())
+    }
+
+    fn awareness_frame(&self) -> Option<Bytes> {
+        let update = self.awareness.update().ok()?;
+        (!update.clients.is_empty()).then(|| protocol::encode(&Message::Awareness(update)))
+    }
+
+    fn apply(&mut self, update: Update) -> Result<(), ProtocolError> {
+        let doc = self.doc().clone();
+        // yrs is not hardened against every hostile update; a panic must
+        // cost one connection, not the process.
+        match catch_unwind(AssertUnwindSafe(|| doc.transact_mut().apply_update(update))) {
+            Ok(result) => Ok(result?),
+            Err(_) => {
+                self.poisoned = true;
+                Err(ProtocolError::Panicked)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::ClientSession;
+    use yrs::{GetString, Text};
+
+    fn edit(doc: &Doc, text: &str) -> Vec<u8> {
+        let t = doc.get_or_insert_text("t");
+        let mut txn = doc.transact_mut();
+        let len = t.len(&txn);
+        t.insert(&mut txn, len, text);
+        txn.encode_update_v1()
+    }
+
+    #[test]
+    fn update_is_applied_broadcast_and_persisted() {
+        let mut room = Room::default();
+        room.join(1);
+        let fx = room.handle(1, &protocol::update(edit(&Doc::new(), "hi")), Access::Write).unwrap();
+        assert_eq!(fx.broadcast.len(), 1);
+        assert_eq!(fx.updates.len(), 1);
+        assert!(fx.updates[0].is_some());
+        assert_eq!(room.doc().get_or_insert_text("t").get_string(&room.doc().transact()), "hi");
+    }
+
+    #[test]
+    fn read_only_update_is_refused_and_not_applied() {
+        let mut room = Room::default();
+        let fx = room.handle(1, &protocol::update(edit(&Doc::new(), "hi")), Access::Read).unwrap();
+        assert!(fx.broadcast.is_empty() && fx.updates.is_empty());
+        assert_eq!(fx.reply.len(), 1);
+        assert_eq!(room.doc().transact().state_vector(), StateVector::default());
+    }
+
+    #[test]
+    fn bad_frame_changes_nothing() {
+        let mut room = Room::default();
+        let mut frame = protocol::update(edit(&Doc::new(), "hi")).to_vec();
+        frame.extend_from_slice(&protocol::update(vec![9, 9, 9, 9]));
+        assert!(room.handle(1, &frame, Access::Write).is_err());
+        assert_eq!(room.doc().transact().state_vector(), StateVector::default());
+    }
+
+    #[test]
+    fn client_and_room_converge_through_handshake() {
+        let mut room = Room::default();
+        room.handle(9, &protocol::update(edit(&Doc::new(), "server ")), Access::Write).unwrap();
+        let client_doc = Doc::new();
+        edit(&client_doc, "client");
+        let mut client = ClientSession::new(client_doc.clone());
+        // client -> server
+        let mut to_server: Vec<Bytes> = client.open();
+        let mut to_client: Vec<Bytes> = room.join(1);
+        for _ in 0..3 {
+            let mut next_client = Vec::new();
+            for f in to_server.drain(..) {
+                next_client.extend(room.handle(1, &f, Access::Write).unwrap().reply);
+            }
+            for f in to_client.drain(..) {
+                to_server.extend(client.handle(&f).unwrap().reply);
+            }
+            to_client = next_client;
+        }
+        assert!(client.is_synced());
+        let server_text = room.doc().get_or_insert_text("t").get_string(&room.doc().transact());
+        let client_text = client_doc.get_or_insert_text("t").get_string(&client_doc.transact());
+        assert_eq!(server_text, client_text);
+        assert_eq!(server_text.len(), "server client".len());
+    }
+
+    #[test]
+    fn leaving_clears_awareness_of_the_connection() {
+        let mut a = Awareness::new(Doc::with_client_id(5));
+        a.set_local_state_raw("{\"user\":\"ann\"}");
+        let msg = protocol::encode(&Message::Awareness(a.update().unwrap()));
+        let mut room = Room::default();
+        room.join(1);
+        let fx = room.handle(1, &msg, Access::Write).unwrap();
+        assert_eq!(fx.broadcast.len(), 1);
+        assert_eq!(room.awareness().update().unwrap().clients.len(), 1);
+        let removal = room.leave(1).expect("removal broadcast");
+        assert!(room.awareness().update().unwrap().clients.is_empty());
+        match Message::decode_v1(&removal).unwrap() {
+            Message::Awareness(u) => assert_eq!(&*u.clients[&ClientID::new(5)].json, "null"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    use yrs::updates::decoder::Decode;
+}
