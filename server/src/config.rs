@@ -1,0 +1,59 @@
+//! Command-line and environment configuration. Every option has an env twin.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+
+/// weft-server: the sync server for Weft. Speaks the y-websocket protocol at
+/// ws://HOST:PORT/<doc-id>, so any Yjs client can use it, and stores every
+/// document durably in SQLite.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "weft-server", version, about, long_about = None)]
+pub struct Config {
+    /// Address to listen on (host:port). Port 0 picks a free port.
+    #[arg(long, env = "WEFT_LISTEN", default_value = "127.0.0.1:4455")]
+    pub listen: String,
+
+    /// Directory holding the SQLite database (weft.db). Created if missing.
+    #[arg(long, env = "WEFT_DATA_DIR", default_value = "./weft-data")]
+    pub data_dir: PathBuf,
+
+    /// Keep documents in memory only (nothing survives a restart). For tests and benchmarks.
+    #[arg(long, env = "WEFT_IN_MEMORY")]
+    pub in_memory: bool,
+
+    /// Most simultaneous WebSocket connections; further upgrades get HTTP 503.
+    #[arg(long, env = "WEFT_MAX_CONNECTIONS", default_value_t = 10_000)]
+    pub max_connections: usize,
+
+    /// Largest WebSocket message in bytes; larger ones close the connection with 1009.
+    #[arg(long, env = "WEFT_MAX_MESSAGE_SIZE", default_value_t = 16 << 20)]
+    pub max_message_size: usize,
+
+    /// Frames queued per connection before it counts as too slow and is closed with 1013.
+    #[arg(long, env = "WEFT_SEND_QUEUE", default_value_t = 1024)]
+    pub send_queue: usize,
+
+    /// How long a document with no connections stays in memory (e.g. 30s, 2m).
+    #[arg(long, env = "WEFT_UNLOAD_AFTER", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub unload_after: Duration,
+
+    /// How often to ping each connection; one silent for two intervals is closed.
+    #[arg(long, env = "WEFT_PING_INTERVAL", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub ping_interval: Duration,
+
+    /// Logged updates after which a document is compacted into one snapshot.
+    #[arg(long, env = "WEFT_COMPACT_AFTER", default_value_t = 1000)]
+    pub compact_after: usize,
+
+    /// How long shutdown waits for connections to close before flushing.
+    #[arg(long, env = "WEFT_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config::parse_from(["weft-server"])
+    }
+}

@@ -1,0 +1,208 @@
+//! The socket loop of one WebSocket connection: a thin adapter between the
+//! socket and the room. The reader feeds frames to the room; a writer task
+//! drains the bounded outbound queue, so a slow socket never blocks a room.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::WebSocketStream;
+use weft_core::doc_id::DocId;
+use weft_core::protocol::{self, close};
+use weft_core::room::Access;
+use weft_core::ProtocolError;
+
+use crate::metrics::Metrics;
+use crate::rooms::{ConnControl, Peer};
+use crate::server::Shared;
+
+/// Updates a connection may have waiting for the store before its socket
+/// stops being read; this is the backpressure on a writer faster than disk.
+const MAX_UNACKED: u64 = 4096;
+
+/// What the upgrade request asked for.
+#[derive(Debug, Clone)]
+pub struct ConnOptions {
+    /// Send Weft acks (`?ack=1`).
+    pub ack: bool,
+    /// Who connected, for logs.
+    pub remote: SocketAddr,
+}
+
+static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
+
+/// Runs one connection to completion.
+pub async fn serve<S>(shared: Arc<Shared>, mut ws: WebSocketStream<TokioIo<S>>, doc: DocId, opts: ConnOptions)
+where
+    TokioIo<S>: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let conn = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
+    let span = tracing::debug_span!("conn", id = conn, doc = %doc, remote = %opts.remote);
+    let _enter = span.enter();
+    let lease = match shared.rooms.acquire(&doc).await {
+        Ok(lease) => lease,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot open document");
+            let _ = ws.close(Some(close_frame(close::INTERNAL, "document unavailable"))).await;
+            return;
+        }
+    };
+    shared.metrics.connections.inc();
+    shared.metrics.connections_total.inc();
+    tracing::debug!("connected");
+
+    let (sink, mut stream) = ws.split();
+    let (tx, rx) = mpsc::channel(shared.config.send_queue.max(4));
+    let ctl = Arc::new(ConnControl::default());
+    let writer = tokio::spawn(write_loop(sink, rx, ctl.clone(), shared.metrics.clone()));
+    lease.room.connect(conn, Peer { tx: tx.clone(), ctl: ctl.clone() });
+
+    let ping_every = shared.config.ping_interval;
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
+    let mut last_seen = Instant::now();
+    let mut queued: u64 = 0;
+    let mut acked: u64 = 0;
+    loop {
+        let unacked = queued - ctl.durable.load(Ordering::SeqCst).min(queued);
+        tokio::select! {
+            biased;
+            _ = ctl.closed() => break,
+            _ = shared.shutdown.cancelled() => {
+                ctl.close(close::GOING_AWAY, "server shutting down");
+                break;
+            }
+            _ = ctl.acked.notified() => {
+                if ctl.store_failed.load(Ordering::SeqCst) {
+                    ctl.close(close::INTERNAL, "store write failed; reconnect");
+                    break;
+                }
+                let durable = ctl.durable.load(Ordering::SeqCst);
+                if opts.ack && durable > acked {
+                    acked = durable;
+                    if tx.send(Message::Binary(protocol::ack(durable))).await.is_err() {
+                        break;
+                    }
+                }
+            }
+            _ = ping.tick() => {
+                if last_seen.elapsed() > ping_every * 2 {
+                    tracing::debug!("keepalive timeout");
+                    ctl.close(close::NORMAL, "keepalive timeout");
+                    break;
+                }
+                if tx.send(Message::Ping(Default::default())).await.is_err() {
+                    break;
+                }
+            }
+            frame = stream.next(), if unacked < MAX_UNACKED => {
+                let frame = match frame {
+                    None => break,
+                    Some(Ok(frame)) => frame,
+                    Some(Err(WsError::Capacity(e))) => {
+                        tracing::warn!(error = %e, "message too big");
+                        shared.metrics.protocol_errors.inc();
+                        ctl.close(close::TOO_BIG, "message too big");
+                        break;
+                    }
+                    Some(Err(e)) => {
+                        tracing::debug!(error = %e, "socket error");
+                        break;
+                    }
+                };
+                last_seen = Instant::now();
+                match frame {
+                    Message::Binary(bytes) => {
+                        shared.metrics.bytes_in.inc_by(bytes.len() as u64);
+                        match lease.room.receive(conn, &bytes, Access::Write, &ctl) {
+                            Ok((replies, updates)) => {
+                                queued += updates;
+                                for reply in replies {
+                                    if tx.send(Message::Binary(reply)).await.is_err() {
+                                        break;
+                                    }
+                                }
+                            }
+                            Err(e) => {
+                                refuse(&shared.metrics, &ctl, &e);
+                                break;
+                            }
+                        }
+                    }
+                    Message::Text(_) => {
+                        shared.metrics.protocol_errors.inc();
+                        ctl.close(close::UNSUPPORTED_DATA, "binary y-protocols messages only");
+                        break;
+                    }
+                    Message::Close(_) => break,
+                    Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
+                }
+            }
+        }
+    }
+
+    lease.room.disconnect(conn);
+    shared.rooms.release(lease);
+    // Stops the writer if nothing else did; it sends the close frame.
+    ctl.close(close::NORMAL, "");
+    drop(tx);
+    if tokio::time::timeout(Duration::from_secs(2), writer).await.is_err() {
+        tracing::debug!("writer did not finish; dropping the socket");
+    }
+    shared.metrics.connections.dec();
+    tracing::debug!("disconnected");
+}
+
+fn refuse(metrics: &Metrics, ctl: &ConnControl, e: &ProtocolError) {
+    tracing::warn!(error = %e, "refusing frame");
+    metrics.protocol_errors.inc();
+    ctl.close(e.close_code(), &e.to_string());
+}
+
+fn close_frame(code: u16, reason: &str) -> CloseFrame {
+    // Close reasons are capped at 123 bytes by the WebSocket spec.
+    let mut reason = reason.to_owned();
+    while reason.len() > 123 {
+        reason.pop();
+    }
+    CloseFrame { code: CloseCode::from(code), reason: reason.into() }
+}
+
+async fn write_loop<Si>(mut sink: Si, mut rx: mpsc::Receiver<Message>, ctl: Arc<ConnControl>, metrics: Arc<Metrics>)
+where
+    Si: futures_util::Sink<Message, Error = WsError> + Unpin,
+{
+    'outer: loop {
+        tokio::select! {
+            biased;
+            _ = ctl.closed() => break,
+            msg = rx.recv() => {
+                let Some(msg) = msg else { break };
+                let mut next = Some(msg);
+                // Write everything already queued, then flush once.
+                while let Some(msg) = next.take() {
+                    metrics.bytes_out.inc_by(msg.len() as u64);
+                    if sink.feed(msg).await.is_err() {
+                        break 'outer;
+                    }
+                    next = rx.try_recv().ok();
+                }
+                if sink.flush().await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    if let Some((code, reason)) = ctl.close_frame() {
+        let frame = close_frame(code, &reason);
+        let _ = tokio::time::timeout(Duration::from_secs(1), sink.send(Message::Close(Some(frame)))).await;
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(1), sink.close()).await;
+}

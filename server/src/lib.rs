@@ -1,0 +1,54 @@
+//! weft-server: Weft's self-hosted sync server.
+//!
+//! Clients speak y-protocols (sync and awareness) over binary WebSocket
+//! messages at `ws://HOST:PORT/<doc-id>`, exactly like the y-websocket
+//! reference server, so any Yjs client can use it. Unlike the reference,
+//! every update is durable in SQLite before it is acked, a frame's every
+//! message is handled, and bad input costs only its sender.
+//!
+//! # Layout
+//! - [`config`]: clap options, each with an env twin.
+//! - [`server`]: `run`/`serve`: the listener, connection cap, graceful shutdown.
+//! - [`http`]: health, metrics and the checks before the WebSocket upgrade.
+//! - [`connection`]: the socket loop of one connection (thin adapter).
+//! - [`rooms`]: loading, sharing, persisting and unloading documents.
+//! - [`store`]: the `Store` trait, with memory and SQLite implementations.
+//! - [`metrics`]: Prometheus metrics.
+//! - [`error`]: the error type.
+//!
+//! The protocol itself lives in `weft-core`, which does no IO.
+
+pub mod config;
+pub mod connection;
+pub mod error;
+pub mod http;
+pub mod metrics;
+pub mod rooms;
+pub mod server;
+pub mod store;
+
+pub use config::Config;
+pub use error::ServerError;
+pub use server::{run, serve};
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

@@ -1,0 +1,90 @@
+//! Prometheus metrics, served as text at `GET /metrics`.
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+/// Every metric the server keeps.
+pub struct Metrics {
+    registry: Registry,
+    /// Open WebSocket connections.
+    pub connections: Gauge,
+    /// WebSocket connections accepted since start.
+    pub connections_total: Counter,
+    /// Connections refused before the upgrade, by reason.
+    pub rejected: Family<Vec<(String, String)>, Counter>,
+    /// Documents held in memory.
+    pub docs_loaded: Gauge,
+    /// Update messages received.
+    pub updates_in: Counter,
+    /// Frames delivered to other connections by fan-out.
+    pub messages_out: Counter,
+    /// Bytes of WebSocket payload received.
+    pub bytes_in: Counter,
+    /// Bytes of WebSocket payload queued for sending.
+    pub bytes_out: Counter,
+    /// Time from queueing a write to its commit, in seconds.
+    pub store_latency: Histogram,
+    /// Store writes or loads that failed.
+    pub store_errors: Counter,
+    /// Frames refused as malformed.
+    pub protocol_errors: Counter,
+    /// Connections closed for falling behind (1013).
+    pub slow_consumers: Counter,
+    /// Docs unloaded with writes that never reached the store.
+    pub unload_data_loss: Counter,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("weft");
+        let m = Metrics {
+            connections: Gauge::default(),
+            connections_total: Counter::default(),
+            rejected: Family::default(),
+            docs_loaded: Gauge::default(),
+            updates_in: Counter::default(),
+            messages_out: Counter::default(),
+            bytes_in: Counter::default(),
+            bytes_out: Counter::default(),
+            store_latency: Histogram::new(exponential_buckets(0.0001, 2.0, 16)),
+            store_errors: Counter::default(),
+            protocol_errors: Counter::default(),
+            slow_consumers: Counter::default(),
+            unload_data_loss: Counter::default(),
+            registry: Registry::default(),
+        };
+        registry.register("connections", "Open WebSocket connections", m.connections.clone());
+        registry.register("connections_accepted", "WebSocket connections accepted", m.connections_total.clone());
+        registry.register("connections_rejected", "Connections refused before the upgrade", m.rejected.clone());
+        registry.register("docs_loaded", "Documents held in memory", m.docs_loaded.clone());
+        registry.register("updates_in", "Update messages received", m.updates_in.clone());
+        registry.register("messages_out", "Frames fanned out to other connections", m.messages_out.clone());
+        registry.register("bytes_in", "WebSocket payload bytes received", m.bytes_in.clone());
+        registry.register("bytes_out", "WebSocket payload bytes sent", m.bytes_out.clone());
+        registry.register("store_commit_seconds", "Time from queueing a write to its commit", m.store_latency.clone());
+        registry.register("store_errors", "Failed store operations", m.store_errors.clone());
+        registry.register("protocol_errors", "Frames refused as malformed", m.protocol_errors.clone());
+        registry.register("slow_consumers", "Connections closed for falling behind", m.slow_consumers.clone());
+        registry.register("unload_unsaved", "Docs unloaded with writes the store never took", m.unload_data_loss.clone());
+        Metrics { registry, ..m }
+    }
+}
+
+impl Metrics {
+    /// Counts a refused connection.
+    pub fn reject(&self, reason: &str) {
+        self.rejected.get_or_create(&vec![("reason".to_owned(), reason.to_owned())]).inc();
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        // Writing to a String cannot fail.
+        let _ = encode(&mut out, &self.registry);
+        out
+    }
+}

@@ -1,0 +1,134 @@
+//! The listener: accepts TCP connections, serves HTTP on each, caps
+//! WebSocket connections with a semaphore, and shuts down gracefully.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::Config;
+use crate::error::ServerError;
+use crate::http;
+use crate::metrics::Metrics;
+use crate::rooms::{Rooms, RoomsConfig};
+use crate::store::{self, MemoryStore, SqliteStore, Store};
+
+/// State every connection shares.
+pub struct Shared {
+    /// The configuration.
+    pub config: Config,
+    /// The document store.
+    pub store: Arc<dyn Store>,
+    /// Loaded documents.
+    pub rooms: Arc<Rooms>,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// Permits for WebSocket connections.
+    pub conn_limit: Arc<Semaphore>,
+    /// Cancelled when the server starts shutting down.
+    pub shutdown: CancellationToken,
+    /// Every connection task, so shutdown can wait for them.
+    pub tracker: TaskTracker,
+}
+
+/// Opens the store the config names, binds the listen address, prints the
+/// URL, and serves until `shutdown` resolves.
+pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), ServerError> {
+    let store: Arc<dyn Store> = if config.in_memory {
+        Arc::new(MemoryStore::default())
+    } else {
+        Arc::new(SqliteStore::open(&config.data_dir)?)
+    };
+    let listener = TcpListener::bind(&config.listen)
+        .await
+        .map_err(|source| ServerError::Bind { addr: config.listen.clone(), source })?;
+    let addr = listener.local_addr().map_err(|source| ServerError::Bind { addr: config.listen.clone(), source })?;
+    let storage = if config.in_memory { "memory (not durable)".to_owned() } else { config.data_dir.join("weft.db").display().to_string() };
+    // The one line users and scripts look for; printed, not logged, so it
+    // shows whatever RUST_LOG says.
+    println!("weft-server listening on ws://{addr}  (store: {storage})");
+    serve(listener, store, config, shutdown).await
+}
+
+/// Serves on `listener` with `store` until `shutdown` resolves: then stops
+/// accepting, closes connections with 1001, and flushes the store.
+pub async fn serve(
+    listener: TcpListener,
+    store: Arc<dyn Store>,
+    config: Config,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServerError> {
+    let metrics = Arc::new(Metrics::default());
+    let rooms = Rooms::new(
+        store.clone(),
+        metrics.clone(),
+        RoomsConfig { unload_after: config.unload_after, compact_after: config.compact_after },
+    );
+    let shared = Arc::new(Shared {
+        conn_limit: Arc::new(Semaphore::new(config.max_connections)),
+        config,
+        store,
+        rooms,
+        metrics,
+        shutdown: CancellationToken::new(),
+        tracker: TaskTracker::new(),
+    });
+
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok((tcp, remote)) => {
+                    let _ = tcp.set_nodelay(true);
+                    let shared2 = shared.clone();
+                    shared.tracker.spawn(serve_http(shared2, tcp, remote));
+                }
+                Err(e) => {
+                    // Usually out of file descriptors: back off, don't spin.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+        }
+    }
+
+    tracing::info!("shutting down: closing connections");
+    drop(listener);
+    shared.shutdown.cancel();
+    shared.tracker.close();
+    if tokio::time::timeout(shared.config.shutdown_timeout, shared.tracker.wait()).await.is_err() {
+        tracing::warn!("some connections did not close in time");
+    }
+    shared.rooms.persist_all().await?;
+    store::flush(&*shared.store).await?;
+    tracing::info!("shutdown complete: all writes flushed");
+    Ok(())
+}
+
+async fn serve_http(shared: Arc<Shared>, tcp: tokio::net::TcpStream, remote: std::net::SocketAddr) {
+    let svc_shared = shared.clone();
+    let service = service_fn(move |req| http::handle(svc_shared.clone(), req, remote));
+    let conn = http1::Builder::new()
+        .timer(TokioTimer::new())
+        // Bounds what an unauthenticated, slow client can hold.
+        .header_read_timeout(Duration::from_secs(10))
+        .max_buf_size(64 * 1024)
+        .serve_connection(TokioIo::new(tcp), service)
+        .with_upgrades();
+    tokio::pin!(conn);
+    tokio::select! {
+        r = conn.as_mut() => if let Err(e) = r { tracing::debug!(error = %e, "http connection error") },
+        _ = shared.shutdown.cancelled() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
+    }
+}

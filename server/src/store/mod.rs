@@ -1,0 +1,179 @@
+//! Where documents are kept: a small trait with an in-memory implementation
+//! for tests and an embedded SQLite one for production. PostgreSQL can slot
+//! in behind the same trait.
+//!
+//! Writes take a completion callback instead of returning a future because
+//! the room must enqueue them while it holds its lock (so the log order is the
+//! order updates were applied), and acks must be counted in that same order.
+//! Callbacks run on the store's writer, so they must be quick and must not
+//! take locks the caller may hold.
+
+mod memory;
+mod sqlite;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use weft_core::doc_id::DocId;
+
+pub use memory::MemoryStore;
+pub use sqlite::SqliteStore;
+
+/// A boxed, sendable future, so the trait stays object-safe.
+pub type StoreFuture<T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'static>>;
+
+/// Called once a queued write is durable, or has failed.
+pub type Done = Box<dyn FnOnce(Result<(), StoreError>) + Send + 'static>;
+
+/// Why the store could not do what was asked.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite reported an error; shared because one failed batch fails every write in it.
+    #[error("sqlite: {0}")]
+    Sqlite(Arc<rusqlite::Error>),
+    /// The data directory could not be prepared.
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: String,
+        /// What the OS said.
+        source: Arc<std::io::Error>,
+    },
+    /// The store has shut down and takes no more work.
+    #[error("the store is closed")]
+    Closed,
+    /// Writes are failing on purpose (the memory store's failure switch, for tests).
+    #[error("writes are failing (injected)")]
+    Injected,
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Sqlite(Arc::new(e))
+    }
+}
+
+/// Everything stored for one doc.
+#[derive(Debug, Default, Clone)]
+pub struct StoredDoc {
+    /// The snapshot (if any) first, then the logged updates in order.
+    pub updates: Vec<Bytes>,
+    /// How many of `updates` are log entries rather than the snapshot.
+    pub log_len: usize,
+}
+
+/// A document store. Writes for one doc happen in the order they were
+/// called: a write queued before another is committed no later than it.
+pub trait Store: Send + Sync + 'static {
+    /// Reads everything stored for `doc`.
+    fn load(&self, doc: &DocId) -> StoreFuture<StoredDoc>;
+    /// Queues `update` for `doc`; `done` runs when it is durable.
+    fn append(&self, doc: &DocId, update: Bytes, done: Done);
+    /// Replaces everything queued for `doc` before this call with
+    /// `snapshot`, which must contain all of it.
+    fn compact(&self, doc: &DocId, snapshot: Bytes, done: Done);
+    /// `done` runs once everything queued before this call is finished.
+    fn flush(&self, done: Done);
+    /// Succeeds while the store can take writes.
+    fn check(&self) -> StoreFuture<()>;
+}
+
+/// [`Store::flush`] as a future.
+pub async fn flush(store: &dyn Store) -> Result<(), StoreError> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    store.flush(Box::new(move |r| {
+        let _ = tx.send(r);
+    }));
+    rx.await.unwrap_or(Err(StoreError::Closed))
+}
+
+/// [`Store::compact`] as a future.
+pub async fn compact(store: &dyn Store, doc: &DocId, snapshot: Bytes) -> Result<(), StoreError> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    store.compact(
+        doc,
+        snapshot,
+        Box::new(move |r| {
+            let _ = tx.send(r);
+        }),
+    );
+    rx.await.unwrap_or(Err(StoreError::Closed))
+}
+
+/// [`Store::append`] as a future.
+pub async fn append(store: &dyn Store, doc: &DocId, update: Bytes) -> Result<(), StoreError> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    store.append(
+        doc,
+        update,
+        Box::new(move |r| {
+            let _ = tx.send(r);
+        }),
+    );
+    rx.await.unwrap_or(Err(StoreError::Closed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(s: &str) -> DocId {
+        DocId::new(s).unwrap()
+    }
+
+    async fn contract(store: &dyn Store) {
+        let d = id("doc");
+        append(store, &d, Bytes::from_static(b"a")).await.unwrap();
+        append(store, &d, Bytes::from_static(b"b")).await.unwrap();
+        append(store, &id("other"), Bytes::from_static(b"x")).await.unwrap();
+        let got = store.load(&d).await.unwrap();
+        assert_eq!(got.updates, vec![Bytes::from_static(b"a"), Bytes::from_static(b"b")]);
+        assert_eq!(got.log_len, 2);
+
+        // A compaction replaces what came before it, not what comes after.
+        store.compact(&d, Bytes::from_static(b"S"), Box::new(|r| r.unwrap()));
+        append(store, &d, Bytes::from_static(b"c")).await.unwrap();
+        let got = store.load(&d).await.unwrap();
+        assert_eq!(got.updates, vec![Bytes::from_static(b"S"), Bytes::from_static(b"c")]);
+        assert_eq!(got.log_len, 1);
+        assert_eq!(store.load(&id("other")).await.unwrap().updates.len(), 1);
+        assert!(store.load(&id("none")).await.unwrap().updates.is_empty());
+        store.check().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn memory_store_keeps_the_contract() {
+        contract(&MemoryStore::default()).await;
+    }
+
+    #[tokio::test]
+    async fn sqlite_store_keeps_the_contract() {
+        let dir = tempfile::tempdir().unwrap();
+        contract(&SqliteStore::open(dir.path()).unwrap()).await;
+    }
+
+    #[tokio::test]
+    async fn sqlite_store_survives_reopen_and_group_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = id("doc");
+        {
+            let store = SqliteStore::open(dir.path()).unwrap();
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+            for i in 0..500u32 {
+                let tx = tx.clone();
+                store.append(&d, Bytes::from(i.to_le_bytes().to_vec()), Box::new(move |r| tx.send((i, r.is_ok())).unwrap()));
+            }
+            // Completions arrive in the order the writes were queued.
+            for i in 0..500u32 {
+                assert_eq!(rx.recv().await.unwrap(), (i, true));
+            }
+            assert!(store.batches() < 500, "writes were not grouped: {} batches", store.batches());
+        }
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let got = store.load(&d).await.unwrap();
+        assert_eq!(got.updates.len(), 500);
+        assert_eq!(got.updates[499], Bytes::from(499u32.to_le_bytes().to_vec()));
+    }
+}
