@@ -368,7 +368,8 @@ impl Rooms {
     /// store delays this with backoff but never keeps the doc forever.
     async fn unload(self: Arc<Self>, doc: DocId, slot: Arc<Slot>, generation: u64) {
         const ATTEMPTS: u32 = 6;
-        let mut delay = Duration::from_millis(500);
+        // Backoff scales with the grace period so short test settings stay short.
+        let mut delay = self.config.unload_after.clamp(Duration::from_millis(10), Duration::from_millis(500));
         for attempt in 1..=ATTEMPTS {
             if !self.still_idle(&doc, &slot, generation) {
                 return;
