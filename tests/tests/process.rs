@@ -1,0 +1,117 @@
+//! Tests that run `weft-server` as a separate process.
+
+use std::time::Duration;
+
+use weft_e2e::{server_bin, Client, ServerProcess, WAIT};
+
+/// Acked updates survive `kill -9` while more writes are in flight.
+#[tokio::test]
+async fn acked_updates_survive_kill_9() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let server = ServerProcess::start(dir.path(), &[]).await?;
+    let url = server.url("crash");
+    let mut writers = Vec::new();
+    for _ in 0..3 {
+        writers.push(Client::synced(&format!("{url}?ack=1")).await?);
+    }
+    // Each writer appends numbered tokens; its acks say how many are durable.
+    let mut sent = vec![0usize; writers.len()];
+    for round in 0..150 {
+        for (w, c) in writers.iter_mut().enumerate() {
+            c.insert(&format!("[{w}:{round}]")).await?;
+            sent[w] += 1;
+        }
+        for c in writers.iter_mut() {
+            c.drain().await?;
+        }
+    }
+    // Wait until at least some writes are acked, then kill mid-stream.
+    writers[0].wait_for(|c| c.session.acked() > 50).await?;
+    for c in writers.iter_mut() {
+        c.drain().await?;
+    }
+    // Acks count the handshake's step 2 first, then each update in order.
+    let durable: Vec<usize> = writers.iter().map(|c| c.session.acked().saturating_sub(1) as usize).collect();
+    server.kill9().await?;
+
+    let server = ServerProcess::start(dir.path(), &[]).await?;
+    let reader = Client::synced(&server.url("crash")).await?;
+    let text = reader.text();
+    let mut checked = 0;
+    for (w, &n) in durable.iter().enumerate() {
+        for round in 0..n {
+            assert!(text.contains(&format!("[{w}:{round}]")), "acked update [{w}:{round}] lost after kill -9");
+            checked += 1;
+        }
+    }
+    assert!(checked > 50, "too few acked updates to prove anything: {checked}");
+    server.terminate().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn sigterm_exits_0_after_flushing() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let server = ServerProcess::start(dir.path(), &[]).await?;
+    let url = server.url("term");
+    let mut c = Client::synced(&url).await?;
+    let mut watcher = Client::synced(&url).await?;
+    for i in 0..100 {
+        c.insert(&format!("{i};")).await?;
+    }
+    let expected: String = (0..100).map(|i| format!("{i};")).collect();
+    watcher.wait_for(|w| w.text() == expected).await?;
+    let code = tokio::spawn(server.terminate());
+    assert_eq!(watcher.close_code().await, 1001);
+    assert_eq!(code.await??, 0);
+
+    let server = ServerProcess::start(dir.path(), &[]).await?;
+    assert_eq!(Client::synced(&server.url("term")).await?.text(), expected);
+    server.terminate().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn no_arguments_means_loopback_4455_and_weft_data() -> anyhow::Result<()> {
+    use tokio::io::AsyncBufReadExt;
+    let dir = tempfile::tempdir()?;
+    if std::net::TcpListener::bind("127.0.0.1:4455").is_err() {
+        eprintln!("port 4455 is busy here; the default-address check cannot run");
+        return Ok(());
+    }
+    let mut child = tokio::process::Command::new(server_bin()?)
+        .current_dir(dir.path())
+        .env_remove("WEFT_LISTEN")
+        .env_remove("WEFT_DATA_DIR")
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(WAIT, lines.next_line()).await??.unwrap_or_default();
+    assert!(line.contains("ws://127.0.0.1:4455"), "{line}");
+    let mut c = Client::synced("ws://127.0.0.1:4455/defaults").await?;
+    c.insert("x").await?;
+    assert!(dir.path().join("weft-data").join("weft.db").exists());
+    child.kill().await?;
+    Ok(())
+}
+
+#[test]
+fn help_documents_every_option_and_its_env_twin() -> anyhow::Result<()> {
+    let out = std::process::Command::new(server_bin()?).arg("--help").output()?;
+    let help = String::from_utf8(out.stdout)?;
+    for (flag, env) in [
+        ("--listen", "WEFT_LISTEN"),
+        ("--data-dir", "WEFT_DATA_DIR"),
+        ("--max-connections", "WEFT_MAX_CONNECTIONS"),
+        ("--max-message-size", "WEFT_MAX_MESSAGE_SIZE"),
+        ("--send-queue", "WEFT_SEND_QUEUE"),
+        ("--unload-after", "WEFT_UNLOAD_AFTER"),
+        ("--ping-interval", "WEFT_PING_INTERVAL"),
+        ("--compact-after", "WEFT_COMPACT_AFTER"),
+    ] {
+        assert!(help.contains(flag) && help.contains(env), "{flag}/{env} missing from --help:\n{help}");
+    }
+    let _ = Duration::ZERO;
+    Ok(())
+}
