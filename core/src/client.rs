@@ -47,7 +47,12 @@ pub struct ClientSession {
 impl ClientSession {
     /// A session over `doc`.
     pub fn new(doc: Doc) -> Self {
-        ClientSession { awareness: Awareness::new(doc), synced: false, sent: 0, acked: 0 }
+        ClientSession {
+            awareness: Awareness::new(doc),
+            synced: false,
+            sent: 0,
+            acked: 0,
+        }
     }
 
     /// The document.
@@ -101,7 +106,10 @@ impl ClientSession {
     /// Frame carrying the local awareness state, if one is set.
     pub fn local_awareness(&self) -> Option<Bytes> {
         self.awareness.local_state_raw()?;
-        let update = self.awareness.update_with_clients([self.awareness.client_id()]).ok()?;
+        let update = self
+            .awareness
+            .update_with_clients([self.awareness.client_id()])
+            .ok()?;
         Some(protocol::encode(&Message::Awareness(update)))
     }
 
@@ -109,7 +117,10 @@ impl ClientSession {
     pub fn leave_awareness(&mut self) -> Option<Bytes> {
         self.awareness.local_state_raw()?;
         self.awareness.clean_local_state();
-        let update = self.awareness.update_with_clients([self.awareness.client_id()]).ok()?;
+        let update = self
+            .awareness
+            .update_with_clients([self.awareness.client_id()])
+            .ok()?;
         Some(protocol::encode(&Message::Awareness(update)))
     }
 
@@ -136,8 +147,12 @@ impl ClientSession {
                     self.apply_awareness(update)?;
                     out.events.push(ClientEvent::Awareness);
                 }
-                Incoming::Known(Message::AwarenessQuery) => out.reply.extend(self.local_awareness()),
-                Incoming::Known(Message::Auth(Some(reason))) => out.events.push(ClientEvent::Denied(reason)),
+                Incoming::Known(Message::AwarenessQuery) => {
+                    out.reply.extend(self.local_awareness())
+                }
+                Incoming::Known(Message::Auth(Some(reason))) => {
+                    out.events.push(ClientEvent::Denied(reason))
+                }
                 Incoming::Known(Message::Auth(None) | Message::Custom(..)) => {}
                 Incoming::Unknown(ACK_TAG) => {
                     if let Some(count) = read_ack(frame) {

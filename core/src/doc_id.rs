@@ -35,7 +35,10 @@ impl DocId {
         if id.is_empty() || id.len() > MAX_LEN {
             return Err(DocIdError::Length);
         }
-        if !id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'~' | b'-')) {
+        if !id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'~' | b'-'))
+        {
             return Err(DocIdError::Charset);
         }
         if id == "." || id == ".." {
@@ -77,7 +80,10 @@ mod tests {
 
     #[test]
     fn accepts_the_unreserved_alphabet() {
-        assert_eq!(DocId::from_path("/a-Z_0.9~x").unwrap().as_str(), "a-Z_0.9~x");
+        assert_eq!(
+            DocId::from_path("/a-Z_0.9~x").unwrap().as_str(),
+            "a-Z_0.9~x"
+        );
         assert_eq!(DocId::from_path("/my%2Ddoc").unwrap().as_str(), "my-doc");
         assert!(DocId::new(&"x".repeat(MAX_LEN)).is_ok());
         assert!(DocId::new("...").is_ok());
@@ -86,7 +92,10 @@ mod tests {
     #[test]
     fn refuses_everything_else() {
         assert_eq!(DocId::from_path("/"), Err(DocIdError::Length));
-        assert_eq!(DocId::new(&"x".repeat(MAX_LEN + 1)), Err(DocIdError::Length));
+        assert_eq!(
+            DocId::new(&"x".repeat(MAX_LEN + 1)),
+            Err(DocIdError::Length)
+        );
         assert_eq!(DocId::from_path("/a/b"), Err(DocIdError::Charset));
         assert_eq!(DocId::from_path("/a%2Fb"), Err(DocIdError::Charset));
         assert_eq!(DocId::from_path("/%2e%2E"), Err(DocIdError::Dots));

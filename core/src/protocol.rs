@@ -7,9 +7,9 @@
 
 use bytes::Bytes;
 use yrs::encoding::read::{Error as ReadError, Read};
+use yrs::encoding::write::Write;
 use yrs::sync::{Message, SyncMessage};
 use yrs::updates::decoder::{Decode, Decoder, DecoderV1};
-use yrs::encoding::write::Write;
 use yrs::updates::encoder::{Encode, Encoder, EncoderV1};
 use yrs::StateVector;
 
@@ -133,8 +133,14 @@ mod tests {
         frame.extend_from_slice(&encode(&Message::AwarenessQuery));
         let msgs = decode_frame(&frame).unwrap();
         assert_eq!(msgs.len(), 3);
-        assert!(matches!(msgs[0], Incoming::Known(Message::Sync(SyncMessage::SyncStep1(_)))));
-        assert!(matches!(msgs[1], Incoming::Known(Message::Sync(SyncMessage::Update(_)))));
+        assert!(matches!(
+            msgs[0],
+            Incoming::Known(Message::Sync(SyncMessage::SyncStep1(_)))
+        ));
+        assert!(matches!(
+            msgs[1],
+            Incoming::Known(Message::Sync(SyncMessage::Update(_)))
+        ));
         assert_eq!(msgs[2], Incoming::Known(Message::AwarenessQuery));
     }
 
@@ -144,7 +150,10 @@ mod tests {
         frame.extend_from_slice(&update(vec![0, 0]));
         let msgs = decode_frame(&frame).unwrap();
         assert_eq!(msgs[0], Incoming::Unknown(42));
-        assert!(matches!(msgs[1], Incoming::Known(Message::Sync(SyncMessage::Update(_)))));
+        assert!(matches!(
+            msgs[1],
+            Incoming::Known(Message::Sync(SyncMessage::Update(_)))
+        ));
     }
 
     #[test]
@@ -177,7 +186,10 @@ mod tests {
         let mut clients = std::collections::HashMap::new();
         clients.insert(
             yrs::ClientID::new(7),
-            AwarenessUpdateEntry { clock: 1, json: "{\"a\":1}".into() },
+            AwarenessUpdateEntry {
+                clock: 1,
+                json: "{\"a\":1}".into(),
+            },
         );
         let frame = encode(&Message::Awareness(AwarenessUpdate { clients }));
         let msgs = decode_frame(&frame).unwrap();

@@ -61,7 +61,11 @@ impl Default for Room {
 impl Room {
     /// A room over `doc`.
     pub fn new(doc: Doc) -> Self {
-        Room { awareness: Awareness::new(doc), owners: HashMap::new(), poisoned: false }
+        Room {
+            awareness: Awareness::new(doc),
+            owners: HashMap::new(),
+            poisoned: false,
+        }
     }
 
     /// A room holding the stored updates, applied in order. Returns how many
@@ -124,7 +128,12 @@ impl Room {
     /// Handles one frame from `conn`. The frame is fully decoded and every
     /// update in it validated before anything is applied, so a bad frame
     /// changes nothing.
-    pub fn handle(&mut self, conn: ConnId, frame: &[u8], access: Access) -> Result<Effects, ProtocolError> {
+    pub fn handle(
+        &mut self,
+        conn: ConnId,
+        frame: &[u8],
+        access: Access,
+    ) -> Result<Effects, ProtocolError> {
         enum Step {
             Step1(StateVector),
             Update(Vec<u8>, Update),
@@ -134,8 +143,12 @@ impl Room {
         let mut steps = Vec::new();
         for msg in protocol::decode_frame(frame)? {
             match msg {
-                Incoming::Known(Message::Sync(SyncMessage::SyncStep1(sv))) => steps.push(Step::Step1(sv)),
-                Incoming::Known(Message::Sync(SyncMessage::SyncStep2(raw) | SyncMessage::Update(raw))) => {
+                Incoming::Known(Message::Sync(SyncMessage::SyncStep1(sv))) => {
+                    steps.push(Step::Step1(sv))
+                }
+                Incoming::Known(Message::Sync(
+                    SyncMessage::SyncStep2(raw) | SyncMessage::Update(raw),
+                )) => {
                     let update = protocol::decode_update(&raw)?;
                     steps.push(Step::Update(raw, update));
                 }
@@ -155,7 +168,8 @@ impl Room {
                 }
                 Step::Update(raw, update) => {
                     if access == Access::Read {
-                        fx.reply.push(protocol::permission_denied("read-only access"));
+                        fx.reply
+                            .push(protocol::permission_denied("read-only access"));
                         continue;
                     }
                     if update.is_empty() {
@@ -175,6 +189,10 @@ impl Room {
                         for id in &summary.removed {
                             owned.remove(id);
                         }
+                        // Echoed to the sender too, as the reference server
+                        // does: y-websocket treats 30 s without any message,
+                        // its own awareness renewals included, as a dead link.
+                        fx.reply.push(msg.clone());
                         fx.broadcast.push(msg);
                     }
                 }
@@ -200,7 +218,9 @@ impl Room {
 
     /// The whole document as one update, for compaction.
     pub fn snapshot(&self) -> Vec<u8> {
-        self.doc().transact().encode_state_as_update_v1(&StateVector::default())
+        self.doc()
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default())
     }
 
     fn awareness_frame(&self) -> Option<Bytes> {
@@ -240,17 +260,26 @@ mod tests {
     fn update_is_applied_broadcast_and_persisted() {
         let mut room = Room::default();
         room.join(1);
-        let fx = room.handle(1, &protocol::update(edit(&Doc::new(), "hi")), Access::Write).unwrap();
+        let fx = room
+            .handle(1, &protocol::update(edit(&Doc::new(), "hi")), Access::Write)
+            .unwrap();
         assert_eq!(fx.broadcast.len(), 1);
         assert_eq!(fx.updates.len(), 1);
         assert!(fx.updates[0].is_some());
-        assert_eq!(room.doc().get_or_insert_text("t").get_string(&room.doc().transact()), "hi");
+        assert_eq!(
+            room.doc()
+                .get_or_insert_text("t")
+                .get_string(&room.doc().transact()),
+            "hi"
+        );
     }
 
     #[test]
     fn read_only_update_is_refused_and_not_applied() {
         let mut room = Room::default();
-        let fx = room.handle(1, &protocol::update(edit(&Doc::new(), "hi")), Access::Read).unwrap();
+        let fx = room
+            .handle(1, &protocol::update(edit(&Doc::new(), "hi")), Access::Read)
+            .unwrap();
         assert!(fx.broadcast.is_empty() && fx.updates.is_empty());
         assert_eq!(fx.reply.len(), 1);
         assert_eq!(room.doc().transact().state_vector(), StateVector::default());
@@ -268,7 +297,12 @@ mod tests {
     #[test]
     fn client_and_room_converge_through_handshake() {
         let mut room = Room::default();
-        room.handle(9, &protocol::update(edit(&Doc::new(), "server ")), Access::Write).unwrap();
+        room.handle(
+            9,
+            &protocol::update(edit(&Doc::new(), "server ")),
+            Access::Write,
+        )
+        .unwrap();
         let client_doc = Doc::new();
         edit(&client_doc, "client");
         let mut client = ClientSession::new(client_doc.clone());
@@ -286,8 +320,13 @@ mod tests {
             to_client = next_client;
         }
         assert!(client.is_synced());
-        let server_text = room.doc().get_or_insert_text("t").get_string(&room.doc().transact());
-        let client_text = client_doc.get_or_insert_text("t").get_string(&client_doc.transact());
+        let server_text = room
+            .doc()
+            .get_or_insert_text("t")
+            .get_string(&room.doc().transact());
+        let client_text = client_doc
+            .get_or_insert_text("t")
+            .get_string(&client_doc.transact());
         assert_eq!(server_text, client_text);
         assert_eq!(server_text.len(), "server client".len());
     }

@@ -40,8 +40,12 @@ pub struct ConnOptions {
 static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
 
 /// Runs one connection to completion.
-pub async fn serve<S>(shared: Arc<Shared>, mut ws: WebSocketStream<TokioIo<S>>, doc: DocId, opts: ConnOptions)
-where
+pub async fn serve<S>(
+    shared: Arc<Shared>,
+    mut ws: WebSocketStream<TokioIo<S>>,
+    doc: DocId,
+    opts: ConnOptions,
+) where
     TokioIo<S>: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let conn = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
@@ -51,7 +55,9 @@ where
         Ok(lease) => lease,
         Err(e) => {
             tracing::error!(error = %e, "cannot open document");
-            let _ = ws.close(Some(close_frame(close::INTERNAL, "document unavailable"))).await;
+            let _ = ws
+                .close(Some(close_frame(close::INTERNAL, "document unavailable")))
+                .await;
             return;
         }
     };
@@ -63,7 +69,13 @@ where
     let (tx, rx) = mpsc::channel(shared.config.send_queue.max(4));
     let ctl = Arc::new(ConnControl::default());
     let writer = tokio::spawn(write_loop(sink, rx, ctl.clone(), shared.metrics.clone()));
-    lease.room.connect(conn, Peer { tx: tx.clone(), ctl: ctl.clone() });
+    lease.room.connect(
+        conn,
+        Peer {
+            tx: tx.clone(),
+            ctl: ctl.clone(),
+        },
+    );
 
     let ping_every = shared.config.ping_interval;
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
@@ -153,7 +165,10 @@ where
     // Stops the writer if nothing else did; it sends the close frame.
     ctl.close(close::NORMAL, "");
     drop(tx);
-    if tokio::time::timeout(Duration::from_secs(2), writer).await.is_err() {
+    if tokio::time::timeout(Duration::from_secs(2), writer)
+        .await
+        .is_err()
+    {
         tracing::debug!("writer did not finish; dropping the socket");
     }
     shared.metrics.connections.dec();
@@ -172,11 +187,18 @@ fn close_frame(code: u16, reason: &str) -> CloseFrame {
     while reason.len() > 123 {
         reason.pop();
     }
-    CloseFrame { code: CloseCode::from(code), reason: reason.into() }
+    CloseFrame {
+        code: CloseCode::from(code),
+        reason: reason.into(),
+    }
 }
 
-async fn write_loop<Si>(mut sink: Si, mut rx: mpsc::Receiver<Message>, ctl: Arc<ConnControl>, metrics: Arc<Metrics>)
-where
+async fn write_loop<Si>(
+    mut sink: Si,
+    mut rx: mpsc::Receiver<Message>,
+    ctl: Arc<ConnControl>,
+    metrics: Arc<Metrics>,
+) where
     Si: futures_util::Sink<Message, Error = WsError> + Unpin,
 {
     'outer: loop {
@@ -202,7 +224,11 @@ where
     }
     if let Some((code, reason)) = ctl.close_frame() {
         let frame = close_frame(code, &reason);
-        let _ = tokio::time::timeout(Duration::from_secs(1), sink.send(Message::Close(Some(frame)))).await;
+        let _ = tokio::time::timeout(
+            Duration::from_secs(1),
+            sink.send(Message::Close(Some(frame))),
+        )
+        .await;
     }
     let _ = tokio::time::timeout(Duration::from_secs(1), sink.close()).await;
 }

@@ -25,37 +25,55 @@ type Body = Full<Bytes>;
 fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Body> {
     let mut res = Response::new(Full::new(body.into()));
     *res.status_mut() = status;
-    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
     res
 }
 
 fn is_upgrade(req: &Request<Incoming>) -> bool {
     let has = |name: header::HeaderName, token: &str| {
         req.headers().get_all(name).iter().any(|v| {
-            v.to_str().is_ok_and(|s| s.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+            v.to_str()
+                .is_ok_and(|s| s.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
         })
     };
-    req.method() == Method::GET && has(header::CONNECTION, "upgrade") && has(header::UPGRADE, "websocket")
+    req.method() == Method::GET
+        && has(header::CONNECTION, "upgrade")
+        && has(header::UPGRADE, "websocket")
 }
 
 /// Serves one HTTP request.
-pub async fn handle(shared: Arc<Shared>, mut req: Request<Incoming>, remote: SocketAddr) -> Result<Response<Body>, Infallible> {
+pub async fn handle(
+    shared: Arc<Shared>,
+    mut req: Request<Incoming>,
+    remote: SocketAddr,
+) -> Result<Response<Body>, Infallible> {
     let path = req.uri().path();
     if req.method() == Method::GET && !is_upgrade(&req) {
         return Ok(match path {
             "/healthz" => match shared.store.check().await {
                 Ok(()) => text(StatusCode::OK, "ok\n"),
-                Err(e) => text(StatusCode::SERVICE_UNAVAILABLE, format!("store not writable: {e}\n")),
+                Err(e) => text(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("store not writable: {e}\n"),
+                ),
             },
             "/metrics" => {
                 let mut res = text(StatusCode::OK, shared.metrics.render());
                 res.headers_mut().insert(
                     header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+                    HeaderValue::from_static(
+                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                    ),
                 );
                 res
             }
-            _ => text(StatusCode::UPGRADE_REQUIRED, "weft-server: connect a WebSocket to ws://HOST:PORT/<doc-id>\n"),
+            _ => text(
+                StatusCode::UPGRADE_REQUIRED,
+                "weft-server: connect a WebSocket to ws://HOST:PORT/<doc-id>\n",
+            ),
         });
     }
     if !is_upgrade(&req) {
@@ -70,21 +88,33 @@ pub async fn handle(shared: Arc<Shared>, mut req: Request<Incoming>, remote: Soc
         }
     };
     let key = match req.headers().get(header::SEC_WEBSOCKET_KEY) {
-        Some(key) if req.headers().get(header::SEC_WEBSOCKET_VERSION).is_some_and(|v| v == "13") => key.clone(),
+        Some(key)
+            if req
+                .headers()
+                .get(header::SEC_WEBSOCKET_VERSION)
+                .is_some_and(|v| v == "13") =>
+        {
+            key.clone()
+        }
         _ => {
             shared.metrics.reject("bad_handshake");
-            return Ok(text(StatusCode::BAD_REQUEST, "WebSocket version 13 with a key is required\n"));
+            return Ok(text(
+                StatusCode::BAD_REQUEST,
+                "WebSocket version 13 with a key is required\n",
+            ));
         }
     };
     let Ok(permit) = shared.conn_limit.clone().try_acquire_owned() else {
         shared.metrics.reject("capacity");
-        return Ok(text(StatusCode::SERVICE_UNAVAILABLE, "server at connection capacity; retry later\n"));
+        return Ok(text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "server at connection capacity; retry later\n",
+        ));
     };
     let opts = ConnOptions {
-        ack: req
-            .uri()
-            .query()
-            .is_some_and(|q| form_urlencoded::parse(q.as_bytes()).any(|(k, v)| k == ACK_PARAM && v != "0")),
+        ack: req.uri().query().is_some_and(|q| {
+            form_urlencoded::parse(q.as_bytes()).any(|(k, v)| k == ACK_PARAM && v != "0")
+        }),
         remote,
     };
 
@@ -99,7 +129,12 @@ pub async fn handle(shared: Arc<Shared>, mut req: Request<Incoming>, remote: Soc
     shared.tracker.spawn(async move {
         match upgrade.await {
             Ok(upgraded) => {
-                let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(ws_config)).await;
+                let ws = WebSocketStream::from_raw_socket(
+                    TokioIo::new(upgraded),
+                    Role::Server,
+                    Some(ws_config),
+                )
+                .await;
                 connection::serve(task_shared, ws, doc, opts).await;
             }
             Err(e) => tracing::debug!(error = %e, "upgrade failed"),

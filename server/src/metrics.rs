@@ -57,19 +57,71 @@ impl Default for Metrics {
             unload_data_loss: Counter::default(),
             registry: Registry::default(),
         };
-        registry.register("connections", "Open WebSocket connections", m.connections.clone());
-        registry.register("connections_accepted", "WebSocket connections accepted", m.connections_total.clone());
-        registry.register("connections_rejected", "Connections refused before the upgrade", m.rejected.clone());
-        registry.register("docs_loaded", "Documents held in memory", m.docs_loaded.clone());
-        registry.register("updates_in", "Update messages received", m.updates_in.clone());
-        registry.register("messages_out", "Frames fanned out to other connections", m.messages_out.clone());
-        registry.register("bytes_in", "WebSocket payload bytes received", m.bytes_in.clone());
-        registry.register("bytes_out", "WebSocket payload bytes sent", m.bytes_out.clone());
-        registry.register("store_commit_seconds", "Time from queueing a write to its commit", m.store_latency.clone());
-        registry.register("store_errors", "Failed store operations", m.store_errors.clone());
-        registry.register("protocol_errors", "Frames refused as malformed", m.protocol_errors.clone());
-        registry.register("slow_consumers", "Connections closed for falling behind", m.slow_consumers.clone());
-        registry.register("unload_unsaved", "Docs unloaded with writes the store never took", m.unload_data_loss.clone());
+        registry.register(
+            "connections",
+            "Open WebSocket connections",
+            m.connections.clone(),
+        );
+        registry.register(
+            "connections_accepted",
+            "WebSocket connections accepted",
+            m.connections_total.clone(),
+        );
+        registry.register(
+            "connections_rejected",
+            "Connections refused before the upgrade",
+            m.rejected.clone(),
+        );
+        registry.register(
+            "docs_loaded",
+            "Documents held in memory",
+            m.docs_loaded.clone(),
+        );
+        registry.register(
+            "updates_in",
+            "Update messages received",
+            m.updates_in.clone(),
+        );
+        registry.register(
+            "messages_out",
+            "Frames fanned out to other connections",
+            m.messages_out.clone(),
+        );
+        registry.register(
+            "bytes_in",
+            "WebSocket payload bytes received",
+            m.bytes_in.clone(),
+        );
+        registry.register(
+            "bytes_out",
+            "WebSocket payload bytes sent",
+            m.bytes_out.clone(),
+        );
+        registry.register(
+            "store_commit_seconds",
+            "Time from queueing a write to its commit",
+            m.store_latency.clone(),
+        );
+        registry.register(
+            "store_errors",
+            "Failed store operations",
+            m.store_errors.clone(),
+        );
+        registry.register(
+            "protocol_errors",
+            "Frames refused as malformed",
+            m.protocol_errors.clone(),
+        );
+        registry.register(
+            "slow_consumers",
+            "Connections closed for falling behind",
+            m.slow_consumers.clone(),
+        );
+        registry.register(
+            "unload_unsaved",
+            "Docs unloaded with writes the store never took",
+            m.unload_data_loss.clone(),
+        );
         Metrics { registry, ..m }
     }
 }
@@ -77,7 +129,9 @@ impl Default for Metrics {
 impl Metrics {
     /// Counts a refused connection.
     pub fn reject(&self, reason: &str) {
-        self.rejected.get_or_create(&vec![("reason".to_owned(), reason.to_owned())]).inc();
+        self.rejected
+            .get_or_create(&vec![("reason".to_owned(), reason.to_owned())])
+            .inc();
     }
 
     /// The Prometheus text exposition.

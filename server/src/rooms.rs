@@ -49,7 +49,11 @@ pub struct ConnControl {
 impl ConnControl {
     /// Asks the connection to close with `code`; the first request wins.
     pub fn close(&self, code: u16, reason: &str) {
-        if self.code.compare_exchange(0, code, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
+        if self
+            .code
+            .compare_exchange(0, code, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+        {
             *self.reason.lock().unwrap() = reason.to_owned();
         }
         self.closed.cancel();
@@ -107,7 +111,8 @@ impl RoomHandle {
             // A fresh queue has room for the handshake; if not, the
             // connection is unusable anyway.
             if peer.tx.try_send(Message::Binary(frame)).is_err() {
-                peer.ctl.close(close::TRY_AGAIN_LATER, "send queue too small");
+                peer.ctl
+                    .close(close::TRY_AGAIN_LATER, "send queue too small");
             }
         }
         st.peers.insert(conn, peer);
@@ -206,7 +211,9 @@ impl RoomHandle {
         let metrics = self.metrics.clone();
         let dirty = self.dirty.clone();
         Box::new(move |r| {
-            metrics.store_latency.observe(started.elapsed().as_secs_f64());
+            metrics
+                .store_latency
+                .observe(started.elapsed().as_secs_f64());
             match r {
                 Ok(()) => {
                     ctl.durable.fetch_add(1, Ordering::SeqCst);
@@ -251,7 +258,8 @@ fn broadcast(peers: &mut HashMap<ConnId, Peer>, from: ConnId, frame: Bytes, metr
                 // Never drop a message silently: the client is told to
                 // reconnect and resyncs from the doc.
                 metrics.slow_consumers.inc();
-                peer.ctl.close(close::TRY_AGAIN_LATER, "too slow: reconnect to resync");
+                peer.ctl
+                    .close(close::TRY_AGAIN_LATER, "too slow: reconnect to resync");
                 false
             }
             Err(mpsc::error::TrySendError::Closed(_)) => false,
@@ -295,12 +303,22 @@ pub struct Lease {
 impl Rooms {
     /// An empty set over `store`.
     pub fn new(store: Arc<dyn Store>, metrics: Arc<Metrics>, config: RoomsConfig) -> Arc<Self> {
-        Arc::new(Rooms { map: Mutex::new(HashMap::new()), store, metrics, config })
+        Arc::new(Rooms {
+            map: Mutex::new(HashMap::new()),
+            store,
+            metrics,
+            config,
+        })
     }
 
     /// Number of docs in memory.
     pub fn loaded(&self) -> usize {
-        self.map.lock().unwrap().values().filter(|s| s.cell.initialized()).count()
+        self.map
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|s| s.cell.initialized())
+            .count()
     }
 
     /// Opens `doc`, loading it if no one has; concurrent callers share one load.
@@ -310,7 +328,11 @@ impl Rooms {
             let slot = map
                 .entry(doc.clone())
                 .or_insert_with(|| {
-                    Arc::new(Slot { cell: OnceCell::new(), refs: AtomicU64::new(0), generation: AtomicU64::new(0) })
+                    Arc::new(Slot {
+                        cell: OnceCell::new(),
+                        refs: AtomicU64::new(0),
+                        generation: AtomicU64::new(0),
+                    })
                 })
                 .clone();
             slot.refs.fetch_add(1, Ordering::SeqCst);
@@ -318,7 +340,11 @@ impl Rooms {
         };
         let loaded = slot.cell.get_or_try_init(|| self.load(doc)).await.cloned();
         match loaded {
-            Ok(room) => Ok(Lease { doc: doc.clone(), slot, room }),
+            Ok(room) => Ok(Lease {
+                doc: doc.clone(),
+                slot,
+                room,
+            }),
             Err(e) => {
                 self.release_slot(doc, &slot);
                 Err(e)
@@ -361,7 +387,8 @@ impl Rooms {
     fn still_idle(&self, doc: &DocId, slot: &Arc<Slot>, generation: u64) -> bool {
         let map = self.map.lock().unwrap();
         let ours = map.get(doc).is_some_and(|s| Arc::ptr_eq(s, slot));
-        ours && slot.refs.load(Ordering::SeqCst) == 0 && slot.generation.load(Ordering::SeqCst) == generation
+        ours && slot.refs.load(Ordering::SeqCst) == 0
+            && slot.generation.load(Ordering::SeqCst) == generation
     }
 
     /// Unloads an idle doc once everything it holds is durable. A failing
@@ -369,7 +396,10 @@ impl Rooms {
     async fn unload(self: Arc<Self>, doc: DocId, slot: Arc<Slot>, generation: u64) {
         const ATTEMPTS: u32 = 6;
         // Backoff scales with the grace period so short test settings stay short.
-        let mut delay = self.config.unload_after.clamp(Duration::from_millis(10), Duration::from_millis(500));
+        let mut delay = self
+            .config
+            .unload_after
+            .clamp(Duration::from_millis(10), Duration::from_millis(500));
         for attempt in 1..=ATTEMPTS {
             if !self.still_idle(&doc, &slot, generation) {
                 return;
@@ -403,7 +433,9 @@ impl Rooms {
             }
         }
         let mut map = self.map.lock().unwrap();
-        if map.get(&doc).is_some_and(|s| Arc::ptr_eq(s, &slot)) && slot.refs.load(Ordering::SeqCst) == 0 {
+        if map.get(&doc).is_some_and(|s| Arc::ptr_eq(s, &slot))
+            && slot.refs.load(Ordering::SeqCst) == 0
+        {
             if map.remove(&doc).is_some_and(|s| s.cell.initialized()) {
                 self.metrics.docs_loaded.dec();
             }
@@ -412,7 +444,13 @@ impl Rooms {
 
     /// Persists every loaded doc; used at shutdown.
     pub async fn persist_all(&self) -> Result<(), StoreError> {
-        let rooms: Vec<_> = self.map.lock().unwrap().values().filter_map(|s| s.cell.get().cloned()).collect();
+        let rooms: Vec<_> = self
+            .map
+            .lock()
+            .unwrap()
+            .values()
+            .filter_map(|s| s.cell.get().cloned())
+            .collect();
         let mut result = Ok(());
         for room in rooms {
             if let Err(e) = room.persist().await {
@@ -437,7 +475,12 @@ impl Rooms {
         self.metrics.docs_loaded.inc();
         Ok(Arc::new(RoomHandle {
             doc: doc.clone(),
-            state: Mutex::new(State { room, peers: HashMap::new(), log_len: stored.log_len, writes: 0 }),
+            state: Mutex::new(State {
+                room,
+                peers: HashMap::new(),
+                log_len: stored.log_len,
+                writes: 0,
+            }),
             dirty: Arc::new(AtomicBool::new(false)),
             store: self.store.clone(),
             metrics: self.metrics.clone(),

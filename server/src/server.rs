@@ -48,9 +48,19 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     };
     let listener = TcpListener::bind(&config.listen)
         .await
-        .map_err(|source| ServerError::Bind { addr: config.listen.clone(), source })?;
-    let addr = listener.local_addr().map_err(|source| ServerError::Bind { addr: config.listen.clone(), source })?;
-    let storage = if config.in_memory { "memory (not durable)".to_owned() } else { config.data_dir.join("weft.db").display().to_string() };
+        .map_err(|source| ServerError::Bind {
+            addr: config.listen.clone(),
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| ServerError::Bind {
+        addr: config.listen.clone(),
+        source,
+    })?;
+    let storage = if config.in_memory {
+        "memory (not durable)".to_owned()
+    } else {
+        config.data_dir.join("weft.db").display().to_string()
+    };
     // The one line users and scripts look for; printed, not logged, so it
     // shows whatever RUST_LOG says.
     println!("weft-server listening on ws://{addr}  (store: {storage})");
@@ -69,7 +79,10 @@ pub async fn serve(
     let rooms = Rooms::new(
         store.clone(),
         metrics.clone(),
-        RoomsConfig { unload_after: config.unload_after, compact_after: config.compact_after },
+        RoomsConfig {
+            unload_after: config.unload_after,
+            compact_after: config.compact_after,
+        },
     );
     let shared = Arc::new(Shared {
         conn_limit: Arc::new(Semaphore::new(config.max_connections)),
@@ -104,7 +117,10 @@ pub async fn serve(
     drop(listener);
     shared.shutdown.cancel();
     shared.tracker.close();
-    if tokio::time::timeout(shared.config.shutdown_timeout, shared.tracker.wait()).await.is_err() {
+    if tokio::time::timeout(shared.config.shutdown_timeout, shared.tracker.wait())
+        .await
+        .is_err()
+    {
         tracing::warn!("some connections did not close in time");
     }
     shared.rooms.persist_all().await?;

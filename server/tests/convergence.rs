@@ -27,7 +27,9 @@ fn random_edit(doc: &Doc, rng: &mut StdRng) -> Vec<u8> {
         t.remove_range(&mut txn, at, n);
     } else {
         let at = rng.random_range(0..=len);
-        let word: String = (0..rng.random_range(1..6)).map(|_| rng.random_range(b'a'..=b'z') as char).collect();
+        let word: String = (0..rng.random_range(1..6))
+            .map(|_| rng.random_range(b'a'..=b'z') as char)
+            .collect();
         t.insert(&mut txn, at, &word);
     }
     txn.encode_update_v1()
@@ -82,12 +84,18 @@ async fn run(seed: u64) -> anyhow::Result<()> {
         p.conn = Some(c);
     }
     for p in peers.iter_mut() {
-        p.conn.as_mut().unwrap().wait_for(|c| c.session.unacked() == 0).await?;
+        p.conn
+            .as_mut()
+            .unwrap()
+            .wait_for(|c| c.session.unacked() == 0)
+            .await?;
     }
     let server_text = Client::synced(&url).await?.text();
     for p in peers.iter_mut() {
         let c = p.conn.as_mut().unwrap();
-        c.wait_for(|c| c.text() == server_text).await.map_err(|e| anyhow::anyhow!("seed {seed}: {e}"))?;
+        c.wait_for(|c| c.text() == server_text)
+            .await
+            .map_err(|e| anyhow::anyhow!("seed {seed}: {e}"))?;
     }
     assert!(!server_text.is_empty(), "seed {seed}: nothing was edited");
     server.stop().await

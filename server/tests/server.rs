@@ -29,7 +29,9 @@ async fn several_writers_converge() -> anyhow::Result<()> {
             c.insert(&format!("<{i}.{j}>")).await?;
         }
     }
-    let expected_len: usize = (0..4).map(|i| (0..10).map(|j| format!("<{i}.{j}>").len()).sum::<usize>()).sum();
+    let expected_len: usize = (0..4)
+        .map(|i| (0..10).map(|j| format!("<{i}.{j}>").len()).sum::<usize>())
+        .sum();
     for c in clients.iter_mut() {
         c.wait_for(|c| c.text().len() == expected_len).await?;
     }
@@ -87,8 +89,14 @@ async fn compaction_keeps_everything() -> anyhow::Result<()> {
     drop(a);
     server.stop().await?;
     let store = SqliteStore::open(dir.path())?;
-    let stored = store.load(&weft_core::doc_id::DocId::new("compact")?).await?;
-    assert!(stored.log_len < 7, "log was not compacted: {} entries", stored.log_len);
+    let stored = store
+        .load(&weft_core::doc_id::DocId::new("compact")?)
+        .await?;
+    assert!(
+        stored.log_len < 7,
+        "log was not compacted: {} entries",
+        stored.log_len
+    );
     let server = TestServer::start(Arc::new(store), cfg).await;
     let b = Client::synced(&server.url("compact")).await?;
     assert_eq!(b.text(), before);
@@ -102,7 +110,11 @@ fn awareness_frame(client_id: u64, state: &str) -> Vec<u8> {
 }
 
 fn remote_state(c: &Client, id: u64) -> Option<String> {
-    c.session.awareness().iter().find(|(cid, _)| cid.get() == id).and_then(|(_, s)| s.data.map(|d| d.to_string()))
+    c.session
+        .awareness()
+        .iter()
+        .find(|(cid, _)| cid.get() == id)
+        .and_then(|(_, s)| s.data.map(|d| d.to_string()))
 }
 
 #[tokio::test]
@@ -111,7 +123,8 @@ async fn awareness_propagates_and_is_removed_on_abrupt_disconnect() -> anyhow::R
     let url = server.url("presence");
     let mut a = Client::synced(&url).await?;
     let mut b = Client::synced(&url).await?;
-    a.send_raw(awareness_frame(777, r#"{"user":{"name":"ann"}}"#)).await?;
+    a.send_raw(awareness_frame(777, r#"{"user":{"name":"ann"}}"#))
+        .await?;
     b.wait_for(|b| remote_state(b, 777).is_some()).await?;
     assert!(remote_state(&b, 777).unwrap().contains("ann"));
 
@@ -146,7 +159,8 @@ async fn every_message_of_a_frame_is_handled() -> anyhow::Result<()> {
     frame.extend_from_slice(&awareness_frame(4242, r#"{"n":1}"#));
     frame.extend_from_slice(&protocol::encode(&Message::AwarenessQuery));
     a.send_raw(frame).await?;
-    b.wait_for(|b| b.text() == "one two three" && remote_state(b, 4242).is_some()).await?;
+    b.wait_for(|b| b.text() == "one two three" && remote_state(b, 4242).is_some())
+        .await?;
     // The query got an answer too: a holds the awareness it set, echoed back.
     a.wait_for(|a| remote_state(a, 4242).is_some()).await?;
     server.stop().await
@@ -157,7 +171,8 @@ async fn unknown_tags_are_ignored() -> anyhow::Result<()> {
     let server = TestServer::start(mem(), config()).await;
     let url = server.url("unknown");
     let mut a = Client::synced(&format!("{url}?ack=1")).await?;
-    a.send_raw(protocol::encode(&Message::Custom(77, vec![1, 2, 3])).to_vec()).await?;
+    a.send_raw(protocol::encode(&Message::Custom(77, vec![1, 2, 3])).to_vec())
+        .await?;
     a.insert("still fine").await?;
     a.wait_for(|c| c.session.unacked() == 0).await?;
     let b = Client::synced(&url).await?;
@@ -205,7 +220,8 @@ async fn garbage_hurts_only_its_sender() -> anyhow::Result<()> {
     {
         use futures_util::SinkExt;
         let mut c = Client::synced(&url).await?;
-        c.ws.send(tokio_tungstenite::tungstenite::Message::Text("hi".into())).await?;
+        c.ws.send(tokio_tungstenite::tungstenite::Message::Text("hi".into()))
+            .await?;
         assert_eq!(c.close_code().await, 1003);
     }
     // Random bytes.
@@ -244,8 +260,13 @@ async fn acks_count_durable_updates_and_only_opt_in_clients_get_them() -> anyhow
     plain.insert("x").await?;
     acked.wait_for(|c| c.text().contains('x')).await?;
     // The plain client saw the acked client's updates but never an ack.
-    plain.wait_for(|c| c.text().len() == acked.text().len()).await?;
-    assert!(!plain.events.iter().any(|e| matches!(e, ClientEvent::Acked(_))));
+    plain
+        .wait_for(|c| c.text().len() == acked.text().len())
+        .await?;
+    assert!(!plain
+        .events
+        .iter()
+        .any(|e| matches!(e, ClientEvent::Acked(_))));
     server.stop().await
 }
 
@@ -254,7 +275,15 @@ async fn bad_doc_ids_get_400_and_capacity_503() -> anyhow::Result<()> {
     let mut cfg = config();
     cfg.max_connections = 1;
     let server = TestServer::start(mem(), cfg).await;
-    for path in ["/", "/a%2Fb", "/..", "/%2E", "/a%20b", &format!("/{}", "x".repeat(256)), "/%FF"] {
+    for path in [
+        "/",
+        "/a%2Fb",
+        "/..",
+        "/%2E",
+        "/a%20b",
+        &format!("/{}", "x".repeat(256)),
+        "/%FF",
+    ] {
         let (status, _) = http_get(server.addr, path, UPGRADE_HEADERS).await?;
         assert_eq!(status, 400, "{path}");
     }
@@ -268,7 +297,10 @@ async fn bad_doc_ids_get_400_and_capacity_503() -> anyhow::Result<()> {
     let (status, body) = http_get(server.addr, "/metrics", &[]).await?;
     assert_eq!(status, 200);
     assert!(body.contains("weft_connections 1"), "{body}");
-    assert!(body.contains("weft_connections_rejected_total{reason=\"capacity\"} 1"), "{body}");
+    assert!(
+        body.contains("weft_connections_rejected_total{reason=\"capacity\"} 1"),
+        "{body}"
+    );
     server.stop().await
 }
 
@@ -298,10 +330,12 @@ async fn a_slow_consumer_is_closed_with_1013_and_others_continue() -> anyhow::Re
     for i in 0..300 {
         writer.insert(&chunk).await?;
         if i % 10 == 0 {
-            fast.wait_for(|c| c.text().len() >= (i + 1) * chunk.len()).await?;
+            fast.wait_for(|c| c.text().len() >= (i + 1) * chunk.len())
+                .await?;
         }
     }
-    fast.wait_for(|c| c.text().len() == 300 * chunk.len()).await?;
+    fast.wait_for(|c| c.text().len() == 300 * chunk.len())
+        .await?;
     assert_eq!(slow.close_code().await, 1013);
     // Reconnecting resyncs everything.
     let again = Client::synced(&url).await?;
@@ -328,7 +362,9 @@ async fn graceful_shutdown_flushes_and_closes_with_1001() -> anyhow::Result<()> 
     stop.await??;
     let store = SqliteStore::open(dir.path())?;
     let server = TestServer::start(Arc::new(store), config()).await;
-    let b = Client::synced(&url.replace(&url[5..url.rfind('/').unwrap()], &server.addr.to_string())).await?;
+    let b =
+        Client::synced(&url.replace(&url[5..url.rfind('/').unwrap()], &server.addr.to_string()))
+            .await?;
     assert_eq!(b.text(), expected);
     server.stop().await
 }
@@ -390,7 +426,12 @@ async fn concurrent_first_connections_share_one_load() -> anyhow::Result<()> {
         t.insert(&mut txn, 0, "preloaded");
         let update = txn.encode_update_v1();
         drop(txn);
-        weft_server::store::append(&store, &weft_core::doc_id::DocId::new("shared")?, update.into()).await?;
+        weft_server::store::append(
+            &store,
+            &weft_core::doc_id::DocId::new("shared")?,
+            update.into(),
+        )
+        .await?;
     }
     let server = TestServer::start(Arc::new(SqliteStore::open(dir.path())?), config()).await;
     let url = server.url("shared");
@@ -419,4 +460,3 @@ async fn wait_metric(addr: std::net::SocketAddr, line: &str) -> anyhow::Result<(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
-

@@ -29,7 +29,11 @@ use yrs::{Doc, GetString, Text, Transact};
 pub const WAIT: Duration = Duration::from_secs(10);
 
 /// A raw HTTP GET, returning the status code and body.
-pub async fn http_get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Result<(u16, String)> {
+pub async fn http_get(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Result<(u16, String)> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut tcp = TcpStream::connect(addr).await?;
     let mut req = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n");
@@ -41,7 +45,11 @@ pub async fn http_get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) ->
     let mut buf = Vec::new();
     tokio::time::timeout(WAIT, tcp.read_to_end(&mut buf)).await??;
     let text = String::from_utf8_lossy(&buf).to_string();
-    let status = text.split_whitespace().nth(1).context("no status")?.parse()?;
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .context("no status")?
+        .parse()?;
     let body = text.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
     Ok((status, body))
 }
@@ -73,8 +81,14 @@ impl Client {
         let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
             .max_message_size(None)
             .max_frame_size(None);
-        let (ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), false).await?;
-        let mut c = Client { session: ClientSession::new(doc), ws, events: Vec::new(), closed: None };
+        let (ws, _) =
+            tokio_tungstenite::connect_async_with_config(url, Some(config), false).await?;
+        let mut c = Client {
+            session: ClientSession::new(doc),
+            ws,
+            events: Vec::new(),
+            closed: None,
+        };
         for frame in c.session.open() {
             c.ws.send(Message::Binary(frame)).await?;
         }
@@ -123,7 +137,11 @@ impl Client {
 
     /// Reads one message and handles it. Errors once the socket is closed.
     pub async fn step(&mut self) -> Result<()> {
-        let msg = self.ws.next().await.ok_or_else(|| anyhow!("connection ended"))??;
+        let msg = self
+            .ws
+            .next()
+            .await
+            .ok_or_else(|| anyhow!("connection ended"))??;
         self.handle(msg).await
     }
 
@@ -169,10 +187,7 @@ impl Client {
 
     /// Reads until the server closes; returns the close code (0 if none).
     pub async fn close_code(&mut self) -> u16 {
-        let _ = tokio::time::timeout(WAIT, async {
-            while self.step().await.is_ok() {}
-        })
-        .await;
+        let _ = tokio::time::timeout(WAIT, async { while self.step().await.is_ok() {} }).await;
         self.closed.as_ref().map(|f| u16::from(f.code)).unwrap_or(0)
     }
 }
@@ -183,8 +198,12 @@ pub fn server_bin() -> Result<PathBuf> {
     if let Ok(p) = std::env::var("WEFT_SERVER_BIN") {
         return Ok(PathBuf::from(p));
     }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().context("workspace root")?;
-    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .context("workspace root")?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
     let bin = target.join("debug").join("weft-server");
     if !bin.exists() {
         let status = std::process::Command::new(env!("CARGO"))
@@ -216,7 +235,10 @@ impl ServerProcess {
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
-            .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .kill_on_drop(true)
             .spawn()?;
         let stdout = child.stdout.take().context("stdout")?;
@@ -250,7 +272,9 @@ impl ServerProcess {
     /// SIGTERM, then waits; returns the exit code.
     pub async fn terminate(mut self) -> Result<i32> {
         let pid = self.child.id().context("already exited")?;
-        let status = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status()?;
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()?;
         if !status.success() {
             bail!("kill -TERM failed");
         }

@@ -31,7 +31,10 @@ async fn acked_updates_survive_kill_9() -> anyhow::Result<()> {
         c.drain().await?;
     }
     // Acks count the handshake's step 2 first, then each update in order.
-    let durable: Vec<usize> = writers.iter().map(|c| c.session.acked().saturating_sub(1) as usize).collect();
+    let durable: Vec<usize> = writers
+        .iter()
+        .map(|c| c.session.acked().saturating_sub(1) as usize)
+        .collect();
     server.kill9().await?;
 
     let server = ServerProcess::start(dir.path(), &[]).await?;
@@ -40,11 +43,17 @@ async fn acked_updates_survive_kill_9() -> anyhow::Result<()> {
     let mut checked = 0;
     for (w, &n) in durable.iter().enumerate() {
         for round in 0..n {
-            assert!(text.contains(&format!("[{w}:{round}]")), "acked update [{w}:{round}] lost after kill -9");
+            assert!(
+                text.contains(&format!("[{w}:{round}]")),
+                "acked update [{w}:{round}] lost after kill -9"
+            );
             checked += 1;
         }
     }
-    assert!(checked > 50, "too few acked updates to prove anything: {checked}");
+    assert!(
+        checked > 50,
+        "too few acked updates to prove anything: {checked}"
+    );
     server.terminate().await?;
     Ok(())
 }
@@ -87,7 +96,9 @@ async fn no_arguments_means_loopback_4455_and_weft_data() -> anyhow::Result<()> 
         .kill_on_drop(true)
         .spawn()?;
     let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let line = tokio::time::timeout(WAIT, lines.next_line()).await??.unwrap_or_default();
+    let line = tokio::time::timeout(WAIT, lines.next_line())
+        .await??
+        .unwrap_or_default();
     assert!(line.contains("ws://127.0.0.1:4455"), "{line}");
     let mut c = Client::synced("ws://127.0.0.1:4455/defaults").await?;
     c.insert("x").await?;
@@ -98,7 +109,9 @@ async fn no_arguments_means_loopback_4455_and_weft_data() -> anyhow::Result<()> 
 
 #[test]
 fn help_documents_every_option_and_its_env_twin() -> anyhow::Result<()> {
-    let out = std::process::Command::new(server_bin()?).arg("--help").output()?;
+    let out = std::process::Command::new(server_bin()?)
+        .arg("--help")
+        .output()?;
     let help = String::from_utf8(out.stdout)?;
     for (flag, env) in [
         ("--listen", "WEFT_LISTEN"),
@@ -110,7 +123,10 @@ fn help_documents_every_option_and_its_env_twin() -> anyhow::Result<()> {
         ("--ping-interval", "WEFT_PING_INTERVAL"),
         ("--compact-after", "WEFT_COMPACT_AFTER"),
     ] {
-        assert!(help.contains(flag) && help.contains(env), "{flag}/{env} missing from --help:\n{help}");
+        assert!(
+            help.contains(flag) && help.contains(env),
+            "{flag}/{env} missing from --help:\n{help}"
+        );
     }
     let _ = Duration::ZERO;
     Ok(())

@@ -33,7 +33,13 @@ impl MemoryStore {
 
 impl Store for MemoryStore {
     fn load(&self, doc: &DocId) -> StoreFuture<StoredDoc> {
-        let got = self.docs.lock().unwrap().get(doc).cloned().unwrap_or_default();
+        let got = self
+            .docs
+            .lock()
+            .unwrap()
+            .get(doc)
+            .cloned()
+            .unwrap_or_default();
         Box::pin(async move { Ok(got) })
     }
 
@@ -47,7 +53,13 @@ impl Store for MemoryStore {
 
     fn compact(&self, doc: &DocId, snapshot: Bytes, done: Done) {
         done(self.write(|docs| {
-            docs.insert(doc.clone(), StoredDoc { updates: vec![snapshot], log_len: 0 });
+            docs.insert(
+                doc.clone(),
+                StoredDoc {
+                    updates: vec![snapshot],
+                    log_len: 0,
+                },
+            );
         }));
     }
 
@@ -56,7 +68,11 @@ impl Store for MemoryStore {
     }
 
     fn check(&self) -> StoreFuture<()> {
-        let r = if self.failing.load(Ordering::SeqCst) { Err(StoreError::Injected) } else { Ok(()) };
+        let r = if self.failing.load(Ordering::SeqCst) {
+            Err(StoreError::Injected)
+        } else {
+            Ok(())
+        };
         Box::pin(async move { r })
     }
 }

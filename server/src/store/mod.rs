@@ -127,16 +127,24 @@ mod tests {
         let d = id("doc");
         append(store, &d, Bytes::from_static(b"a")).await.unwrap();
         append(store, &d, Bytes::from_static(b"b")).await.unwrap();
-        append(store, &id("other"), Bytes::from_static(b"x")).await.unwrap();
+        append(store, &id("other"), Bytes::from_static(b"x"))
+            .await
+            .unwrap();
         let got = store.load(&d).await.unwrap();
-        assert_eq!(got.updates, vec![Bytes::from_static(b"a"), Bytes::from_static(b"b")]);
+        assert_eq!(
+            got.updates,
+            vec![Bytes::from_static(b"a"), Bytes::from_static(b"b")]
+        );
         assert_eq!(got.log_len, 2);
 
         // A compaction replaces what came before it, not what comes after.
         store.compact(&d, Bytes::from_static(b"S"), Box::new(|r| r.unwrap()));
         append(store, &d, Bytes::from_static(b"c")).await.unwrap();
         let got = store.load(&d).await.unwrap();
-        assert_eq!(got.updates, vec![Bytes::from_static(b"S"), Bytes::from_static(b"c")]);
+        assert_eq!(
+            got.updates,
+            vec![Bytes::from_static(b"S"), Bytes::from_static(b"c")]
+        );
         assert_eq!(got.log_len, 1);
         assert_eq!(store.load(&id("other")).await.unwrap().updates.len(), 1);
         assert!(store.load(&id("none")).await.unwrap().updates.is_empty());
@@ -163,13 +171,21 @@ mod tests {
             let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
             for i in 0..500u32 {
                 let tx = tx.clone();
-                store.append(&d, Bytes::from(i.to_le_bytes().to_vec()), Box::new(move |r| tx.send((i, r.is_ok())).unwrap()));
+                store.append(
+                    &d,
+                    Bytes::from(i.to_le_bytes().to_vec()),
+                    Box::new(move |r| tx.send((i, r.is_ok())).unwrap()),
+                );
             }
             // Completions arrive in the order the writes were queued.
             for i in 0..500u32 {
                 assert_eq!(rx.recv().await.unwrap(), (i, true));
             }
-            assert!(store.batches() < 500, "writes were not grouped: {} batches", store.batches());
+            assert!(
+                store.batches() < 500,
+                "writes were not grouped: {} batches",
+                store.batches()
+            );
         }
         let store = SqliteStore::open(dir.path()).unwrap();
         let got = store.load(&d).await.unwrap();

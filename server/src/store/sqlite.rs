@@ -60,7 +60,10 @@ impl SqliteStore {
              CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
              PRAGMA user_version=1;",
         )?;
-        let read = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+        let read = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
         read.busy_timeout(std::time::Duration::from_secs(5))?;
         let (tx, rx) = mpsc::channel();
         let batches = Arc::new(AtomicU64::new(0));
@@ -68,8 +71,16 @@ impl SqliteStore {
         thread::Builder::new()
             .name("weft-sqlite-writer".into())
             .spawn(move || writer(write, rx, counter))
-            .map_err(|e| StoreError::DataDir { path: dir.display().to_string(), source: Arc::new(e) })?;
-        Ok(SqliteStore { tx: Mutex::new(tx), read: Arc::new(Mutex::new(read)), batches, path })
+            .map_err(|e| StoreError::DataDir {
+                path: dir.display().to_string(),
+                source: Arc::new(e),
+            })?;
+        Ok(SqliteStore {
+            tx: Mutex::new(tx),
+            read: Arc::new(Mutex::new(read)),
+            batches,
+            path,
+        })
     }
 
     /// The database file.
@@ -148,7 +159,10 @@ fn commit(conn: &mut Connection, batch: &[Op]) -> rusqlite::Result<()> {
 }
 
 fn unix_now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 fn load(conn: &Connection, doc: &str) -> rusqlite::Result<StoredDoc> {

@@ -33,7 +33,11 @@ impl TestServer {
         let handle = tokio::spawn(weft_server::serve(listener, store, config, async {
             let _ = rx.await;
         }));
-        TestServer { addr, shutdown: Some(tx), handle: Some(handle) }
+        TestServer {
+            addr,
+            shutdown: Some(tx),
+            handle: Some(handle),
+        }
     }
 
     pub fn url(&self, doc: &str) -> String {
@@ -51,4 +55,3 @@ impl TestServer {
         Ok(r?)
     }
 }
-

@@ -1,0 +1,47 @@
+// Starts weft-server (built by cargo) on a free port and returns its URL.
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createInterface } from 'node:readline'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
+
+export async function startWeft (extraArgs = []) {
+  const bin = process.env.WEFT_SERVER_BIN || join(root, 'target', 'debug', 'weft-server')
+  const dataDir = mkdtempSync(join(tmpdir(), 'weft-interop-'))
+  const child = spawn(bin, ['--listen', '127.0.0.1:0', '--data-dir', dataDir, ...extraArgs], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn' }
+  })
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('weft-server did not start')), 10000)
+    child.once('exit', code => reject(new Error(`weft-server exited with ${code}; is it built? (${bin})`)))
+    createInterface({ input: child.stdout }).on('line', line => {
+      const m = line.match(/ws:\/\/\S+/)
+      if (m) { clearTimeout(timer); resolve(m[0]) }
+    })
+  })
+  return {
+    url,
+    async stop () {
+      child.kill('SIGTERM')
+      await new Promise(resolve => child.once('exit', resolve))
+      rmSync(dataDir, { recursive: true, force: true })
+    }
+  }
+}
+
+// Resolves once `check()` is true, polling; rejects with `what` after 10 s.
+export function until (check, what) {
+  return new Promise((resolve, reject) => {
+    const started = Date.now()
+    const tick = () => {
+      if (check()) return resolve()
+      if (Date.now() - started > 10000) return reject(new Error(`timed out waiting for ${what}`))
+      setTimeout(tick, 10)
+    }
+    tick()
+  })
+}
