@@ -410,14 +410,9 @@ impl Rooms {
             let writes = room.writes();
             match room.persist().await {
                 Ok(()) => {
-                    let mut map = self.map.lock().unwrap();
-                    let idle = map.get(&doc).is_some_and(|s| Arc::ptr_eq(s, &slot))
-                        && slot.refs.load(Ordering::SeqCst) == 0
-                        && slot.generation.load(Ordering::SeqCst) == generation;
-                    if idle && room.writes() == writes {
-                        map.remove(&doc);
-                        self.metrics.docs_loaded.dec();
-                        tracing::debug!(doc = %doc, "unloaded");
+                    // Only if nobody joined (or wrote) while we flushed.
+                    if room.writes() == writes {
+                        self.remove_if_idle(&doc, &slot, Some(generation));
                     }
                     return;
                 }
@@ -432,13 +427,23 @@ impl Rooms {
                 }
             }
         }
+        self.remove_if_idle(&doc, &slot, None);
+    }
+
+    /// Removes `doc` if `slot` is still its slot, unused, and (when given)
+    /// still at `generation`. Checked and done under the map lock, which is
+    /// also what joins take.
+    fn remove_if_idle(&self, doc: &DocId, slot: &Arc<Slot>, generation: Option<u64>) {
         let mut map = self.map.lock().unwrap();
-        if map.get(&doc).is_some_and(|s| Arc::ptr_eq(s, &slot))
-            && slot.refs.load(Ordering::SeqCst) == 0
-        {
-            if map.remove(&doc).is_some_and(|s| s.cell.initialized()) {
+        let ours = map.get(doc).is_some_and(|s| Arc::ptr_eq(s, slot));
+        let unused = slot.refs.load(Ordering::SeqCst) == 0;
+        let same = generation.is_none_or(|g| slot.generation.load(Ordering::SeqCst) == g);
+        if ours && unused && same {
+            map.remove(doc);
+            if slot.cell.initialized() {
                 self.metrics.docs_loaded.dec();
             }
+            tracing::debug!(doc = %doc, "unloaded");
         }
     }
 

@@ -15,7 +15,9 @@ let server
 const providers = []
 before(async () => { server = await startWeft() })
 after(async () => {
-  for (const p of providers) p.destroy()
+  // Destroying the doc also stops its awareness timer, which would keep
+  // the process alive.
+  for (const p of providers) { p.destroy(); p.doc.destroy() }
   await server.stop()
 })
 

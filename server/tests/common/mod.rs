@@ -14,9 +14,10 @@ use weft_server::store::Store;
 use weft_server::Config;
 
 pub fn config() -> Config {
-    let mut c = Config::default();
-    c.listen = "127.0.0.1:0".into();
-    c
+    Config {
+        listen: "127.0.0.1:0".into(),
+        ..Default::default()
+    }
 }
 
 pub struct TestServer {
