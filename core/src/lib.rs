@@ -11,9 +11,12 @@
 //! - [`room`]: the server side of one document: the doc, its awareness, and
 //!   which awareness ids each connection owns.
 //! - [`client`]: the client side of one connection: handshake, updates, acks.
+//! - [`convert`]: the TipTap document in yrs to and from Markdown, HTML,
+//!   text and ProseMirror JSON.
 //! - [`error`]: the one error type of this crate.
 
 pub mod client;
+pub mod convert;
 pub mod doc_id;
 pub mod error;
 pub mod protocol;

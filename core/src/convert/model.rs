@@ -1,0 +1,212 @@
+//! The document tree every format converts through.
+
+use serde_json::{json, Map, Value};
+
+/// A block node. Names follow TipTap's node types.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Block {
+    /// `paragraph`.
+    Paragraph(Vec<Inline>),
+    /// `heading` with `level` 1-6.
+    Heading {
+        /// 1 to 6.
+        level: u8,
+        /// The text.
+        content: Vec<Inline>,
+    },
+    /// `bulletList` of `listItem`s.
+    BulletList(Vec<Vec<Block>>),
+    /// `orderedList` of `listItem`s, numbered from `start`.
+    OrderedList {
+        /// The first number.
+        start: u64,
+        /// The items.
+        items: Vec<Vec<Block>>,
+    },
+    /// `taskList` of `taskItem`s with `checked`.
+    TaskList(Vec<(bool, Vec<Block>)>),
+    /// `blockquote`.
+    Blockquote(Vec<Block>),
+    /// `codeBlock` with an optional `language`.
+    CodeBlock {
+        /// The info string's first word, if any.
+        language: Option<String>,
+        /// The code, without a trailing newline.
+        text: String,
+    },
+    /// `horizontalRule`.
+    HorizontalRule,
+}
+
+/// An inline node.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Inline {
+    /// `text` with marks.
+    Text(String, Marks),
+    /// `hardBreak`.
+    HardBreak,
+}
+
+/// The marks on a run of text. Names follow TipTap's mark types.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Marks {
+    /// `bold`.
+    pub bold: bool,
+    /// `italic`.
+    pub italic: bool,
+    /// `strike`.
+    pub strike: bool,
+    /// `code`.
+    pub code: bool,
+    /// `underline`.
+    pub underline: bool,
+    /// `link` with its `href`.
+    pub link: Option<String>,
+}
+
+/// Appends text, merging with the previous run when the marks match, so
+/// trees built from different sources compare equal.
+pub fn push_text(inlines: &mut Vec<Inline>, text: &str, marks: &Marks) {
+    if text.is_empty() {
+        return;
+    }
+    if let Some(Inline::Text(prev, prev_marks)) = inlines.last_mut() {
+        if prev_marks == marks {
+            prev.push_str(text);
+            return;
+        }
+    }
+    inlines.push(Inline::Text(text.to_owned(), marks.clone()));
+}
+
+/// One line per text block, lists and quotes flattened.
+pub fn plain_text(blocks: &[Block]) -> String {
+    fn inline_text(out: &mut String, inlines: &[Inline]) {
+        for i in inlines {
+            match i {
+                Inline::Text(t, _) => out.push_str(t),
+                Inline::HardBreak => out.push('\n'),
+            }
+        }
+        out.push('\n');
+    }
+    fn walk(out: &mut String, blocks: &[Block]) {
+        for b in blocks {
+            match b {
+                Block::Paragraph(c) | Block::Heading { content: c, .. } => inline_text(out, c),
+                Block::BulletList(items) | Block::OrderedList { items, .. } => {
+                    items.iter().for_each(|i| walk(out, i))
+                }
+                Block::TaskList(items) => items.iter().for_each(|(_, i)| walk(out, i)),
+                Block::Blockquote(inner) => walk(out, inner),
+                Block::CodeBlock { text, .. } => {
+                    out.push_str(text);
+                    out.push('\n');
+                }
+                Block::HorizontalRule => {}
+            }
+        }
+    }
+    let mut out = String::new();
+    walk(&mut out, blocks);
+    out
+}
+
+/// ProseMirror JSON, as TipTap's `editor.getJSON()` returns it.
+pub fn to_prosemirror_json(blocks: &[Block]) -> Value {
+    json!({ "type": "doc", "content": blocks.iter().map(block_json).collect::<Vec<_>>() })
+}
+
+fn node(kind: &str, attrs: Option<Value>, content: Vec<Value>) -> Value {
+    let mut m = Map::new();
+    m.insert("type".into(), kind.into());
+    if let Some(a) = attrs {
+        m.insert("attrs".into(), a);
+    }
+    if !content.is_empty() {
+        m.insert("content".into(), content.into());
+    }
+    Value::Object(m)
+}
+
+fn block_json(b: &Block) -> Value {
+    let items = |items: &Vec<Vec<Block>>| {
+        items
+            .iter()
+            .map(|i| node("listItem", None, i.iter().map(block_json).collect()))
+            .collect::<Vec<_>>()
+    };
+    match b {
+        Block::Paragraph(c) => node("paragraph", None, inline_json(c)),
+        Block::Heading { level, content } => node(
+            "heading",
+            Some(json!({ "level": level })),
+            inline_json(content),
+        ),
+        Block::BulletList(i) => node("bulletList", None, items(i)),
+        Block::OrderedList { start, items: i } => node(
+            "orderedList",
+            Some(json!({ "start": start, "type": null })),
+            items(i),
+        ),
+        Block::TaskList(i) => node(
+            "taskList",
+            None,
+            i.iter()
+                .map(|(checked, blocks)| {
+                    node(
+                        "taskItem",
+                        Some(json!({ "checked": checked })),
+                        blocks.iter().map(block_json).collect(),
+                    )
+                })
+                .collect(),
+        ),
+        Block::Blockquote(inner) => {
+            node("blockquote", None, inner.iter().map(block_json).collect())
+        }
+        Block::CodeBlock { language, text } => node(
+            "codeBlock",
+            Some(json!({ "language": language })),
+            if text.is_empty() {
+                vec![]
+            } else {
+                vec![json!({ "type": "text", "text": text })]
+            },
+        ),
+        Block::HorizontalRule => node("horizontalRule", None, vec![]),
+    }
+}
+
+fn inline_json(inlines: &[Inline]) -> Vec<Value> {
+    inlines
+        .iter()
+        .map(|i| match i {
+            Inline::HardBreak => json!({ "type": "hardBreak" }),
+            Inline::Text(t, m) => {
+                let mut marks = Vec::new();
+                for (on, name) in [
+                    (m.bold, "bold"),
+                    (m.italic, "italic"),
+                    (m.strike, "strike"),
+                    (m.underline, "underline"),
+                    (m.code, "code"),
+                ] {
+                    if on {
+                        marks.push(json!({ "type": name }));
+                    }
+                }
+                if let Some(href) = &m.link {
+                    marks.push(
+                        json!({ "type": "link", "attrs": super::yxml::link_attrs_json(href) }),
+                    );
+                }
+                let mut v = json!({ "type": "text", "text": t });
+                if !marks.is_empty() {
+                    v["marks"] = marks.into();
+                }
+                v
+            }
+        })
+        .collect()
+}
