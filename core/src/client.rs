@@ -11,6 +11,10 @@ use yrs::{Doc, ReadTxn, Transact};
 use crate::protocol::{self, Incoming, ACK_TAG};
 use crate::ProtocolError;
 
+/// Transaction origin of updates that came from the server, so observers
+/// can tell them from local edits (and not send them back).
+pub const REMOTE_ORIGIN: &str = "weft-remote";
+
 /// Something the server told this client.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClientEvent {
@@ -78,6 +82,11 @@ impl ClientSession {
     /// Update messages sent on this connection that the server has not acked.
     pub fn unacked(&self) -> u64 {
         self.sent.saturating_sub(self.acked)
+    }
+
+    /// Update messages sent on this connection (step 2 included).
+    pub fn sent(&self) -> u64 {
+        self.sent
     }
 
     /// Acked update messages on this connection.
@@ -168,7 +177,7 @@ impl ClientSession {
 
     fn apply(&self, raw: &[u8]) -> Result<(), ProtocolError> {
         let update = protocol::decode_update(raw)?;
-        self.doc().transact_mut().apply_update(update)?;
+        self.doc().transact_mut_with(REMOTE_ORIGIN).apply_update(update)?;
         Ok(())
     }
 

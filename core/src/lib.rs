@@ -13,13 +13,22 @@
 //! - [`client`]: the client side of one connection: handshake, updates, acks.
 //! - [`convert`]: the TipTap document in yrs to and from Markdown, HTML,
 //!   text and ProseMirror JSON.
+//! - [`store`] (feature `store`): where documents are kept: the `Store`
+//!   trait with SQLite and memory implementations, shared by the server and
+//!   the engine.
+//! - [`engine`] (feature `engine`): the client engine: a session per
+//!   document over tokio-tungstenite, with a local SQLite copy and library.
 //! - [`error`]: the one error type of this crate.
 
 pub mod client;
 pub mod convert;
 pub mod doc_id;
+#[cfg(feature = "engine")]
+pub mod engine;
 pub mod error;
 pub mod protocol;
 pub mod room;
+#[cfg(feature = "store")]
+pub mod store;
 
 pub use error::ProtocolError;

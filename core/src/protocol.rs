@@ -23,6 +23,9 @@ pub const ACK_TAG: u8 = 100;
 /// The query parameter a client sets (`?ack=1`) to receive acks.
 pub const ACK_PARAM: &str = "ack";
 
+/// Response header on the upgrade when the server will send acks.
+pub const ACK_HEADER: &str = "x-weft-ack";
+
 /// WebSocket close codes Weft uses, named for what they tell the peer.
 pub mod close {
     /// Normal closure.

@@ -15,7 +15,7 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::WebSocketStream;
 use weft_core::doc_id::DocId;
-use weft_core::protocol::ACK_PARAM;
+use weft_core::protocol::{ACK_HEADER, ACK_PARAM};
 
 use crate::connection::{self, ConnOptions};
 use crate::server::Shared;
@@ -111,6 +111,10 @@ pub async fn handle(
             "server at connection capacity; retry later\n",
         ));
     };
+    let wants_ack = req
+        .uri()
+        .query()
+        .is_some_and(|q| form_urlencoded::parse(q.as_bytes()).any(|(k, v)| k == ACK_PARAM && v != "0"));
     let opts = ConnOptions {
         ack: req.uri().query().is_some_and(|q| {
             form_urlencoded::parse(q.as_bytes()).any(|(k, v)| k == ACK_PARAM && v != "0")
@@ -149,6 +153,10 @@ pub async fn handle(
     h.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
     if let Ok(accept) = HeaderValue::from_str(&derive_accept_key(key.as_bytes())) {
         h.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+    }
+    if wants_ack {
+        // Tells clients acks will come, so they need not probe for them.
+        h.insert(ACK_HEADER, HeaderValue::from_static("1"));
     }
     Ok(res)
 }

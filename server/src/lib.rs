@@ -12,7 +12,8 @@
 //! - [`http`]: health, metrics and the checks before the WebSocket upgrade.
 //! - [`connection`]: the socket loop of one connection (thin adapter).
 //! - [`rooms`]: loading, sharing, persisting and unloading documents.
-//! - [`store`]: the `Store` trait, with memory and SQLite implementations.
+//! - `store`: re-exported from `weft-core`: the `Store` trait, with memory
+//!   and SQLite implementations.
 //! - [`metrics`]: Prometheus metrics.
 //! - [`error`]: the error type.
 //!
@@ -25,7 +26,8 @@ pub mod http;
 pub mod metrics;
 pub mod rooms;
 pub mod server;
-pub mod store;
+/// The document store, shared with the client engine.
+pub use weft_core::store;
 
 pub use config::Config;
 pub use error::ServerError;

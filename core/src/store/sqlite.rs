@@ -19,7 +19,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use rusqlite::{params, Connection, OpenFlags};
-use weft_core::doc_id::DocId;
+use crate::doc_id::DocId;
 
 use super::{Done, Store, StoreError, StoreFuture, StoredDoc};
 

@@ -16,7 +16,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use weft_core::doc_id::DocId;
+use crate::doc_id::DocId;
 
 pub use memory::MemoryStore;
 pub use sqlite::SqliteStore;

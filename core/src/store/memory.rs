@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use bytes::Bytes;
-use weft_core::doc_id::DocId;
+use crate::doc_id::DocId;
 
 use super::{Done, Store, StoreError, StoreFuture, StoredDoc};
 

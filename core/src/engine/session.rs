@@ -1,0 +1,629 @@
+//! One open document: the doc, its local copy, and its connection.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use rand::Rng;
+use tokio::sync::{broadcast, mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use yrs::updates::decoder::Decode;
+use yrs::{Doc, Origin, ReadTxn, StateVector, Transact, TransactionMut};
+
+use super::{DocUrl, EngineError, Library};
+use crate::client::{ClientEvent, ClientSession, REMOTE_ORIGIN};
+use crate::doc_id::DocId;
+use crate::protocol::ACK_HEADER;
+use crate::store::{self, Store};
+
+/// Origin of updates replayed from the local store: not stored again, not sent.
+const LOAD_ORIGIN: &str = "weft-load";
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The server pings every 30 s; this much silence means the link is dead.
+const SILENCE_LIMIT: Duration = Duration::from_secs(75);
+/// Local log entries after which loading writes a snapshot.
+const COMPACT_AFTER: usize = 500;
+
+/// Where the connection stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Not connected; edits stay local until the next connection.
+    Offline,
+    /// Opening a connection.
+    Connecting,
+    /// Connected; exchanging what each side lacks.
+    Syncing,
+    /// Connected and up to date with the server.
+    Synced,
+}
+
+/// How many local edits are where.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Local edits the server has not acknowledged as durable.
+    pub pending: u64,
+    /// Local edits the server acknowledged in this session.
+    pub saved: u64,
+    /// Local edits durable in the local store in this session.
+    pub saved_locally: u64,
+}
+
+/// Something that happened to the session.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// The connection status changed.
+    Status(Status),
+    /// The edit counts changed.
+    Counts(Counts),
+    /// A remote update was applied; these are its bytes.
+    Remote(Bytes),
+    /// Remote awareness changed; this is the awareness update to apply.
+    Awareness(Bytes),
+    /// Something failed; the session keeps going unless it is fatal.
+    Error(EngineError),
+}
+
+/// How to open a session.
+pub struct SessionOptions {
+    /// The document.
+    pub url: DocUrl,
+    /// Where local updates are kept.
+    pub store: Arc<dyn Store>,
+    /// Document metadata, if the caller keeps a library.
+    pub library: Option<Arc<Library>>,
+    /// The local awareness state (JSON), if any.
+    pub awareness: Option<String>,
+    /// Longest wait between reconnection attempts.
+    pub max_backoff: Duration,
+    /// Whether to connect at all (false: local only).
+    pub connect: bool,
+}
+
+impl SessionOptions {
+    /// Defaults: in-memory store, no library, 10 s backoff cap, connecting.
+    pub fn new(url: DocUrl) -> Self {
+        SessionOptions {
+            url,
+            store: Arc::new(store::MemoryStore::default()),
+            library: None,
+            awareness: None,
+            max_backoff: Duration::from_secs(10),
+            connect: true,
+        }
+    }
+}
+
+enum Out {
+    Update(Bytes),
+    Awareness,
+    Close,
+}
+
+struct Inner {
+    url: DocUrl,
+    key: DocId,
+    doc: Doc,
+    proto: Mutex<ClientSession>,
+    store: Arc<dyn Store>,
+    library: Option<Arc<Library>>,
+    status: watch::Sender<Status>,
+    counts: watch::Sender<Counts>,
+    events: broadcast::Sender<Event>,
+    outbound: mpsc::UnboundedSender<Out>,
+    pending: AtomicU64,
+    saved: AtomicU64,
+    saved_locally: AtomicU64,
+    acks: AtomicBool,
+    fatal: Mutex<Option<EngineError>>,
+    last_error: Mutex<Option<EngineError>>,
+}
+
+impl Inner {
+    fn set_status(&self, s: Status) {
+        if self.status.send_if_modified(|cur| std::mem::replace(cur, s) != s) {
+            let _ = self.events.send(Event::Status(s));
+        }
+    }
+
+    fn publish_counts(&self) {
+        let c = Counts {
+            pending: self.pending.load(Ordering::SeqCst),
+            saved: self.saved.load(Ordering::SeqCst),
+            saved_locally: self.saved_locally.load(Ordering::SeqCst),
+        };
+        self.counts.send_replace(c);
+        let _ = self.events.send(Event::Counts(c));
+    }
+
+    fn error(&self, e: EngineError) {
+        tracing::debug!(doc = %self.url, error = %e, "engine");
+        *self.last_error.lock().unwrap() = Some(e.clone());
+        let _ = self.events.send(Event::Error(e));
+    }
+
+    fn mark_saved(&self, edits: u64) {
+        if edits == 0 {
+            return;
+        }
+        let prev = self.pending.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |p| Some(p.saturating_sub(edits)));
+        let done = prev.map(|p| p.min(edits)).unwrap_or(0);
+        self.saved.fetch_add(done, Ordering::SeqCst);
+        if let Some(lib) = &self.library {
+            let _ = lib.set_unsaved(self.key.as_str(), self.pending.load(Ordering::SeqCst));
+        }
+        self.publish_counts();
+    }
+}
+
+/// An open document.
+pub struct Session {
+    inner: Arc<Inner>,
+    task: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Session {
+    /// Opens `opts.url`: loads the local copy first (so it works offline),
+    /// then starts connecting in the background.
+    pub async fn open(opts: SessionOptions) -> Result<Session, EngineError> {
+        let key = opts.url.local_key()?;
+        let doc = Doc::new();
+        let stored = opts.store.load(&key).await?;
+        {
+            let mut txn = doc.transact_mut_with(LOAD_ORIGIN);
+            for u in &stored.updates {
+                match yrs::Update::decode_v1(u) {
+                    Ok(update) => {
+                        if let Err(e) = txn.apply_update(update) {
+                            tracing::warn!(error = %e, "skipping a local update that does not apply");
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "skipping an undecodable local update"),
+                }
+            }
+        }
+        if stored.log_len > COMPACT_AFTER {
+            let snapshot = doc.transact().encode_state_as_update_v1(&StateVector::default());
+            store::compact(&*opts.store, &key, Bytes::from(snapshot)).await?;
+        }
+        let pending = match &opts.library {
+            Some(lib) => lib.touch(&opts.url, None)?.unsaved,
+            None => 0,
+        };
+
+        let mut proto = ClientSession::new(doc.clone());
+        if let Some(state) = &opts.awareness {
+            proto.awareness_mut().set_local_state_raw(state.as_str());
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        let inner = Arc::new(Inner {
+            url: opts.url.clone(),
+            key,
+            doc: doc.clone(),
+            proto: Mutex::new(proto),
+            store: opts.store.clone(),
+            library: opts.library.clone(),
+            status: watch::channel(Status::Offline).0,
+            counts: watch::channel(Counts { pending, ..Counts::default() }).0,
+            events: broadcast::channel(1024).0,
+            outbound: tx,
+            pending: AtomicU64::new(pending),
+            saved: AtomicU64::new(0),
+            saved_locally: AtomicU64::new(0),
+            acks: AtomicBool::new(false),
+            fatal: Mutex::new(None),
+            last_error: Mutex::new(None),
+        });
+        observe(&inner);
+        let task = opts.connect.then(|| tokio::spawn(network(inner.clone(), rx, opts.max_backoff)));
+        Ok(Session { inner, task: Mutex::new(task) })
+    }
+
+    /// The document. Local transactions on it are stored and sent; use
+    /// [`Session::transact`] or [`Session::apply_local_update`].
+    pub fn doc(&self) -> &Doc {
+        &self.inner.doc
+    }
+
+    /// The URL this session syncs.
+    pub fn url(&self) -> &DocUrl {
+        &self.inner.url
+    }
+
+    /// Runs a local edit in one transaction.
+    pub fn transact<R>(&self, f: impl FnOnce(&mut TransactionMut) -> R) -> R {
+        let mut txn = self.inner.doc.transact_mut();
+        f(&mut txn)
+    }
+
+    /// Applies an update made elsewhere on this device (the editor's own
+    /// Y.Doc): stored and sent like any local edit.
+    pub fn apply_local_update(&self, update: &[u8]) -> Result<(), EngineError> {
+        let update = yrs::Update::decode_v1(update).map_err(|e| EngineError::Protocol(e.to_string()))?;
+        self.inner.doc.transact_mut().apply_update(update).map_err(|e| EngineError::Protocol(e.to_string()))
+    }
+
+    /// Sets the local awareness state (JSON) and sends it.
+    pub fn set_awareness(&self, json: &str) {
+        self.inner.proto.lock().unwrap().awareness_mut().set_local_state_raw(json);
+        let _ = self.inner.outbound.send(Out::Awareness);
+    }
+
+    /// Every awareness state known, as `(client id, JSON)`.
+    pub fn awareness_states(&self) -> Vec<(u64, String)> {
+        let p = self.inner.proto.lock().unwrap();
+        p.awareness().iter().filter_map(|(id, s)| s.data.map(|d| (id.get(), d.to_string()))).collect()
+    }
+
+    /// Events from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.inner.events.subscribe()
+    }
+
+    /// The current status.
+    pub fn status(&self) -> Status {
+        *self.inner.status.borrow()
+    }
+
+    /// A watch on the status.
+    pub fn watch_status(&self) -> watch::Receiver<Status> {
+        self.inner.status.subscribe()
+    }
+
+    /// The current counts.
+    pub fn counts(&self) -> Counts {
+        *self.inner.counts.borrow()
+    }
+
+    /// The last error seen, if any.
+    pub fn last_error(&self) -> Option<EngineError> {
+        self.inner.last_error.lock().unwrap().clone()
+    }
+
+    /// Waits until the session is [`Status::Synced`]. Fails at once if the
+    /// server refused the connection, and after `timeout` otherwise.
+    pub async fn wait_synced(&self, timeout: Duration) -> Result<(), EngineError> {
+        let mut rx = self.inner.status.subscribe();
+        let wait = async {
+            loop {
+                if let Some(e) = self.inner.fatal.lock().unwrap().clone() {
+                    return Err(e);
+                }
+                if *rx.borrow_and_update() == Status::Synced {
+                    return Ok(());
+                }
+                if rx.changed().await.is_err() {
+                    return Err(EngineError::Closed);
+                }
+            }
+        };
+        match tokio::time::timeout(timeout, wait).await {
+            Ok(r) => r,
+            Err(_) => Err(self.last_error().unwrap_or_else(|| EngineError::Timeout(format!("syncing {}", self.inner.url)))),
+        }
+    }
+
+    /// Waits until the server holds every local edit: by its acks when it
+    /// sends them (weft-server), else by comparing its state vector with
+    /// ours over a second connection (any y-websocket server).
+    pub async fn wait_saved(&self, timeout: Duration) -> Result<(), EngineError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        self.wait_synced(timeout).await?;
+        let mut counts = self.inner.counts.subscribe();
+        loop {
+            if self.inner.acks.load(Ordering::SeqCst) {
+                if counts.borrow_and_update().pending == 0 {
+                    return Ok(());
+                }
+            } else if server_has(&self.inner.url, &self.inner.doc).await? {
+                let pending = self.inner.pending.load(Ordering::SeqCst);
+                self.inner.mark_saved(pending);
+                return Ok(());
+            }
+            let tick = tokio::time::sleep(Duration::from_millis(50));
+            tokio::select! {
+                _ = counts.changed() => {}
+                _ = tick => {}
+                _ = tokio::time::sleep_until(deadline) => {
+                    return Err(EngineError::Timeout(format!("saving to {}", self.inner.url)));
+                }
+            }
+        }
+    }
+
+    /// Says goodbye (clears our awareness for others), closes the connection
+    /// and waits for local writes to finish.
+    pub async fn close(&self) {
+        let _ = self.inner.outbound.send(Out::Close);
+        let task = self.task.lock().unwrap().take();
+        if let Some(task) = task {
+            let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
+        }
+        let _ = self.inner.doc.unobserve_update_v1("weft-engine");
+        let _ = store::flush(&*self.inner.store).await;
+        self.inner.set_status(Status::Offline);
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.lock().unwrap().take() {
+            task.abort();
+        }
+        let _ = self.inner.doc.unobserve_update_v1("weft-engine");
+    }
+}
+
+/// Stores every change to the doc locally and sends local ones.
+fn observe(inner: &Arc<Inner>) {
+    let weak: Weak<Inner> = Arc::downgrade(inner);
+    let remote = Origin::from(REMOTE_ORIGIN);
+    let load = Origin::from(LOAD_ORIGIN);
+    let _ = inner.doc.observe_update_v1("weft-engine", move |txn, e| {
+        let Some(inner) = weak.upgrade() else { return };
+        let origin = txn.origin();
+        if origin == Some(&load) {
+            return;
+        }
+        let local = origin != Some(&remote);
+        let bytes = Bytes::from(e.update.clone());
+        let done_inner = Arc::downgrade(&inner);
+        inner.store.append(
+            &inner.key,
+            bytes.clone(),
+            Box::new(move |r| {
+                let Some(inner) = done_inner.upgrade() else { return };
+                match r {
+                    Ok(()) if local => {
+                        inner.saved_locally.fetch_add(1, Ordering::SeqCst);
+                        inner.publish_counts();
+                    }
+                    Ok(()) => {}
+                    Err(e) => inner.error(e.into()),
+                }
+            }),
+        );
+        if local {
+            inner.pending.fetch_add(1, Ordering::SeqCst);
+            inner.publish_counts();
+            let _ = inner.outbound.send(Out::Update(bytes));
+        }
+    });
+}
+
+/// Full jitter: uniform in `[0, min(cap, 250 ms · 2^attempt)]`, so clients
+/// dropped by one server restart spread their returns out.
+fn backoff(attempt: u32, cap: Duration) -> Duration {
+    let ceiling = Duration::from_millis(250).saturating_mul(1u32 << attempt.min(16)).min(cap);
+    let ms = rand::rng().random_range(0..=ceiling.as_millis() as u64);
+    Duration::from_millis(ms)
+}
+
+/// Drains local messages while not connected; true once asked to close.
+/// Updates need no resending: the next handshake carries them.
+async fn closed_while(rx: &mut mpsc::UnboundedReceiver<Out>, wait: impl std::future::Future<Output = ()>) -> bool {
+    tokio::pin!(wait);
+    loop {
+        tokio::select! {
+            _ = &mut wait => return false,
+            m = rx.recv() => match m {
+                None | Some(Out::Close) => return true,
+                Some(_) => {}
+            },
+        }
+    }
+}
+
+async fn network(inner: Arc<Inner>, mut rx: mpsc::UnboundedReceiver<Out>, max_backoff: Duration) {
+    let mut attempt = 0u32;
+    loop {
+        inner.set_status(Status::Connecting);
+        let url = inner.url.connect_url();
+        let mut connected = None;
+        let attempt_fut = async {
+            connected = Some(tokio::time::timeout(CONNECT_TIMEOUT, tokio_tungstenite::connect_async(url.as_str())).await);
+        };
+        if closed_while(&mut rx, attempt_fut).await {
+            break;
+        }
+        match connected {
+            Some(Ok(Ok((ws, response)))) => {
+                inner.acks.store(response.headers().contains_key(ACK_HEADER), Ordering::SeqCst);
+                let (closing, synced) = connection(&inner, ws, &mut rx).await;
+                if closing {
+                    break;
+                }
+                if synced {
+                    attempt = 0;
+                }
+            }
+            Some(Ok(Err(WsError::Http(response)))) => {
+                let status = response.status().as_u16();
+                let message = response
+                    .body()
+                    .as_ref()
+                    .map(|b| String::from_utf8_lossy(b).trim().to_owned())
+                    .unwrap_or_default();
+                let e = EngineError::Rejected { status, message };
+                inner.error(e.clone());
+                if (400..500).contains(&status) && status != 429 {
+                    // Retrying cannot help: wait to be closed.
+                    *inner.fatal.lock().unwrap() = Some(e);
+                    inner.set_status(Status::Offline);
+                    let _ = closed_while(&mut rx, std::future::pending()).await;
+                    break;
+                }
+            }
+            Some(Ok(Err(e))) => inner.error(EngineError::Unreachable(e.to_string())),
+            Some(Err(_)) => inner.error(EngineError::Unreachable("connection timed out".into())),
+            None => {}
+        }
+        inner.set_status(Status::Offline);
+        let delay = backoff(attempt, max_backoff);
+        attempt = attempt.saturating_add(1);
+        if closed_while(&mut rx, tokio::time::sleep(delay)).await {
+            break;
+        }
+    }
+    inner.set_status(Status::Offline);
+}
+
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Runs one connection. Returns (asked to close, reached Synced).
+async fn connection(inner: &Arc<Inner>, ws: Ws, rx: &mut mpsc::UnboundedReceiver<Out>) -> (bool, bool) {
+    let (mut sink, mut stream) = ws.split();
+    let first = inner.proto.lock().unwrap().open();
+    for f in first {
+        if sink.send(Message::Binary(f)).await.is_err() {
+            return (false, false);
+        }
+    }
+    inner.set_status(Status::Syncing);
+    // Which sent messages cover how many local edits, for counting acks.
+    let mut covered: VecDeque<(u64, u64)> = VecDeque::new();
+    let mut step2_sent = false;
+    let mut synced = false;
+    let mut last_heard = tokio::time::Instant::now();
+    let mut watchdog = tokio::time::interval(Duration::from_secs(15));
+    loop {
+        tokio::select! {
+            msg = stream.next() => {
+                let msg = match msg {
+                    Some(Ok(m)) => m,
+                    Some(Err(e)) => {
+                        inner.error(EngineError::Unreachable(e.to_string()));
+                        break;
+                    }
+                    None => break,
+                };
+                last_heard = tokio::time::Instant::now();
+                let bytes = match msg {
+                    Message::Binary(b) => b,
+                    Message::Close(frame) => {
+                        if let Some(f) = frame {
+                            tracing::debug!(code = u16::from(f.code), reason = %f.reason, "server closed the connection");
+                        }
+                        break;
+                    }
+                    _ => continue,
+                };
+                let result = {
+                    let mut p = inner.proto.lock().unwrap();
+                    let sent_before = p.sent();
+                    let out = p.handle(&bytes);
+                    if p.sent() > sent_before {
+                        // Our step 2 carries every edit the server lacks.
+                        step2_sent = true;
+                        covered.push_back((p.sent(), inner.pending.load(Ordering::SeqCst)));
+                    }
+                    out
+                };
+                let out = match result {
+                    Ok(out) => out,
+                    Err(e) => {
+                        inner.error(e.into());
+                        break;
+                    }
+                };
+                for r in out.reply {
+                    if sink.send(Message::Binary(r)).await.is_err() {
+                        return (false, synced);
+                    }
+                }
+                for ev in out.events {
+                    match ev {
+                        ClientEvent::Synced => {
+                            synced = true;
+                            inner.set_status(Status::Synced);
+                        }
+                        ClientEvent::Updated => {
+                            let _ = inner.events.send(Event::Remote(bytes.clone()));
+                        }
+                        ClientEvent::Awareness => {
+                            let _ = inner.events.send(Event::Awareness(bytes.clone()));
+                        }
+                        ClientEvent::Acked(n) => {
+                            let mut edits = 0;
+                            while covered.front().is_some_and(|(idx, _)| *idx <= n) {
+                                edits += covered.pop_front().map(|(_, e)| e).unwrap_or(0);
+                            }
+                            inner.mark_saved(edits);
+                        }
+                        ClientEvent::Denied(reason) => inner.error(EngineError::Denied(reason)),
+                    }
+                }
+            }
+            out = rx.recv() => match out {
+                Some(Out::Update(update)) => {
+                    if !step2_sent {
+                        continue; // the step 2 will carry it
+                    }
+                    let (frame, idx) = {
+                        let mut p = inner.proto.lock().unwrap();
+                        let f = p.local_update(update.to_vec());
+                        (f, p.sent())
+                    };
+                    covered.push_back((idx, 1));
+                    if sink.send(Message::Binary(frame)).await.is_err() {
+                        break;
+                    }
+                }
+                Some(Out::Awareness) => {
+                    let frame = inner.proto.lock().unwrap().local_awareness();
+                    if let Some(f) = frame {
+                        if sink.send(Message::Binary(f)).await.is_err() {
+                            break;
+                        }
+                    }
+                }
+                Some(Out::Close) | None => {
+                    let bye = inner.proto.lock().unwrap().leave_awareness();
+                    if let Some(f) = bye {
+                        let _ = sink.send(Message::Binary(f)).await;
+                    }
+                    let _ = tokio::time::timeout(Duration::from_secs(1), sink.close()).await;
+                    return (true, synced);
+                }
+            },
+            _ = watchdog.tick() => {
+                if last_heard.elapsed() > SILENCE_LIMIT {
+                    inner.error(EngineError::Unreachable("the server went silent".into()));
+                    break;
+                }
+            }
+        }
+    }
+    (false, synced)
+}
+
+/// Asks the server for its state vector over a fresh connection (it sends
+/// its step 1 first) and checks it holds everything `doc` has.
+async fn server_has(url: &DocUrl, doc: &Doc) -> Result<bool, EngineError> {
+    let plain = format!("{}://{}/{}", url.scheme, url.authority, url.doc)
+        + &url.token.as_ref().map(|t| format!("?token={t}")).unwrap_or_default();
+    let (mut ws, _) = tokio::time::timeout(CONNECT_TIMEOUT, tokio_tungstenite::connect_async(plain.as_str()))
+        .await
+        .map_err(|_| EngineError::Unreachable("connection timed out".into()))?
+        .map_err(|e| EngineError::Unreachable(e.to_string()))?;
+    let local = doc.transact().state_vector();
+    let result = async {
+        while let Some(msg) = ws.next().await {
+            let Message::Binary(b) = msg.map_err(|e| EngineError::Unreachable(e.to_string()))? else { continue };
+            for m in crate::protocol::decode_frame(&b)? {
+                if let crate::protocol::Incoming::Known(yrs::sync::Message::Sync(yrs::sync::SyncMessage::SyncStep1(sv))) = m {
+                    return Ok(local.iter().all(|(client, clock)| sv.get(client) >= *clock));
+                }
+            }
+        }
+        Err(EngineError::Unreachable("connection closed before the handshake".into()))
+    };
+    let r = tokio::time::timeout(CONNECT_TIMEOUT, result)
+        .await
+        .unwrap_or_else(|_| Err(EngineError::Timeout("waiting for the server's state".into())));
+    let _ = ws.close(None).await;
+    r
+}

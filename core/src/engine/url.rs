@@ -1,0 +1,101 @@
+//! Document URLs: `ws://host:port/<doc-id>` with an optional `?token=`.
+
+use std::fmt;
+
+use tokio_tungstenite::tungstenite::http::Uri;
+
+use super::EngineError;
+use crate::doc_id::DocId;
+
+/// A parsed document URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocUrl {
+    /// `ws` or `wss`.
+    pub scheme: String,
+    /// `host:port`.
+    pub authority: String,
+    /// The document id.
+    pub doc: DocId,
+    /// The access token, if the URL carries one.
+    pub token: Option<String>,
+}
+
+impl DocUrl {
+    /// Parses `ws://host:port/<doc-id>[?token=…]`.
+    pub fn parse(url: &str) -> Result<Self, EngineError> {
+        let bad = |why: &str| EngineError::BadUrl(format!("{url}: {why}"));
+        let uri: Uri = url.trim().parse().map_err(|_| bad("not a URL"))?;
+        let scheme = match uri.scheme_str() {
+            Some(s @ ("ws" | "wss")) => s.to_owned(),
+            Some("weft") => "ws".to_owned(),
+            _ => return Err(bad("must start with ws:// or wss://")),
+        };
+        let authority = uri.authority().ok_or_else(|| bad("no host"))?.to_string();
+        let doc = DocId::from_path(uri.path()).map_err(|e| bad(&e.to_string()))?;
+        let token = uri.query().and_then(|q| {
+            q.split('&').find_map(|kv| {
+                let (k, v) = kv.split_once('=')?;
+                (k == "token").then(|| percent_encoding::percent_decode_str(v).decode_utf8_lossy().into_owned())
+            })
+        });
+        Ok(DocUrl { scheme, authority, doc, token })
+    }
+
+    /// The URL to connect to: the doc, the token, and `ack=1`.
+    pub fn connect_url(&self) -> String {
+        let mut url = format!("{}://{}/{}?ack=1", self.scheme, self.authority, self.doc);
+        if let Some(t) = &self.token {
+            url.push_str("&token=");
+            url.push_str(&percent_encoding::utf8_percent_encode(t, percent_encoding::NON_ALPHANUMERIC).to_string());
+        }
+        url
+    }
+
+    /// The server part: `ws://host:port`.
+    pub fn server(&self) -> String {
+        format!("{}://{}", self.scheme, self.authority)
+    }
+
+    /// A key for local storage that is unique per server and doc and is
+    /// itself a valid [`DocId`].
+    pub fn local_key(&self) -> Result<DocId, EngineError> {
+        let raw = format!("{}/{}", self.authority, self.doc);
+        let mut key = String::with_capacity(raw.len());
+        for b in raw.bytes() {
+            if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-') {
+                key.push(b as char);
+            } else {
+                key.push_str(&format!("~{b:02X}"));
+            }
+        }
+        DocId::new(&key).map_err(|_| EngineError::BadUrl(format!("{self}: too long to store locally")))
+    }
+}
+
+impl fmt::Display for DocUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}://{}/{}", self.scheme, self.authority, self.doc)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_rebuilds() {
+        let u = DocUrl::parse("ws://127.0.0.1:4455/my-doc?token=a.b%2Bc").unwrap();
+        assert_eq!(u.authority, "127.0.0.1:4455");
+        assert_eq!(u.doc.as_str(), "my-doc");
+        assert_eq!(u.token.as_deref(), Some("a.b+c"));
+        assert_eq!(u.connect_url(), "ws://127.0.0.1:4455/my-doc?ack=1&token=a%2Eb%2Bc");
+        assert_eq!(u.local_key().unwrap().as_str(), "127.0.0.1~3A4455~2Fmy-doc");
+    }
+
+    #[test]
+    fn refuses_bad_urls() {
+        for bad in ["http://x/doc", "ws://x/", "ws://x/a/b", "not a url", "ws:///doc"] {
+            assert!(DocUrl::parse(bad).is_err(), "{bad}");
+        }
+    }
+}
