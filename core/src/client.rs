@@ -177,7 +177,9 @@ impl ClientSession {
 
     fn apply(&self, raw: &[u8]) -> Result<(), ProtocolError> {
         let update = protocol::decode_update(raw)?;
-        self.doc().transact_mut_with(REMOTE_ORIGIN).apply_update(update)?;
+        self.doc()
+            .transact_mut_with(REMOTE_ORIGIN)
+            .apply_update(update)?;
         Ok(())
     }
 

@@ -111,10 +111,9 @@ pub async fn handle(
             "server at connection capacity; retry later\n",
         ));
     };
-    let wants_ack = req
-        .uri()
-        .query()
-        .is_some_and(|q| form_urlencoded::parse(q.as_bytes()).any(|(k, v)| k == ACK_PARAM && v != "0"));
+    let wants_ack = req.uri().query().is_some_and(|q| {
+        form_urlencoded::parse(q.as_bytes()).any(|(k, v)| k == ACK_PARAM && v != "0")
+    });
     let opts = ConnOptions {
         ack: req.uri().query().is_some_and(|q| {
             form_urlencoded::parse(q.as_bytes()).any(|(k, v)| k == ACK_PARAM && v != "0")

@@ -195,7 +195,16 @@ impl Client {
 /// Path of the `weft-server` binary: `$WEFT_SERVER_BIN`, or the workspace's
 /// debug build, built on demand.
 pub fn server_bin() -> Result<PathBuf> {
-    if let Ok(p) = std::env::var("WEFT_SERVER_BIN") {
+    workspace_bin("WEFT_SERVER_BIN", "weft-server", "weft-server")
+}
+
+/// Path of the `weft` CLI: `$WEFT_CLI_BIN`, or the debug build.
+pub fn cli_bin() -> Result<PathBuf> {
+    workspace_bin("WEFT_CLI_BIN", "weft-cli", "weft")
+}
+
+fn workspace_bin(env: &str, package: &str, name: &str) -> Result<PathBuf> {
+    if let Ok(p) = std::env::var(env) {
         return Ok(PathBuf::from(p));
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -204,14 +213,14 @@ pub fn server_bin() -> Result<PathBuf> {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
-    let bin = target.join("debug").join("weft-server");
+    let bin = target.join("debug").join(name);
     if !bin.exists() {
         let status = std::process::Command::new(env!("CARGO"))
-            .args(["build", "-q", "-p", "weft-server", "--bin", "weft-server"])
+            .args(["build", "-q", "-p", package, "--bin", name])
             .current_dir(root)
             .status()?;
         if !status.success() {
-            bail!("building weft-server failed");
+            bail!("building {name} failed");
         }
     }
     Ok(bin)
@@ -229,8 +238,13 @@ impl ServerProcess {
     /// Starts `weft-server` on 127.0.0.1:0 with `data_dir` and extra `args`,
     /// and waits for the line that gives its address.
     pub async fn start(data_dir: &Path, args: &[&str]) -> Result<Self> {
+        Self::start_on("127.0.0.1:0", data_dir, args).await
+    }
+
+    /// Like [`ServerProcess::start`] on a given address (to restart on the same port).
+    pub async fn start_on(listen: &str, data_dir: &Path, args: &[&str]) -> Result<Self> {
         let mut child = Command::new(server_bin()?)
-            .args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .args(["--listen", listen, "--data-dir"])
             .arg(data_dir)
             .args(args)
             .stdout(Stdio::piped())

@@ -36,7 +36,10 @@ fn err(e: rusqlite::Error) -> EngineError {
 }
 
 fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 const COLUMNS: &str = "key, url, title, last_opened, created, unsaved";
@@ -55,7 +58,8 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DocInfo> {
 impl Library {
     /// Opens (creating) the library in `dir`.
     pub fn open(dir: &Path) -> Result<Self, EngineError> {
-        std::fs::create_dir_all(dir).map_err(|e| EngineError::Library(format!("{}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| EngineError::Library(format!("{}: {e}", dir.display())))?;
         let conn = Connection::open(dir.join("weft.db")).map_err(err)?;
         conn.execute_batch(
             "PRAGMA journal_mode=WAL;
@@ -65,7 +69,9 @@ impl Library {
                 last_opened INTEGER NOT NULL, created INTEGER NOT NULL, unsaved INTEGER NOT NULL DEFAULT 0);",
         )
         .map_err(err)?;
-        Ok(Library { conn: Mutex::new(conn) })
+        Ok(Library {
+            conn: Mutex::new(conn),
+        })
     }
 
     /// Records that `url` was opened (creating its entry, titled `title`
@@ -80,20 +86,34 @@ impl Library {
             params![key, url.to_string(), title.unwrap_or(url.doc.as_str()), t],
         )
         .map_err(err)?;
-        conn.query_row(&format!("SELECT {COLUMNS} FROM docs WHERE key = ?1"), params![key], row).map_err(err)
+        conn.query_row(
+            &format!("SELECT {COLUMNS} FROM docs WHERE key = ?1"),
+            params![key],
+            row,
+        )
+        .map_err(err)
     }
 
     /// The entry for `key`, if any.
     pub fn get(&self, key: &str) -> Result<Option<DocInfo>, EngineError> {
         let conn = self.conn.lock().unwrap();
-        conn.query_row(&format!("SELECT {COLUMNS} FROM docs WHERE key = ?1"), params![key], row).optional().map_err(err)
+        conn.query_row(
+            &format!("SELECT {COLUMNS} FROM docs WHERE key = ?1"),
+            params![key],
+            row,
+        )
+        .optional()
+        .map_err(err)
     }
 
     /// Every entry whose title contains `search` (case-insensitive), most
     /// recently opened first.
     pub fn list(&self, search: Option<&str>) -> Result<Vec<DocInfo>, EngineError> {
         let conn = self.conn.lock().unwrap();
-        let pattern = format!("%{}%", search.unwrap_or("").replace('%', "\\%").replace('_', "\\_"));
+        let pattern = format!(
+            "%{}%",
+            search.unwrap_or("").replace('%', "\\%").replace('_', "\\_")
+        );
         let mut stmt = conn
             .prepare(&format!(
                 "SELECT {COLUMNS} FROM docs WHERE title LIKE ?1 ESCAPE '\\' ORDER BY last_opened DESC, title"
@@ -106,14 +126,22 @@ impl Library {
     /// Renames an entry.
     pub fn rename(&self, key: &str, title: &str) -> Result<(), EngineError> {
         let conn = self.conn.lock().unwrap();
-        conn.execute("UPDATE docs SET title = ?2 WHERE key = ?1", params![key, title]).map_err(err)?;
+        conn.execute(
+            "UPDATE docs SET title = ?2 WHERE key = ?1",
+            params![key, title],
+        )
+        .map_err(err)?;
         Ok(())
     }
 
     /// Stores the unsaved-edit count, so it survives a restart.
     pub fn set_unsaved(&self, key: &str, unsaved: u64) -> Result<(), EngineError> {
         let conn = self.conn.lock().unwrap();
-        conn.execute("UPDATE docs SET unsaved = ?2 WHERE key = ?1", params![key, unsaved as i64]).map_err(err)?;
+        conn.execute(
+            "UPDATE docs SET unsaved = ?2 WHERE key = ?1",
+            params![key, unsaved as i64],
+        )
+        .map_err(err)?;
         Ok(())
     }
 
@@ -121,14 +149,20 @@ impl Library {
     pub fn remove(&self, key: &str) -> Result<(), EngineError> {
         let mut conn = self.conn.lock().unwrap();
         let txn = conn.transaction().map_err(err)?;
-        txn.execute("DELETE FROM docs WHERE key = ?1", params![key]).map_err(err)?;
+        txn.execute("DELETE FROM docs WHERE key = ?1", params![key])
+            .map_err(err)?;
         // The store's tables share this file; clear its copy in the same commit.
         for table in ["updates", "snapshots"] {
             let exists: bool = txn
-                .query_row("SELECT count(*) > 0 FROM sqlite_master WHERE name = ?1", params![table], |r| r.get(0))
+                .query_row(
+                    "SELECT count(*) > 0 FROM sqlite_master WHERE name = ?1",
+                    params![table],
+                    |r| r.get(0),
+                )
                 .map_err(err)?;
             if exists {
-                txn.execute(&format!("DELETE FROM {table} WHERE doc = ?1"), params![key]).map_err(err)?;
+                txn.execute(&format!("DELETE FROM {table} WHERE doc = ?1"), params![key])
+                    .map_err(err)?;
             }
         }
         txn.commit().map_err(err)
@@ -143,8 +177,14 @@ mod tests {
     fn touch_list_rename_remove() {
         let dir = tempfile::tempdir().unwrap();
         let lib = Library::open(dir.path()).unwrap();
-        let a = lib.touch(&DocUrl::parse("ws://h:1/alpha").unwrap(), Some("Alpha notes")).unwrap();
-        lib.touch(&DocUrl::parse("ws://h:1/beta").unwrap(), None).unwrap();
+        let a = lib
+            .touch(
+                &DocUrl::parse("ws://h:1/alpha").unwrap(),
+                Some("Alpha notes"),
+            )
+            .unwrap();
+        lib.touch(&DocUrl::parse("ws://h:1/beta").unwrap(), None)
+            .unwrap();
         assert_eq!(lib.list(None).unwrap().len(), 2);
         assert_eq!(lib.list(Some("NOTES")).unwrap(), vec![a.clone()]);
         lib.rename(&a.key, "Renamed").unwrap();
@@ -155,6 +195,9 @@ mod tests {
         assert_eq!(lib.list(None).unwrap().len(), 1);
         // Reopening keeps the list.
         drop(lib);
-        assert_eq!(Library::open(dir.path()).unwrap().list(None).unwrap()[0].title, "beta");
+        assert_eq!(
+            Library::open(dir.path()).unwrap().list(None).unwrap()[0].title,
+            "beta"
+        );
     }
 }

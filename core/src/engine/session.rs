@@ -124,7 +124,10 @@ struct Inner {
 
 impl Inner {
     fn set_status(&self, s: Status) {
-        if self.status.send_if_modified(|cur| std::mem::replace(cur, s) != s) {
+        if self
+            .status
+            .send_if_modified(|cur| std::mem::replace(cur, s) != s)
+        {
             let _ = self.events.send(Event::Status(s));
         }
     }
@@ -149,7 +152,11 @@ impl Inner {
         if edits == 0 {
             return;
         }
-        let prev = self.pending.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |p| Some(p.saturating_sub(edits)));
+        let prev = self
+            .pending
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |p| {
+                Some(p.saturating_sub(edits))
+            });
         let done = prev.map(|p| p.min(edits)).unwrap_or(0);
         self.saved.fetch_add(done, Ordering::SeqCst);
         if let Some(lib) = &self.library {
@@ -186,7 +193,9 @@ impl Session {
             }
         }
         if stored.log_len > COMPACT_AFTER {
-            let snapshot = doc.transact().encode_state_as_update_v1(&StateVector::default());
+            let snapshot = doc
+                .transact()
+                .encode_state_as_update_v1(&StateVector::default());
             store::compact(&*opts.store, &key, Bytes::from(snapshot)).await?;
         }
         let pending = match &opts.library {
@@ -207,7 +216,11 @@ impl Session {
             store: opts.store.clone(),
             library: opts.library.clone(),
             status: watch::channel(Status::Offline).0,
-            counts: watch::channel(Counts { pending, ..Counts::default() }).0,
+            counts: watch::channel(Counts {
+                pending,
+                ..Counts::default()
+            })
+            .0,
             events: broadcast::channel(1024).0,
             outbound: tx,
             pending: AtomicU64::new(pending),
@@ -218,8 +231,13 @@ impl Session {
             last_error: Mutex::new(None),
         });
         observe(&inner);
-        let task = opts.connect.then(|| tokio::spawn(network(inner.clone(), rx, opts.max_backoff)));
-        Ok(Session { inner, task: Mutex::new(task) })
+        let task = opts
+            .connect
+            .then(|| tokio::spawn(network(inner.clone(), rx, opts.max_backoff)));
+        Ok(Session {
+            inner,
+            task: Mutex::new(task),
+        })
     }
 
     /// The document. Local transactions on it are stored and sent; use
@@ -242,20 +260,33 @@ impl Session {
     /// Applies an update made elsewhere on this device (the editor's own
     /// Y.Doc): stored and sent like any local edit.
     pub fn apply_local_update(&self, update: &[u8]) -> Result<(), EngineError> {
-        let update = yrs::Update::decode_v1(update).map_err(|e| EngineError::Protocol(e.to_string()))?;
-        self.inner.doc.transact_mut().apply_update(update).map_err(|e| EngineError::Protocol(e.to_string()))
+        let update =
+            yrs::Update::decode_v1(update).map_err(|e| EngineError::Protocol(e.to_string()))?;
+        self.inner
+            .doc
+            .transact_mut()
+            .apply_update(update)
+            .map_err(|e| EngineError::Protocol(e.to_string()))
     }
 
     /// Sets the local awareness state (JSON) and sends it.
     pub fn set_awareness(&self, json: &str) {
-        self.inner.proto.lock().unwrap().awareness_mut().set_local_state_raw(json);
+        self.inner
+            .proto
+            .lock()
+            .unwrap()
+            .awareness_mut()
+            .set_local_state_raw(json);
         let _ = self.inner.outbound.send(Out::Awareness);
     }
 
     /// Every awareness state known, as `(client id, JSON)`.
     pub fn awareness_states(&self) -> Vec<(u64, String)> {
         let p = self.inner.proto.lock().unwrap();
-        p.awareness().iter().filter_map(|(id, s)| s.data.map(|d| (id.get(), d.to_string()))).collect()
+        p.awareness()
+            .iter()
+            .filter_map(|(id, s)| s.data.map(|d| (id.get(), d.to_string())))
+            .collect()
     }
 
     /// Events from now on.
@@ -302,7 +333,9 @@ impl Session {
         };
         match tokio::time::timeout(timeout, wait).await {
             Ok(r) => r,
-            Err(_) => Err(self.last_error().unwrap_or_else(|| EngineError::Timeout(format!("syncing {}", self.inner.url)))),
+            Err(_) => Err(self
+                .last_error()
+                .unwrap_or_else(|| EngineError::Timeout(format!("syncing {}", self.inner.url)))),
         }
     }
 
@@ -375,7 +408,9 @@ fn observe(inner: &Arc<Inner>) {
             &inner.key,
             bytes.clone(),
             Box::new(move |r| {
-                let Some(inner) = done_inner.upgrade() else { return };
+                let Some(inner) = done_inner.upgrade() else {
+                    return;
+                };
                 match r {
                     Ok(()) if local => {
                         inner.saved_locally.fetch_add(1, Ordering::SeqCst);
@@ -397,14 +432,19 @@ fn observe(inner: &Arc<Inner>) {
 /// Full jitter: uniform in `[0, min(cap, 250 ms · 2^attempt)]`, so clients
 /// dropped by one server restart spread their returns out.
 fn backoff(attempt: u32, cap: Duration) -> Duration {
-    let ceiling = Duration::from_millis(250).saturating_mul(1u32 << attempt.min(16)).min(cap);
+    let ceiling = Duration::from_millis(250)
+        .saturating_mul(1u32 << attempt.min(16))
+        .min(cap);
     let ms = rand::rng().random_range(0..=ceiling.as_millis() as u64);
     Duration::from_millis(ms)
 }
 
 /// Drains local messages while not connected; true once asked to close.
 /// Updates need no resending: the next handshake carries them.
-async fn closed_while(rx: &mut mpsc::UnboundedReceiver<Out>, wait: impl std::future::Future<Output = ()>) -> bool {
+async fn closed_while(
+    rx: &mut mpsc::UnboundedReceiver<Out>,
+    wait: impl std::future::Future<Output = ()>,
+) -> bool {
     tokio::pin!(wait);
     loop {
         tokio::select! {
@@ -424,14 +464,23 @@ async fn network(inner: Arc<Inner>, mut rx: mpsc::UnboundedReceiver<Out>, max_ba
         let url = inner.url.connect_url();
         let mut connected = None;
         let attempt_fut = async {
-            connected = Some(tokio::time::timeout(CONNECT_TIMEOUT, tokio_tungstenite::connect_async(url.as_str())).await);
+            connected = Some(
+                tokio::time::timeout(
+                    CONNECT_TIMEOUT,
+                    tokio_tungstenite::connect_async(url.as_str()),
+                )
+                .await,
+            );
         };
         if closed_while(&mut rx, attempt_fut).await {
             break;
         }
         match connected {
             Some(Ok(Ok((ws, response)))) => {
-                inner.acks.store(response.headers().contains_key(ACK_HEADER), Ordering::SeqCst);
+                inner.acks.store(
+                    response.headers().contains_key(ACK_HEADER),
+                    Ordering::SeqCst,
+                );
                 let (closing, synced) = connection(&inner, ws, &mut rx).await;
                 if closing {
                     break;
@@ -471,10 +520,15 @@ async fn network(inner: Arc<Inner>, mut rx: mpsc::UnboundedReceiver<Out>, max_ba
     inner.set_status(Status::Offline);
 }
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// Runs one connection. Returns (asked to close, reached Synced).
-async fn connection(inner: &Arc<Inner>, ws: Ws, rx: &mut mpsc::UnboundedReceiver<Out>) -> (bool, bool) {
+async fn connection(
+    inner: &Arc<Inner>,
+    ws: Ws,
+    rx: &mut mpsc::UnboundedReceiver<Out>,
+) -> (bool, bool) {
     let (mut sink, mut stream) = ws.split();
     let first = inner.proto.lock().unwrap().open();
     for f in first {
@@ -604,26 +658,45 @@ async fn connection(inner: &Arc<Inner>, ws: Ws, rx: &mut mpsc::UnboundedReceiver
 /// its step 1 first) and checks it holds everything `doc` has.
 async fn server_has(url: &DocUrl, doc: &Doc) -> Result<bool, EngineError> {
     let plain = format!("{}://{}/{}", url.scheme, url.authority, url.doc)
-        + &url.token.as_ref().map(|t| format!("?token={t}")).unwrap_or_default();
-    let (mut ws, _) = tokio::time::timeout(CONNECT_TIMEOUT, tokio_tungstenite::connect_async(plain.as_str()))
-        .await
-        .map_err(|_| EngineError::Unreachable("connection timed out".into()))?
-        .map_err(|e| EngineError::Unreachable(e.to_string()))?;
+        + &url
+            .token
+            .as_ref()
+            .map(|t| format!("?token={t}"))
+            .unwrap_or_default();
+    let (mut ws, _) = tokio::time::timeout(
+        CONNECT_TIMEOUT,
+        tokio_tungstenite::connect_async(plain.as_str()),
+    )
+    .await
+    .map_err(|_| EngineError::Unreachable("connection timed out".into()))?
+    .map_err(|e| EngineError::Unreachable(e.to_string()))?;
     let local = doc.transact().state_vector();
     let result = async {
         while let Some(msg) = ws.next().await {
-            let Message::Binary(b) = msg.map_err(|e| EngineError::Unreachable(e.to_string()))? else { continue };
+            let Message::Binary(b) = msg.map_err(|e| EngineError::Unreachable(e.to_string()))?
+            else {
+                continue;
+            };
             for m in crate::protocol::decode_frame(&b)? {
-                if let crate::protocol::Incoming::Known(yrs::sync::Message::Sync(yrs::sync::SyncMessage::SyncStep1(sv))) = m {
+                if let crate::protocol::Incoming::Known(yrs::sync::Message::Sync(
+                    yrs::sync::SyncMessage::SyncStep1(sv),
+                )) = m
+                {
                     return Ok(local.iter().all(|(client, clock)| sv.get(client) >= *clock));
                 }
             }
         }
-        Err(EngineError::Unreachable("connection closed before the handshake".into()))
+        Err(EngineError::Unreachable(
+            "connection closed before the handshake".into(),
+        ))
     };
     let r = tokio::time::timeout(CONNECT_TIMEOUT, result)
         .await
-        .unwrap_or_else(|_| Err(EngineError::Timeout("waiting for the server's state".into())));
+        .unwrap_or_else(|_| {
+            Err(EngineError::Timeout(
+                "waiting for the server's state".into(),
+            ))
+        });
     let _ = ws.close(None).await;
     r
 }

@@ -35,10 +35,19 @@ impl DocUrl {
         let token = uri.query().and_then(|q| {
             q.split('&').find_map(|kv| {
                 let (k, v) = kv.split_once('=')?;
-                (k == "token").then(|| percent_encoding::percent_decode_str(v).decode_utf8_lossy().into_owned())
+                (k == "token").then(|| {
+                    percent_encoding::percent_decode_str(v)
+                        .decode_utf8_lossy()
+                        .into_owned()
+                })
             })
         });
-        Ok(DocUrl { scheme, authority, doc, token })
+        Ok(DocUrl {
+            scheme,
+            authority,
+            doc,
+            token,
+        })
     }
 
     /// The URL to connect to: the doc, the token, and `ack=1`.
@@ -46,7 +55,10 @@ impl DocUrl {
         let mut url = format!("{}://{}/{}?ack=1", self.scheme, self.authority, self.doc);
         if let Some(t) = &self.token {
             url.push_str("&token=");
-            url.push_str(&percent_encoding::utf8_percent_encode(t, percent_encoding::NON_ALPHANUMERIC).to_string());
+            url.push_str(
+                &percent_encoding::utf8_percent_encode(t, percent_encoding::NON_ALPHANUMERIC)
+                    .to_string(),
+            );
         }
         url
     }
@@ -68,7 +80,8 @@ impl DocUrl {
                 key.push_str(&format!("~{b:02X}"));
             }
         }
-        DocId::new(&key).map_err(|_| EngineError::BadUrl(format!("{self}: too long to store locally")))
+        DocId::new(&key)
+            .map_err(|_| EngineError::BadUrl(format!("{self}: too long to store locally")))
     }
 }
 
@@ -88,13 +101,22 @@ mod tests {
         assert_eq!(u.authority, "127.0.0.1:4455");
         assert_eq!(u.doc.as_str(), "my-doc");
         assert_eq!(u.token.as_deref(), Some("a.b+c"));
-        assert_eq!(u.connect_url(), "ws://127.0.0.1:4455/my-doc?ack=1&token=a%2Eb%2Bc");
+        assert_eq!(
+            u.connect_url(),
+            "ws://127.0.0.1:4455/my-doc?ack=1&token=a%2Eb%2Bc"
+        );
         assert_eq!(u.local_key().unwrap().as_str(), "127.0.0.1~3A4455~2Fmy-doc");
     }
 
     #[test]
     fn refuses_bad_urls() {
-        for bad in ["http://x/doc", "ws://x/", "ws://x/a/b", "not a url", "ws:///doc"] {
+        for bad in [
+            "http://x/doc",
+            "ws://x/",
+            "ws://x/a/b",
+            "not a url",
+            "ws:///doc",
+        ] {
             assert!(DocUrl::parse(bad).is_err(), "{bad}");
         }
     }

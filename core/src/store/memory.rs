@@ -4,8 +4,8 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
-use bytes::Bytes;
 use crate::doc_id::DocId;
+use bytes::Bytes;
 
 use super::{Done, Store, StoreError, StoreFuture, StoredDoc};
 

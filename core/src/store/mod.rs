@@ -15,8 +15,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use bytes::Bytes;
 use crate::doc_id::DocId;
+use bytes::Bytes;
 
 pub use memory::MemoryStore;
 pub use sqlite::SqliteStore;

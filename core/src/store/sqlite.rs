@@ -17,9 +17,9 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::doc_id::DocId;
 use bytes::Bytes;
 use rusqlite::{params, Connection, OpenFlags};
-use crate::doc_id::DocId;
 
 use super::{Done, Store, StoreError, StoreFuture, StoredDoc};
 

@@ -1,0 +1,174 @@
+//! The `weft` command-line client: a thin layer over weft-core's engine.
+//!
+//! # Layout
+//! - [`Cli`]/[`Command`]: the clap definitions.
+//! - [`run`]: opens a session, does the one thing asked, closes it.
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use weft_core::convert::{self, PutMode};
+use weft_core::engine::{DocUrl, EngineError, Event, Session, SessionOptions, Status};
+
+/// Read, write and watch Weft documents. A document URL looks like
+/// ws://HOST:PORT/DOC-ID, optionally with ?token=TOKEN.
+#[derive(Debug, Parser)]
+#[command(name = "weft", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+    /// Give up connecting after this long (e.g. 10s).
+    #[arg(long, global = true, env = "WEFT_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+}
+
+/// Output formats of `cat` and `watch`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// CommonMark with GFM task lists and strikethrough.
+    Md,
+    /// An HTML fragment.
+    Html,
+    /// Plain text, one line per paragraph.
+    Text,
+    /// ProseMirror JSON, as TipTap's editor.getJSON() returns it.
+    Json,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print a document.
+    Cat {
+        /// ws://HOST:PORT/DOC-ID
+        url: String,
+        /// Output format.
+        #[arg(long, short, value_enum, default_value = "md")]
+        format: Format,
+    },
+    /// Write a Markdown file into a document. Replaces the whole document
+    /// unless --append is given. Waits until the server has stored it.
+    Put {
+        /// ws://HOST:PORT/DOC-ID
+        url: String,
+        /// The Markdown file, or - for standard input.
+        file: PathBuf,
+        /// Add after the existing content instead of replacing it.
+        #[arg(long)]
+        append: bool,
+    },
+    /// Print the document, then print it again every time it changes,
+    /// until interrupted.
+    Watch {
+        /// ws://HOST:PORT/DOC-ID
+        url: String,
+        /// Output format.
+        #[arg(long, short, value_enum, default_value = "md")]
+        format: Format,
+    },
+}
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// From the engine (URL, network, server, store).
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// Reading the input file or writing output.
+    #[error("{0}")]
+    Io(String),
+}
+
+fn render(session: &Session, format: Format) -> String {
+    let doc = session.doc();
+    match format {
+        Format::Md => convert::to_markdown(doc),
+        Format::Html => convert::to_html(doc),
+        Format::Text => convert::to_text(doc),
+        Format::Json => format!("{:#}\n", convert::to_json(doc)),
+    }
+}
+
+async fn open(url: &str, timeout: Duration) -> Result<Session, CliError> {
+    let url = DocUrl::parse(url)?;
+    let session = Session::open(SessionOptions::new(url)).await?;
+    if let Err(e) = session.wait_synced(timeout).await {
+        session.close().await;
+        return Err(e.into());
+    }
+    Ok(session)
+}
+
+/// Runs one command; output goes to `out`.
+pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
+    let io = |e: std::io::Error| CliError::Io(e.to_string());
+    match cli.command {
+        Command::Cat { url, format } => {
+            let session = open(&url, cli.timeout).await?;
+            out.write_all(render(&session, format).as_bytes())
+                .map_err(io)?;
+            session.close().await;
+        }
+        Command::Put { url, file, append } => {
+            let markdown = if file.as_os_str() == "-" {
+                let mut s = String::new();
+                std::io::stdin().read_to_string(&mut s).map_err(io)?;
+                s
+            } else {
+                std::fs::read_to_string(&file)
+                    .map_err(|e| CliError::Io(format!("{}: {e}", file.display())))?
+            };
+            let session = open(&url, cli.timeout).await?;
+            let frag = convert::fragment(session.doc());
+            let mode = if append {
+                PutMode::Append
+            } else {
+                PutMode::Replace
+            };
+            session.transact(|txn| convert::put_markdown(txn, &frag, &markdown, mode));
+            let saved = session.wait_saved(cli.timeout).await;
+            session.close().await;
+            saved?;
+            let verb = if append { "appended to" } else { "replaced" };
+            eprintln!("weft: {verb} {url}");
+        }
+        Command::Watch { url, format } => {
+            let session = open(&url, cli.timeout).await?;
+            let tty = std::io::stdout().is_terminal();
+            let mut events = session.subscribe();
+            let mut last = String::new();
+            let mut version = 0u64;
+            loop {
+                let now = render(&session, format);
+                if now != last {
+                    version += 1;
+                    if tty {
+                        // Clear the screen so the document reads top to bottom.
+                        write!(out, "\x1b[2J\x1b[H").map_err(io)?;
+                    } else if version > 1 {
+                        writeln!(out, "<!-- weft: version {version} -->").map_err(io)?;
+                    }
+                    out.write_all(now.as_bytes()).map_err(io)?;
+                    out.flush().map_err(io)?;
+                    last = now;
+                }
+                tokio::select! {
+                    ev = events.recv() => match ev {
+                        Ok(Event::Status(s)) if s != Status::Synced => eprintln!("weft: {s:?}"),
+                        Ok(Event::Error(e)) => eprintln!("weft: {e}"),
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                        _ => {}
+                    },
+                    _ = tokio::signal::ctrl_c() => break,
+                }
+                // Let a burst of updates settle before printing again.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            session.close().await;
+        }
+    }
+    Ok(())
+}

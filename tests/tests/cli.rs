@@ -1,0 +1,220 @@
+//! The `weft` CLI against a real weft-server process.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use weft_e2e::{cli_bin, Client, ServerProcess, WAIT};
+
+fn weft(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(cli_bin().unwrap())
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+const DOC: &str = "# Title
+
+Some **bold**, *italic*, ~~strike~~, <u>underline</u>, `code` and a [link](https://example.com).
+
+- bullet
+  - nested
+
+3. three
+4. four
+
+- [x] done
+- [ ] todo
+
+> quoted
+
+```rust
+fn main() {}
+```
+
+---
+";
+
+#[tokio::test]
+async fn put_then_cat_returns_every_construct() -> anyhow::Result<()> {
+    let data = tempfile::tempdir()?;
+    let server = ServerProcess::start(data.path(), &[]).await?;
+    let url = server.url("cli");
+    let file = data.path().join("in.md");
+    std::fs::write(&file, DOC)?;
+    let put = weft(&["put", &url, file.to_str().unwrap()]);
+    assert!(
+        put.status.success(),
+        "{}",
+        String::from_utf8_lossy(&put.stderr)
+    );
+    let md = weft(&["cat", &url, "--format", "md"]);
+    assert!(md.status.success());
+    assert_eq!(stdout(&md), DOC);
+
+    let html = stdout(&weft(&["cat", &url, "--format", "html"]));
+    for needle in [
+        "<h1>Title</h1>",
+        "<strong>bold</strong>",
+        "<del>strike</del>",
+        "<u>underline</u>",
+        "<ol start=\"3\">",
+        "checked",
+        "<blockquote>",
+        "<hr />",
+    ] {
+        assert!(html.contains(needle), "{needle} missing from {html}");
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&weft(&["cat", &url, "--format", "json"])))?;
+    assert_eq!(json["content"][0]["type"], "heading");
+    assert_eq!(json["content"][0]["attrs"]["level"], 1);
+    let text = stdout(&weft(&["cat", &url, "--format", "text"]));
+    assert!(text.starts_with("Title\n"), "{text}");
+
+    // Replace is the default; --append adds at the end.
+    let more = data.path().join("more.md");
+    std::fs::write(&more, "Appended.\n")?;
+    assert!(weft(&["put", &url, more.to_str().unwrap(), "--append"])
+        .status
+        .success());
+    assert!(stdout(&weft(&["cat", &url])).ends_with("---\n\nAppended.\n"));
+    assert!(weft(&["put", &url, more.to_str().unwrap()])
+        .status
+        .success());
+    assert_eq!(stdout(&weft(&["cat", &url])), "Appended.\n");
+    server.terminate().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn watch_prints_each_change() -> anyhow::Result<()> {
+    let data = tempfile::tempdir()?;
+    let server = ServerProcess::start(data.path(), &[]).await?;
+    let url = server.url("watched");
+    let mut child = tokio::process::Command::new(cli_bin()?)
+        .args(["watch", &url])
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut editor = Client::synced(&server.url("watched")).await?;
+    // The watcher shows the empty doc first, then each version.
+    let doc = editor.doc().clone();
+    let frag = weft_core::convert::fragment(&doc);
+    for word in ["first", "second"] {
+        let update = {
+            use yrs::Transact;
+            let mut txn = doc.transact_mut();
+            weft_core::convert::put_markdown(
+                &mut txn,
+                &frag,
+                &format!("{word} version"),
+                weft_core::convert::PutMode::Replace,
+            );
+            txn.encode_update_v1()
+        };
+        editor.send_update(update).await?;
+        let found = tokio::time::timeout(WAIT, async {
+            while let Some(line) = lines.next_line().await? {
+                if line == format!("{word} version") {
+                    return Ok::<_, anyhow::Error>(true);
+                }
+            }
+            Ok(false)
+        })
+        .await??;
+        assert!(found, "watch never printed the {word} version");
+    }
+    child.kill().await?;
+    server.terminate().await?;
+    Ok(())
+}
+
+#[test]
+fn failures_are_one_line_and_prompt() {
+    // A bad URL fails at once.
+    let o = weft(&["cat", "http://example.com/doc"]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("bad document URL"), "{err}");
+
+    // Nobody listening: a clear error once the timeout passes, no hang.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let started = Instant::now();
+    let o = weft(&[
+        "cat",
+        &format!("ws://127.0.0.1:{port}/doc"),
+        "--timeout",
+        "2s",
+    ]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("cannot reach the server"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_full_server_is_retried_then_reported() -> anyhow::Result<()> {
+    let data = tempfile::tempdir()?;
+    let server = ServerProcess::start(data.path(), &["--max-connections", "0"]).await?;
+    let o = weft(&["cat", &server.url("full"), "--timeout", "2s"]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("HTTP 503"), "{err}");
+    server.terminate().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_rejected_token_fails_at_once() -> anyhow::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // A server that refuses every upgrade with 401, as one with auth would.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move {
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            let mut buf = [0u8; 4096];
+            let _ = tcp.read(&mut buf).await;
+            let body = "invalid token";
+            let _ = tcp
+                .write_all(
+                    format!(
+                        "HTTP/1.1 401 Unauthorized\r\ncontent-length: {}\r\n\r\n{body}",
+                        body.len()
+                    )
+                    .as_bytes(),
+                )
+                .await;
+        }
+    });
+    let started = Instant::now();
+    let url = format!("ws://{addr}/doc?token=nope");
+    let o = tokio::task::spawn_blocking(move || weft(&["cat", &url, "--timeout", "30s"])).await?;
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("HTTP 401") && err.contains("invalid token"),
+        "{err}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "a 401 must not be retried: {:?}",
+        started.elapsed()
+    );
+    Ok(())
+}
