@@ -33,6 +33,45 @@ export async function startWeft (extraArgs = []) {
   }
 }
 
+// Starts the reference server, @y/websocket-server@0.1.1, on a free port.
+export async function startReference () {
+  const net = await import('node:net')
+  const port = await new Promise(resolve => {
+    const srv = net.createServer().listen(0, '127.0.0.1', () => { const p = srv.address().port; srv.close(() => resolve(p)) })
+  })
+  const child = spawn(process.execPath, [join(root, 'tests', 'interop', 'node_modules', '@y', 'websocket-server', 'src', 'server.js')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, HOST: '127.0.0.1', PORT: String(port) }
+  })
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('@y/websocket-server did not start')), 10000)
+    createInterface({ input: child.stdout }).on('line', line => {
+      if (line.includes('running')) { clearTimeout(timer); resolve() }
+    })
+  })
+  return {
+    url: `ws://127.0.0.1:${port}`,
+    async stop () {
+      child.kill('SIGTERM')
+      await new Promise(resolve => child.once('exit', resolve))
+    }
+  }
+}
+
+// Runs the weft CLI; resolves with { code, stdout, stderr }.
+export function weft (args) {
+  const bin = process.env.WEFT_CLI_BIN || join(root, 'target', 'debug', 'weft')
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', d => { stdout += d })
+    child.stderr.on('data', d => { stderr += d })
+    child.on('error', reject)
+    child.on('exit', code => resolve({ code, stdout, stderr }))
+  })
+}
+
 // Resolves once `check()` is true, polling; rejects with `what` after 10 s.
 export function until (check, what) {
   return new Promise((resolve, reject) => {
