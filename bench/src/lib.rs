@@ -1,0 +1,50 @@
+//! Weft's benchmarks. Numbers are printed, never asserted: speed targets
+//! are judged here, not in the test suite.
+//!
+//! # Layout
+//! - [`trace`]: loading the editing traces in `../shared/traces`.
+//! - [`join`]: how long the engine takes to join a large document, from
+//!   the server and from the local store.
+
+pub mod join;
+pub mod trace;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Weft benchmarks.
+#[derive(Debug, Parser)]
+pub struct Cli {
+    /// Which benchmark.
+    #[command(subcommand)]
+    pub bench: Bench,
+}
+
+/// The benchmarks.
+#[derive(Debug, Subcommand)]
+pub enum Bench {
+    /// Engine join time for a document holding a trace's final state.
+    Join {
+        /// The gzipped trace.
+        #[arg(long, default_value = "../shared/traces/automerge-paper.json.gz")]
+        trace: PathBuf,
+        /// Joins to time, per source.
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+    },
+}
+
+/// Runs the chosen benchmark.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.bench {
+        Bench::Join { trace, runs } => join::run(&trace, runs).await,
+    }
+}
+
+/// Median and 95th percentile of durations in milliseconds.
+pub fn summary(mut ms: Vec<f64>) -> (f64, f64) {
+    ms.sort_by(|a, b| a.total_cmp(b));
+    let at = |q: f64| ms[((ms.len() as f64 - 1.0) * q).round() as usize];
+    (at(0.5), at(0.95))
+}
