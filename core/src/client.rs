@@ -6,6 +6,7 @@
 
 use bytes::Bytes;
 use yrs::sync::{Awareness, AwarenessUpdate, Message, SyncMessage};
+use yrs::updates::encoder::Encode;
 use yrs::{Doc, ReadTxn, Transact};
 
 use crate::protocol::{self, Incoming, ACK_TAG};
@@ -22,8 +23,8 @@ pub enum ClientEvent {
     Synced,
     /// A remote update was applied to the doc.
     Updated,
-    /// Remote awareness changed.
-    Awareness,
+    /// Remote awareness changed; the awareness update (v1 encoding).
+    Awareness(Vec<u8>),
     /// The server made this many of this connection's updates durable.
     Acked(u64),
     /// The server refused a change (read-only access).
@@ -153,8 +154,9 @@ impl ClientSession {
                     out.events.push(ClientEvent::Updated);
                 }
                 Incoming::Known(Message::Awareness(update)) => {
+                    let encoded = update.encode_v1();
                     self.apply_awareness(update)?;
-                    out.events.push(ClientEvent::Awareness);
+                    out.events.push(ClientEvent::Awareness(encoded));
                 }
                 Incoming::Known(Message::AwarenessQuery) => {
                     out.reply.extend(self.local_awareness())

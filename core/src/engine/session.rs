@@ -59,9 +59,9 @@ pub enum Event {
     Status(Status),
     /// The edit counts changed.
     Counts(Counts),
-    /// A remote update was applied; these are its bytes.
+    /// A remote update was applied to the doc; these are its bytes (Yjs v1).
     Remote(Bytes),
-    /// Remote awareness changed; this is the awareness update to apply.
+    /// Remote awareness changed; the awareness update (v1) to apply.
     Awareness(Bytes),
     /// Something failed; the session keeps going unless it is fatal.
     Error(EngineError),
@@ -118,6 +118,9 @@ struct Inner {
     saved: AtomicU64,
     saved_locally: AtomicU64,
     acks: AtomicBool,
+    /// An awareness update made elsewhere on this device (the editor's own
+    /// awareness, under its own client id); re-sent on every connection.
+    relayed: Mutex<Option<Bytes>>,
     fatal: Mutex<Option<EngineError>>,
     last_error: Mutex<Option<EngineError>>,
 }
@@ -227,6 +230,7 @@ impl Session {
             saved: AtomicU64::new(0),
             saved_locally: AtomicU64::new(0),
             acks: AtomicBool::new(false),
+            relayed: Mutex::new(None),
             fatal: Mutex::new(None),
             last_error: Mutex::new(None),
         });
@@ -278,6 +282,28 @@ impl Session {
             .awareness_mut()
             .set_local_state_raw(json);
         let _ = self.inner.outbound.send(Out::Awareness);
+    }
+
+    /// Sends an awareness update made on this device under another client
+    /// id (the editor's), and keeps it to re-send after reconnecting.
+    pub fn relay_awareness(&self, update: &[u8]) -> Result<(), EngineError> {
+        yrs::sync::AwarenessUpdate::decode_v1(update).map_err(|e| EngineError::Protocol(e.to_string()))?;
+        *self.inner.relayed.lock().unwrap() = Some(Bytes::copy_from_slice(update));
+        let _ = self.inner.outbound.send(Out::Awareness);
+        Ok(())
+    }
+
+    /// Every remote awareness state, as one awareness update (v1), for a
+    /// view that starts after they arrived.
+    pub fn awareness_update(&self) -> Option<Vec<u8>> {
+        let p = self.inner.proto.lock().unwrap();
+        let update = p.awareness().update().ok()?;
+        (!update.clients.is_empty()).then(|| yrs::updates::encoder::Encode::encode_v1(&update))
+    }
+
+    /// The whole document as one update (v1), for a view that starts now.
+    pub fn state(&self) -> Vec<u8> {
+        self.inner.doc.transact().encode_state_as_update_v1(&StateVector::default())
     }
 
     /// Every awareness state known, as `(client id, JSON)`.
@@ -403,6 +429,9 @@ fn observe(inner: &Arc<Inner>) {
         }
         let local = origin != Some(&remote);
         let bytes = Bytes::from(e.update.clone());
+        if !local {
+            let _ = inner.events.send(Event::Remote(bytes.clone()));
+        }
         let done_inner = Arc::downgrade(&inner);
         inner.store.append(
             &inner.key,
@@ -530,7 +559,8 @@ async fn connection(
     rx: &mut mpsc::UnboundedReceiver<Out>,
 ) -> (bool, bool) {
     let (mut sink, mut stream) = ws.split();
-    let first = inner.proto.lock().unwrap().open();
+    let mut first = inner.proto.lock().unwrap().open();
+    first.extend(relayed_frame(inner));
     for f in first {
         if sink.send(Message::Binary(f)).await.is_err() {
             return (false, false);
@@ -594,11 +624,10 @@ async fn connection(
                             synced = true;
                             inner.set_status(Status::Synced);
                         }
-                        ClientEvent::Updated => {
-                            let _ = inner.events.send(Event::Remote(bytes.clone()));
-                        }
-                        ClientEvent::Awareness => {
-                            let _ = inner.events.send(Event::Awareness(bytes.clone()));
+                        // Remote updates are announced by the doc observer.
+                        ClientEvent::Updated => {}
+                        ClientEvent::Awareness(update) => {
+                            let _ = inner.events.send(Event::Awareness(Bytes::from(update)));
                         }
                         ClientEvent::Acked(n) => {
                             let mut edits = 0;
@@ -627,10 +656,11 @@ async fn connection(
                     }
                 }
                 Some(Out::Awareness) => {
-                    let frame = inner.proto.lock().unwrap().local_awareness();
-                    if let Some(f) = frame {
+                    let mut frames: Vec<Bytes> = inner.proto.lock().unwrap().local_awareness().into_iter().collect();
+                    frames.extend(relayed_frame(inner));
+                    for f in frames {
                         if sink.send(Message::Binary(f)).await.is_err() {
-                            break;
+                            return (false, synced);
                         }
                     }
                 }
@@ -652,6 +682,12 @@ async fn connection(
         }
     }
     (false, synced)
+}
+
+fn relayed_frame(inner: &Inner) -> Option<Bytes> {
+    let raw = inner.relayed.lock().unwrap().clone()?;
+    let update = yrs::sync::AwarenessUpdate::decode_v1(&raw).ok()?;
+    Some(crate::protocol::encode(&yrs::sync::Message::Awareness(update)))
 }
 
 /// Asks the server for its state vector over a fresh connection (it sends
