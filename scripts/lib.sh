@@ -44,3 +44,15 @@ ensure_node() {
     apt_install nodejs npm
   fi
 }
+
+ensure_desktop_deps() {
+  # What Tauri 2 needs on Debian/Ubuntu, plus Xvfb and WebKitWebDriver for tests.
+  apt_install libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev libayatana-appindicator3-dev \
+    libxdo-dev libssl-dev xvfb webkit2gtk-driver
+}
+
+build_ui() {
+  log "building the UI (ui/dist)"
+  npm ci --prefix ui --no-audit --no-fund --silent
+  npm --prefix ui run build --silent >/dev/null
+}

@@ -1,0 +1,283 @@
+//! The desktop's command layer without Tauri: the document list, open
+//! sessions, settings, import and export. Commands in `commands.rs` only
+//! unpack IPC and call these, so everything here is testable directly.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use serde::Serialize;
+use weft_core::convert::{self, PutMode};
+use weft_core::engine::{DocInfo, DocUrl, Event, Library, Session, SessionOptions};
+use weft_core::store::{SqliteStore, Store};
+
+use crate::error::AppError;
+use crate::settings::Settings;
+
+/// One entry of the documents sidebar.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct DocEntry {
+    /// Local key; what every other command takes.
+    pub key: String,
+    /// The shareable link (`ws://host:port/doc`).
+    pub url: String,
+    /// Shown in the sidebar.
+    pub title: String,
+    /// Unix seconds.
+    pub last_opened: i64,
+    /// Edits not yet acknowledged by the server.
+    pub unsaved: u64,
+}
+
+impl From<DocInfo> for DocEntry {
+    fn from(d: DocInfo) -> Self {
+        DocEntry { key: d.key, url: d.url, title: d.title, last_opened: d.last_opened, unsaved: d.unsaved }
+    }
+}
+
+/// A message for the editor, tagged by its first byte so raw bytes can
+/// share one channel: 0 update, 1 awareness, 2 status JSON, 3 error JSON.
+pub fn frame(event: &Event) -> Option<Vec<u8>> {
+    let (tag, body): (u8, Vec<u8>) = match event {
+        Event::Remote(b) => (0, b.to_vec()),
+        Event::Awareness(b) => (1, b.to_vec()),
+        Event::Status(s) => (2, serde_json::to_vec(&serde_json::json!({ "status": format!("{s:?}").to_lowercase() })).ok()?),
+        Event::Counts(c) => (
+            2,
+            serde_json::to_vec(&serde_json::json!({ "pending": c.pending, "saved": c.saved, "savedLocally": c.saved_locally }))
+                .ok()?,
+        ),
+        Event::Error(e) => (3, serde_json::to_vec(&serde_json::json!({ "code": e.code(), "message": e.to_string() })).ok()?),
+    };
+    let mut out = Vec::with_capacity(body.len() + 1);
+    out.push(tag);
+    out.extend_from_slice(&body);
+    Some(out)
+}
+
+/// Everything the desktop app holds.
+pub struct App {
+    dir: PathBuf,
+    library: Arc<Library>,
+    store: Arc<dyn Store>,
+    settings: Mutex<Settings>,
+    open: Mutex<HashMap<String, Arc<Session>>>,
+}
+
+impl App {
+    /// Opens (creating) the app's data in `dir`.
+    pub fn new(dir: &Path) -> Result<Self, AppError> {
+        let library = Arc::new(Library::open(dir)?);
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir).map_err(weft_core::engine::EngineError::from)?);
+        Ok(App { dir: dir.to_owned(), library, store, settings: Mutex::new(Settings::load(dir)), open: Mutex::new(HashMap::new()) })
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> Settings {
+        self.settings.lock().unwrap().clone()
+    }
+
+    /// Replaces and saves the settings.
+    pub fn set_settings(&self, s: Settings) -> Result<Settings, AppError> {
+        s.save(&self.dir)?;
+        *self.settings.lock().unwrap() = s.clone();
+        Ok(s)
+    }
+
+    /// Documents whose title contains `search`, most recent first.
+    pub fn list(&self, search: Option<&str>) -> Result<Vec<DocEntry>, AppError> {
+        Ok(self.library.list(search)?.into_iter().map(DocEntry::from).collect())
+    }
+
+    fn link_for(&self, url: &DocUrl) -> DocUrl {
+        let mut url = url.clone();
+        let token = self.settings().token;
+        if url.token.is_none() && !token.is_empty() {
+            url.token = Some(token);
+        }
+        url
+    }
+
+    /// A new, empty document on the configured server.
+    pub fn create(&self, title: &str) -> Result<DocEntry, AppError> {
+        let id: String = (0..12).map(|_| char::from(b"abcdefghijkmnpqrstuvwxyz23456789"[rand::random_range(0..32)])).collect();
+        let server = self.settings().server_url.trim_end_matches('/').to_owned();
+        let url = DocUrl::parse(&format!("{server}/{id}"))?;
+        let title = if title.trim().is_empty() { "Untitled" } else { title.trim() };
+        Ok(self.library.touch(&url, Some(title))?.into())
+    }
+
+    /// Adds a document by its link (`ws://…`, `wss://…` or `weft://…`).
+    pub fn add_link(&self, link: &str) -> Result<DocEntry, AppError> {
+        let url = DocUrl::parse(link)?;
+        Ok(self.library.touch(&url, None)?.into())
+    }
+
+    /// Renames a document.
+    pub fn rename(&self, key: &str, title: &str) -> Result<(), AppError> {
+        Ok(self.library.rename(key, title.trim())?)
+    }
+
+    /// Forgets a document locally (the server keeps its copy).
+    pub async fn delete(&self, key: &str) -> Result<(), AppError> {
+        self.close(key).await;
+        Ok(self.library.remove(key)?)
+    }
+
+    fn entry(&self, key: &str) -> Result<DocEntry, AppError> {
+        self.library.get(key)?.map(DocEntry::from).ok_or_else(|| AppError::NoSuchDoc(key.to_owned()))
+    }
+
+    /// Opens a document (or returns it if open already).
+    pub async fn open(&self, key: &str) -> Result<Arc<Session>, AppError> {
+        if let Some(s) = self.open.lock().unwrap().get(key) {
+            return Ok(s.clone());
+        }
+        let entry = self.entry(key)?;
+        let mut opts = SessionOptions::new(self.link_for(&DocUrl::parse(&entry.url)?));
+        opts.store = self.store.clone();
+        opts.library = Some(self.library.clone());
+        let session = Arc::new(Session::open(opts).await?);
+        let mut open = self.open.lock().unwrap();
+        Ok(open.entry(key.to_owned()).or_insert(session).clone())
+    }
+
+    /// An open session.
+    pub fn session(&self, key: &str) -> Result<Arc<Session>, AppError> {
+        self.open.lock().unwrap().get(key).cloned().ok_or_else(|| AppError::NoSuchDoc(key.to_owned()))
+    }
+
+    /// Closes a document's session, if open.
+    pub async fn close(&self, key: &str) {
+        let session = self.open.lock().unwrap().remove(key);
+        if let Some(s) = session {
+            s.close().await;
+        }
+    }
+
+    /// Closes every session (on quit), so others see our cursors go.
+    pub async fn close_all(&self) {
+        let all: Vec<_> = self.open.lock().unwrap().drain().map(|(_, s)| s).collect();
+        for s in all {
+            s.close().await;
+        }
+    }
+
+    /// Applies an update from the editor.
+    pub fn push_update(&self, key: &str, update: &[u8]) -> Result<(), AppError> {
+        Ok(self.session(key)?.apply_local_update(update)?)
+    }
+
+    /// Relays the editor's awareness.
+    pub fn push_awareness(&self, key: &str, update: &[u8]) -> Result<(), AppError> {
+        Ok(self.session(key)?.relay_awareness(update)?)
+    }
+
+    /// The document as Markdown or HTML.
+    pub async fn export(&self, key: &str, format: &str) -> Result<String, AppError> {
+        let session = self.open(key).await?;
+        match format {
+            "md" | "markdown" => Ok(convert::to_markdown(session.doc())),
+            "html" => Ok(convert::to_html(session.doc())),
+            other => Err(AppError::BadRequest(format!("unknown export format {other}"))),
+        }
+    }
+
+    /// Writes an export to `path`.
+    pub async fn export_to(&self, key: &str, format: &str, path: &Path) -> Result<(), AppError> {
+        let text = self.export(key, format).await?;
+        std::fs::write(path, text).map_err(|e| AppError::Io(format!("{}: {e}", path.display())))
+    }
+
+    /// A new document holding `markdown`, written through the engine (never
+    /// through the editor, which would duplicate it on reconnect).
+    pub async fn import(&self, title: &str, markdown: &str) -> Result<DocEntry, AppError> {
+        let entry = self.create(title)?;
+        let session = self.open(&entry.key).await?;
+        let frag = convert::fragment(session.doc());
+        session.transact(|txn| convert::put_markdown(txn, &frag, markdown, PutMode::Replace));
+        Ok(entry)
+    }
+
+    /// The bytes an editor needs to start: the doc state.
+    pub fn state(&self, key: &str) -> Result<Bytes, AppError> {
+        Ok(Bytes::from(self.session(key)?.state()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use yrs::{Doc, ReadTxn, StateVector, Transact};
+
+    #[tokio::test]
+    async fn create_rename_search_delete_and_persist() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = App::new(dir.path()).unwrap();
+        let a = app.create("Plans").unwrap();
+        app.create("").unwrap();
+        assert_eq!(app.list(None).unwrap().len(), 2);
+        app.rename(&a.key, "Q3 plans").unwrap();
+        assert_eq!(app.list(Some("q3")).unwrap()[0].title, "Q3 plans");
+        drop(app);
+        let app = App::new(dir.path()).unwrap();
+        assert_eq!(app.list(None).unwrap().len(), 2, "the list persists across restarts");
+        app.delete(&a.key).await.unwrap();
+        assert_eq!(app.list(None).unwrap().len(), 1);
+        assert!(matches!(app.session(&a.key), Err(AppError::NoSuchDoc(_))));
+    }
+
+    #[tokio::test]
+    async fn editor_updates_persist_offline_and_export() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = App::new(dir.path()).unwrap();
+        // No server runs at the default URL in tests: everything is offline.
+        let mut s = app.settings();
+        s.server_url = "ws://127.0.0.1:9".into();
+        app.set_settings(s).unwrap();
+        let entry = app.import("Imported", "# Hello\n\n- [x] done\n").await.unwrap();
+        // An editor's own Y.Doc edits, sent as raw updates.
+        let editor = Doc::new();
+        yrs::Transact::transact_mut(&editor)
+            .apply_update(yrs::Update::decode_v1(&app.state(&entry.key).unwrap()).unwrap())
+            .unwrap();
+        let update = {
+            let frag = convert::fragment(&editor);
+            let mut txn = editor.transact_mut();
+            convert::put_markdown(&mut txn, &frag, "More text.", PutMode::Append);
+            txn.encode_update_v1()
+        };
+        app.push_update(&entry.key, &update).unwrap();
+        assert_eq!(app.export(&entry.key, "md").await.unwrap(), "# Hello\n\n- [x] done\n\nMore text.\n");
+        assert!(app.export(&entry.key, "html").await.unwrap().contains("<h1>Hello</h1>"));
+        assert!(matches!(app.export(&entry.key, "pdf").await, Err(AppError::BadRequest(_))));
+        app.close_all().await;
+        drop(app);
+        let app = App::new(dir.path()).unwrap();
+        app.open(&entry.key).await.unwrap();
+        let doc = Doc::new();
+        doc.transact_mut().apply_update(yrs::Update::decode_v1(&app.state(&entry.key).unwrap()).unwrap()).unwrap();
+        assert_eq!(convert::to_markdown(&doc), "# Hello\n\n- [x] done\n\nMore text.\n");
+        let _ = doc.transact().encode_state_as_update_v1(&StateVector::default());
+    }
+
+    #[test]
+    fn bad_input_is_a_typed_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = App::new(dir.path()).unwrap();
+        assert_eq!(crate::error::IpcError::from(&app.add_link("http://nope").unwrap_err()).code, "bad_url");
+        assert_eq!(crate::error::IpcError::from(&app.push_update("missing", &[0, 0]).unwrap_err()).code, "no_such_doc");
+    }
+
+    #[test]
+    fn frames_are_tagged() {
+        assert_eq!(frame(&Event::Remote(Bytes::from_static(&[9, 9]))).unwrap(), vec![0, 9, 9]);
+        let status = frame(&Event::Status(weft_core::engine::Status::Synced)).unwrap();
+        assert_eq!(status[0], 2);
+        assert_eq!(&status[1..], br#"{"status":"synced"}"#);
+    }
+
+    use yrs::updates::decoder::Decode;
+}

@@ -1,0 +1,119 @@
+//! `#[tauri::command]` adapters: unpack IPC, call [`App`], nothing else.
+//! Document updates travel as raw bytes: `invoke(cmd, Uint8Array, {headers})`
+//! in, a `Channel` of raw frames out.
+
+use std::sync::Arc;
+
+use tauri::ipc::{Channel, InvokeBody, InvokeResponseBody, Request, Response};
+use tauri::State;
+
+use crate::app::{frame, App, DocEntry};
+use crate::error::AppError;
+use crate::settings::Settings;
+
+type R<T> = Result<T, AppError>;
+
+fn raw_with_key<'a>(req: &'a Request<'_>) -> R<(&'a str, &'a [u8])> {
+    let key = req.headers().get("weft-doc").and_then(|v| v.to_str().ok()).ok_or(AppError::BadRequest("missing weft-doc header".into()))?;
+    match req.body() {
+        InvokeBody::Raw(bytes) => Ok((key, bytes)),
+        InvokeBody::Json(_) => Err(AppError::BadRequest("send a Uint8Array body, not JSON".into())),
+    }
+}
+
+#[tauri::command]
+pub fn list_docs(app: State<'_, Arc<App>>, search: Option<String>) -> R<Vec<DocEntry>> {
+    app.list(search.as_deref())
+}
+
+#[tauri::command]
+pub fn create_doc(app: State<'_, Arc<App>>, title: String) -> R<DocEntry> {
+    app.create(&title)
+}
+
+#[tauri::command]
+pub fn add_link(app: State<'_, Arc<App>>, link: String) -> R<DocEntry> {
+    app.add_link(&link)
+}
+
+#[tauri::command]
+pub fn rename_doc(app: State<'_, Arc<App>>, key: String, title: String) -> R<()> {
+    app.rename(&key, &title)
+}
+
+#[tauri::command]
+pub async fn delete_doc(app: State<'_, Arc<App>>, key: String) -> R<()> {
+    app.delete(&key).await
+}
+
+/// Opens a document: returns its state; later changes, awareness and
+/// status flow through `events`.
+#[tauri::command]
+pub async fn open_doc(app: State<'_, Arc<App>>, key: String, events: Channel<InvokeResponseBody>) -> R<Response> {
+    let session = app.open(&key).await?;
+    let mut rx = session.subscribe();
+    for initial in [session.awareness_update().map(|a| [&[1u8][..], &a].concat())].into_iter().flatten() {
+        let _ = events.send(InvokeResponseBody::Raw(initial));
+    }
+    tauri::async_runtime::spawn(async move {
+        while let Ok(ev) = rx.recv().await {
+            if let Some(f) = frame(&ev) {
+                if events.send(InvokeResponseBody::Raw(f)).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    Ok(Response::new(app.state(&key)?.to_vec()))
+}
+
+#[tauri::command]
+pub async fn close_doc(app: State<'_, Arc<App>>, key: String) -> R<()> {
+    app.close(&key).await;
+    Ok(())
+}
+
+#[tauri::command]
+pub fn push_update(app: State<'_, Arc<App>>, request: Request<'_>) -> R<()> {
+    let (key, bytes) = raw_with_key(&request)?;
+    app.push_update(key, bytes)
+}
+
+#[tauri::command]
+pub fn push_awareness(app: State<'_, Arc<App>>, request: Request<'_>) -> R<()> {
+    let (key, bytes) = raw_with_key(&request)?;
+    app.push_awareness(key, bytes)
+}
+
+#[tauri::command]
+pub fn doc_status(app: State<'_, Arc<App>>, key: String) -> R<serde_json::Value> {
+    let s = app.session(&key)?;
+    let c = s.counts();
+    Ok(serde_json::json!({ "status": format!("{:?}", s.status()).to_lowercase(), "pending": c.pending, "saved": c.saved }))
+}
+
+#[tauri::command]
+pub fn get_settings(app: State<'_, Arc<App>>) -> Settings {
+    app.settings()
+}
+
+#[tauri::command]
+pub fn set_settings(app: State<'_, Arc<App>>, settings: Settings) -> R<Settings> {
+    app.set_settings(settings)
+}
+
+#[tauri::command]
+pub async fn export_doc(app: State<'_, Arc<App>>, key: String, format: String, path: String) -> R<()> {
+    app.export_to(&key, &format, std::path::Path::new(&path)).await
+}
+
+#[tauri::command]
+pub async fn import_markdown(app: State<'_, Arc<App>>, title: String, markdown: String) -> R<DocEntry> {
+    app.import(&title, &markdown).await
+}
+
+/// The document link given on the command line, if any.
+#[tauri::command]
+pub fn launch_link() -> Option<String> {
+    std::env::args().nth(1).filter(|a| a.contains("://"))
+}

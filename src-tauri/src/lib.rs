@@ -1,0 +1,68 @@
+//! Weft's desktop app: a Tauri 2 shell around the web editor in `ui/`.
+//! Rust owns networking and persistence (through weft-core's engine, one
+//! session per open document); the webview holds a Y.Doc for the editor.
+//!
+//! # Layout
+//! - [`app`]: the command layer as plain Rust (documents, sessions,
+//!   settings, import/export), unit-tested without Tauri.
+//! - [`commands`]: thin `#[tauri::command]` adapters over it.
+//! - [`settings`]: the user's settings file.
+//! - [`error`]: the `{code, message}` error that crosses IPC.
+
+pub mod app;
+pub mod commands;
+pub mod error;
+pub mod settings;
+
+use std::sync::Arc;
+
+use tauri::Manager;
+
+/// Starts the app. `WEFT_DATA_DIR` overrides the data directory, so two
+/// instances can run side by side.
+pub fn run() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .try_init();
+    let result = tauri::Builder::default()
+        .setup(|tauri_app| {
+            let dir = match std::env::var_os("WEFT_DATA_DIR") {
+                Some(d) => std::path::PathBuf::from(d),
+                None => tauri_app.path().app_data_dir()?,
+            };
+            let state = Arc::new(app::App::new(&dir).map_err(|e| e.to_string())?);
+            tauri_app.manage(state);
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::list_docs,
+            commands::create_doc,
+            commands::add_link,
+            commands::rename_doc,
+            commands::delete_doc,
+            commands::open_doc,
+            commands::close_doc,
+            commands::push_update,
+            commands::push_awareness,
+            commands::doc_status,
+            commands::get_settings,
+            commands::set_settings,
+            commands::export_doc,
+            commands::import_markdown,
+            commands::launch_link,
+        ])
+        .build(tauri::generate_context!());
+    match result {
+        Ok(app) => app.run(|handle, event| {
+            if let tauri::RunEvent::ExitRequested { .. } = event {
+                // Say goodbye so others do not see our cursor linger.
+                let state = handle.state::<Arc<app::App>>().inner().clone();
+                tauri::async_runtime::block_on(state.close_all());
+            }
+        }),
+        Err(e) => {
+            eprintln!("weft-desktop: {e}");
+            std::process::exit(1);
+        }
+    }
+}

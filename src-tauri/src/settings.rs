@@ -1,0 +1,69 @@
+//! User settings, kept as JSON in the data directory.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+/// What the user can set.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Settings {
+    /// Where new documents live: `ws://host:port`.
+    pub server_url: String,
+    /// Shown next to the cursor and in the avatars.
+    pub name: String,
+    /// The cursor and avatar colour, `#rrggbb`.
+    pub color: String,
+    /// Appended to document links as `?token=`, if set.
+    pub token: String,
+    /// `system`, `light` or `dark`.
+    pub theme: String,
+}
+
+const PALETTE: &[&str] = &["#e11d48", "#d97706", "#16a34a", "#0891b2", "#2563eb", "#7c3aed", "#db2777", "#0d9488"];
+
+impl Default for Settings {
+    fn default() -> Self {
+        let pick = PALETTE[rand::random_range(0..PALETTE.len())];
+        Settings {
+            server_url: "ws://127.0.0.1:4455".into(),
+            name: std::env::var("USER").unwrap_or_else(|_| "Anonymous".into()),
+            color: pick.into(),
+            token: String::new(),
+            theme: "system".into(),
+        }
+    }
+}
+
+fn path(dir: &Path) -> PathBuf {
+    dir.join("settings.json")
+}
+
+impl Settings {
+    /// Loads the settings (defaults if none), then applies
+    /// `WEFT_USER_NAME` / `WEFT_USER_COLOR` / `WEFT_SERVER_URL`.
+    pub fn load(dir: &Path) -> Self {
+        let mut s: Settings =
+            std::fs::read(path(dir)).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
+        if let Ok(v) = std::env::var("WEFT_USER_NAME") {
+            s.name = v;
+        }
+        if let Ok(v) = std::env::var("WEFT_USER_COLOR") {
+            s.color = v;
+        }
+        if let Ok(v) = std::env::var("WEFT_SERVER_URL") {
+            s.server_url = v;
+        }
+        s
+    }
+
+    /// Writes the settings atomically (temp file, then rename).
+    pub fn save(&self, dir: &Path) -> Result<(), AppError> {
+        let tmp = dir.join("settings.json.tmp");
+        let json = serde_json::to_vec_pretty(self).map_err(|e| AppError::Io(e.to_string()))?;
+        std::fs::write(&tmp, json).map_err(|e| AppError::Io(e.to_string()))?;
+        std::fs::rename(&tmp, path(dir)).map_err(|e| AppError::Io(e.to_string()))
+    }
+}

@@ -1,0 +1,74 @@
+// The webview side of a document: a Y.Doc and an Awareness for the editor,
+// kept in sync with the Rust engine over raw-byte IPC. Updates made here go
+// to Rust as Uint8Array bodies; Rust's come back on a Channel, tagged by
+// their first byte (0 update, 1 awareness, 2 status JSON, 3 error JSON).
+import * as Y from 'yjs'
+import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate, removeAwarenessStates } from 'y-protocols/awareness'
+
+/** Origin of changes that came from Rust: never sent back. */
+export const FROM_RUST = Symbol('weft-rust')
+
+export interface Status { status?: string, pending?: number, saved?: number, savedLocally?: number }
+export interface IpcError { code: string, message: string }
+
+/** What the bridge needs from Tauri; a fake in tests. */
+export interface Transport {
+  openDoc(key: string, onFrame: (frame: ArrayBuffer) => void): Promise<ArrayBuffer>
+  pushUpdate(key: string, update: Uint8Array): Promise<void>
+  pushAwareness(key: string, update: Uint8Array): Promise<void>
+  closeDoc(key: string): Promise<void>
+}
+
+export class DocBridge {
+  readonly doc = new Y.Doc()
+  readonly awareness = new Awareness(this.doc)
+  onStatus: (s: Status) => void = () => {}
+  onError: (e: IpcError) => void = () => {}
+  private closed = false
+
+  constructor (readonly key: string, private readonly transport: Transport) {
+    this.doc.on('update', (update: Uint8Array, origin: unknown) => {
+      if (origin === FROM_RUST || this.closed) return
+      this.transport.pushUpdate(key, update).catch(e => this.onError(asError(e)))
+    })
+    this.awareness.on('update', ({ added, updated, removed }: { added: number[], updated: number[], removed: number[] }, origin: unknown) => {
+      if (origin === FROM_RUST || this.closed) return
+      const mine = [...added, ...updated, ...removed].includes(this.doc.clientID)
+      if (!mine) return
+      const update = encodeAwarenessUpdate(this.awareness, [this.doc.clientID])
+      this.transport.pushAwareness(key, update).catch(e => this.onError(asError(e)))
+    })
+  }
+
+  /** Loads the document's state from Rust and starts receiving changes. */
+  async open (): Promise<void> {
+    const state = await this.transport.openDoc(this.key, frame => this.handle(frame))
+    Y.applyUpdate(this.doc, new Uint8Array(state), FROM_RUST)
+  }
+
+  /** Applies one tagged frame from Rust. */
+  handle (frame: ArrayBuffer | Uint8Array): void {
+    const bytes = frame instanceof Uint8Array ? frame : new Uint8Array(frame)
+    const body = bytes.subarray(1)
+    switch (bytes[0]) {
+      case 0: Y.applyUpdate(this.doc, body, FROM_RUST); break
+      case 1: applyAwarenessUpdate(this.awareness, body, FROM_RUST); break
+      case 2: this.onStatus(JSON.parse(new TextDecoder().decode(body))); break
+      case 3: this.onError(JSON.parse(new TextDecoder().decode(body))); break
+    }
+  }
+
+  /** Tells others we left, then stops syncing. */
+  async close (): Promise<void> {
+    removeAwarenessStates(this.awareness, [this.doc.clientID], 'close')
+    this.closed = true
+    this.awareness.destroy()
+    this.doc.destroy()
+    await this.transport.closeDoc(this.key)
+  }
+}
+
+export function asError (e: unknown): IpcError {
+  if (e && typeof e === 'object' && 'code' in e && 'message' in e) return e as IpcError
+  return { code: 'unknown', message: String(e) }
+}
