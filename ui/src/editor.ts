@@ -55,7 +55,7 @@ const buttons: (Button | '|')[] = [
   '|',
   ['↶', 'Undo your last change (Ctrl+Z)', e => e.chain().focus().undo().run()],
   ['↷', 'Redo (Ctrl+Shift+Z)', e => e.chain().focus().redo().run()],
-  ['🔍', 'Find in document (Ctrl+F)', () => document.dispatchEvent(new CustomEvent('weft-find'))]
+  ['Find', 'Find in document (Ctrl+F)', () => document.dispatchEvent(new CustomEvent('weft-find'))]
 ]
 
 export function renderToolbar (toolbar: HTMLElement, editor: Editor): () => void {

@@ -247,6 +247,9 @@ $('theme-toggle').addEventListener('click', async () => {
 
 window.addEventListener('beforeunload', () => { closeCurrent() })
 
+// A handle for end-to-end tests and debugging from the inspector.
+;(window as unknown as { __weft: unknown }).__weft = { get editor () { return current?.editor }, get bridge () { return current?.bridge } }
+
 async function start () {
   settings = await call<Settings>('get_settings') ?? { serverUrl: 'ws://127.0.0.1:4455', name: 'Anonymous', color: '#2563eb', token: '', theme: 'system' }
   applyTheme()

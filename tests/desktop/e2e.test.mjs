@@ -1,0 +1,116 @@
+// Two real app instances (two tauri-drivers, two data directories) on one
+// real weft-server, under Xvfb. Screenshots go to target/e2e-screenshots.
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createInterface } from 'node:readline'
+import { launchApp, freePort } from './webdriver.mjs'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
+const APP = process.env.WEFT_DESKTOP_BIN || join(root, 'target', 'debug', 'weft-desktop')
+const SERVER = process.env.WEFT_SERVER_BIN || join(root, 'target', 'debug', 'weft-server')
+const SHOTS = join(root, 'target', 'e2e-screenshots')
+
+async function startServer (port, dataDir) {
+  const child = spawn(SERVER, ['--listen', `127.0.0.1:${port}`, '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, RUST_LOG: 'warn' } })
+  await new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('server did not start')), 10000)
+    createInterface({ input: child.stdout }).on('line', l => { if (l.includes('ws://')) { clearTimeout(t); resolve() } })
+  })
+  return { stop: async () => { child.kill('SIGTERM'); await new Promise(r => child.once('exit', r)) } }
+}
+
+let port, serverData, server, ann, bob
+const dirs = {}
+const env = (name, color, dir) => ({
+  WEFT_DATA_DIR: dir, WEFT_USER_NAME: name, WEFT_USER_COLOR: color, WEFT_SERVER_URL: `ws://127.0.0.1:${port}`
+})
+
+// The document's text (innerText would include other people's caret labels).
+const editorText = app => app.exec('const e = window.__weft && window.__weft.editor; return e ? e.getText() : ""')
+const statusText = app => app.text('#status')
+async function typeAtEnd (app, text) {
+  await app.exec('window.__weft.editor.commands.focus("end")')
+  await app.type('.tiptap', text)
+}
+async function waitEditor (app) {
+  await app.until(() => app.exec('return !!(window.__weft && window.__weft.editor)'), 'the editor')
+}
+
+before(async () => {
+  port = await freePort()
+  serverData = mkdtempSync(join(tmpdir(), 'weft-e2e-server-'))
+  dirs.ann = mkdtempSync(join(tmpdir(), 'weft-e2e-ann-'))
+  dirs.bob = mkdtempSync(join(tmpdir(), 'weft-e2e-bob-'))
+  server = await startServer(port, serverData)
+  ann = await launchApp({ app: APP, env: env('Ann', '#e11d48', dirs.ann) })
+  bob = await launchApp({ app: APP, env: env('Bob', '#2563eb', dirs.bob) })
+})
+
+after(async () => {
+  await ann?.quit()
+  await bob?.quit()
+  await server?.stop()
+})
+
+test('text typed in one window appears in the other, with a named caret', async () => {
+  await ann.until(() => ann.exec('return !!document.querySelector("#new-doc")'), 'the UI')
+  await ann.click('#new-doc')
+  await waitEditor(ann)
+  const url = await ann.exec('return document.querySelector("#doc-list li.current .title").title')
+  assert.match(url, /^ws:\/\/127\.0\.0\.1:\d+\/[a-z0-9]+$/)
+
+  await bob.until(() => bob.exec('return !!document.querySelector("#open-link")'), 'the UI')
+  await bob.click('#open-link')
+  await bob.type('#prompt-input', url)
+  await bob.click('#prompt menu button[value=ok]')
+  await waitEditor(bob)
+
+  await typeAtEnd(ann, 'Hello from Ann')
+  await bob.until(async () => (await editorText(bob)).includes('Hello from Ann'), 'Ann\'s text in Bob\'s window')
+  await bob.until(async () => (await bob.text('.collaboration-carets__label')) === 'Ann', 'Ann\'s labelled caret in Bob\'s window')
+  await ann.until(async () => (await statusText(ann)) === 'Connected', 'connected')
+  await ann.until(async () => (await ann.text('#counts')) === 'Saved on server', 'saved on server')
+  await typeAtEnd(bob, ' and Bob')
+  await ann.until(async () => (await editorText(ann)).includes('and Bob'), 'Bob\'s text in Ann\'s window')
+  await ann.until(async () => (await ann.text('.collaboration-carets__label')) === 'Bob', 'Bob\'s caret')
+  await ann.screenshot(SHOTS, 'ann-editing')
+  await bob.screenshot(SHOTS, 'bob-editing')
+})
+
+test('both edit while the server is down, then converge', async () => {
+  await server.stop()
+  await ann.until(async () => (await statusText(ann)) !== 'Connected', 'Ann offline')
+  await bob.until(async () => (await statusText(bob)) !== 'Connected', 'Bob offline')
+  await typeAtEnd(ann, ' [Ann offline]')
+  await typeAtEnd(bob, ' [Bob offline]')
+  await ann.until(async () => /not yet saved/.test(await ann.text('#counts')), 'Ann\'s pending count')
+  await ann.screenshot(SHOTS, 'ann-offline')
+  server = await startServer(port, serverData)
+  for (const app of [ann, bob]) {
+    await app.until(async () => {
+      const t = await editorText(app)
+      return t.includes('[Ann offline]') && t.includes('[Bob offline]')
+    }, 'convergence', 30000)
+  }
+  assert.equal(await editorText(ann), await editorText(bob))
+  await ann.until(async () => (await ann.text('#counts')) === 'Saved on server', 'Ann saved', 30000)
+})
+
+test('an instance closed while offline keeps its edits and delivers them on reopen', async () => {
+  await server.stop()
+  await bob.until(async () => (await statusText(bob)) !== 'Connected', 'Bob offline')
+  await typeAtEnd(bob, ' [Bob before quitting]')
+  await bob.until(async () => /not yet saved/.test(await bob.text('#counts')), 'Bob\'s edit recorded')
+  await bob.quit()
+  bob = await launchApp({ app: APP, env: env('Bob', '#2563eb', dirs.bob) })
+  await waitEditor(bob)
+  await bob.until(async () => (await editorText(bob)).includes('[Bob before quitting]'), 'Bob\'s offline edit after reopening')
+  server = await startServer(port, serverData)
+  await ann.until(async () => (await editorText(ann)).includes('[Bob before quitting]'), 'Bob\'s edit reaching Ann', 30000)
+  await bob.screenshot(SHOTS, 'bob-reopened')
+})
