@@ -33,7 +33,13 @@ pub struct DocEntry {
 
 impl From<DocInfo> for DocEntry {
     fn from(d: DocInfo) -> Self {
-        DocEntry { key: d.key, url: d.url, title: d.title, last_opened: d.last_opened, unsaved: d.unsaved }
+        DocEntry {
+            key: d.key,
+            url: d.url,
+            title: d.title,
+            last_opened: d.last_opened,
+            unsaved: d.unsaved,
+        }
     }
 }
 
@@ -70,8 +76,15 @@ impl App {
     /// Opens (creating) the app's data in `dir`.
     pub fn new(dir: &Path) -> Result<Self, AppError> {
         let library = Arc::new(Library::open(dir)?);
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir).map_err(weft_core::engine::EngineError::from)?);
-        Ok(App { dir: dir.to_owned(), library, store, settings: Mutex::new(Settings::load(dir)), open: Mutex::new(HashMap::new()) })
+        let store: Arc<dyn Store> =
+            Arc::new(SqliteStore::open(dir).map_err(weft_core::engine::EngineError::from)?);
+        Ok(App {
+            dir: dir.to_owned(),
+            library,
+            store,
+            settings: Mutex::new(Settings::load(dir)),
+            open: Mutex::new(HashMap::new()),
+        })
     }
 
     /// The settings.
@@ -88,7 +101,12 @@ impl App {
 
     /// Documents whose title contains `search`, most recent first.
     pub fn list(&self, search: Option<&str>) -> Result<Vec<DocEntry>, AppError> {
-        Ok(self.library.list(search)?.into_iter().map(DocEntry::from).collect())
+        Ok(self
+            .library
+            .list(search)?
+            .into_iter()
+            .map(DocEntry::from)
+            .collect())
     }
 
     fn link_for(&self, url: &DocUrl) -> DocUrl {
@@ -102,10 +120,16 @@ impl App {
 
     /// A new, empty document on the configured server.
     pub fn create(&self, title: &str) -> Result<DocEntry, AppError> {
-        let id: String = (0..12).map(|_| char::from(b"abcdefghijkmnpqrstuvwxyz23456789"[rand::random_range(0..32)])).collect();
+        let id: String = (0..12)
+            .map(|_| char::from(b"abcdefghijkmnpqrstuvwxyz23456789"[rand::random_range(0..32)]))
+            .collect();
         let server = self.settings().server_url.trim_end_matches('/').to_owned();
         let url = DocUrl::parse(&format!("{server}/{id}"))?;
-        let title = if title.trim().is_empty() { "Untitled" } else { title.trim() };
+        let title = if title.trim().is_empty() {
+            "Untitled"
+        } else {
+            title.trim()
+        };
         Ok(self.library.touch(&url, Some(title))?.into())
     }
 
@@ -127,7 +151,10 @@ impl App {
     }
 
     fn entry(&self, key: &str) -> Result<DocEntry, AppError> {
-        self.library.get(key)?.map(DocEntry::from).ok_or_else(|| AppError::NoSuchDoc(key.to_owned()))
+        self.library
+            .get(key)?
+            .map(DocEntry::from)
+            .ok_or_else(|| AppError::NoSuchDoc(key.to_owned()))
     }
 
     /// Opens a document (or returns it if open already).
@@ -146,7 +173,12 @@ impl App {
 
     /// An open session.
     pub fn session(&self, key: &str) -> Result<Arc<Session>, AppError> {
-        self.open.lock().unwrap().get(key).cloned().ok_or_else(|| AppError::NoSuchDoc(key.to_owned()))
+        self.open
+            .lock()
+            .unwrap()
+            .get(key)
+            .cloned()
+            .ok_or_else(|| AppError::NoSuchDoc(key.to_owned()))
     }
 
     /// Closes a document's session, if open.
@@ -181,7 +213,9 @@ impl App {
         match format {
             "md" | "markdown" => Ok(convert::to_markdown(session.doc())),
             "html" => Ok(convert::to_html(session.doc())),
-            other => Err(AppError::BadRequest(format!("unknown export format {other}"))),
+            other => Err(AppError::BadRequest(format!(
+                "unknown export format {other}"
+            ))),
         }
     }
 
@@ -223,7 +257,11 @@ mod tests {
         assert_eq!(app.list(Some("q3")).unwrap()[0].title, "Q3 plans");
         drop(app);
         let app = App::new(dir.path()).unwrap();
-        assert_eq!(app.list(None).unwrap().len(), 2, "the list persists across restarts");
+        assert_eq!(
+            app.list(None).unwrap().len(),
+            2,
+            "the list persists across restarts"
+        );
         app.delete(&a.key).await.unwrap();
         assert_eq!(app.list(None).unwrap().len(), 1);
         assert!(matches!(app.session(&a.key), Err(AppError::NoSuchDoc(_))));
@@ -237,7 +275,10 @@ mod tests {
         let mut s = app.settings();
         s.server_url = "ws://127.0.0.1:9".into();
         app.set_settings(s).unwrap();
-        let entry = app.import("Imported", "# Hello\n\n- [x] done\n").await.unwrap();
+        let entry = app
+            .import("Imported", "# Hello\n\n- [x] done\n")
+            .await
+            .unwrap();
         // An editor's own Y.Doc edits, sent as raw updates.
         let editor = Doc::new();
         yrs::Transact::transact_mut(&editor)
@@ -250,30 +291,56 @@ mod tests {
             txn.encode_update_v1()
         };
         app.push_update(&entry.key, &update).unwrap();
-        assert_eq!(app.export(&entry.key, "md").await.unwrap(), "# Hello\n\n- [x] done\n\nMore text.\n");
-        assert!(app.export(&entry.key, "html").await.unwrap().contains("<h1>Hello</h1>"));
-        assert!(matches!(app.export(&entry.key, "pdf").await, Err(AppError::BadRequest(_))));
+        assert_eq!(
+            app.export(&entry.key, "md").await.unwrap(),
+            "# Hello\n\n- [x] done\n\nMore text.\n"
+        );
+        assert!(app
+            .export(&entry.key, "html")
+            .await
+            .unwrap()
+            .contains("<h1>Hello</h1>"));
+        assert!(matches!(
+            app.export(&entry.key, "pdf").await,
+            Err(AppError::BadRequest(_))
+        ));
         app.close_all().await;
         drop(app);
         let app = App::new(dir.path()).unwrap();
         app.open(&entry.key).await.unwrap();
         let doc = Doc::new();
-        doc.transact_mut().apply_update(yrs::Update::decode_v1(&app.state(&entry.key).unwrap()).unwrap()).unwrap();
-        assert_eq!(convert::to_markdown(&doc), "# Hello\n\n- [x] done\n\nMore text.\n");
-        let _ = doc.transact().encode_state_as_update_v1(&StateVector::default());
+        doc.transact_mut()
+            .apply_update(yrs::Update::decode_v1(&app.state(&entry.key).unwrap()).unwrap())
+            .unwrap();
+        assert_eq!(
+            convert::to_markdown(&doc),
+            "# Hello\n\n- [x] done\n\nMore text.\n"
+        );
+        let _ = doc
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default());
     }
 
     #[test]
     fn bad_input_is_a_typed_error() {
         let dir = tempfile::tempdir().unwrap();
         let app = App::new(dir.path()).unwrap();
-        assert_eq!(crate::error::IpcError::from(&app.add_link("http://nope").unwrap_err()).code, "bad_url");
-        assert_eq!(crate::error::IpcError::from(&app.push_update("missing", &[0, 0]).unwrap_err()).code, "no_such_doc");
+        assert_eq!(
+            crate::error::IpcError::from(&app.add_link("http://nope").unwrap_err()).code,
+            "bad_url"
+        );
+        assert_eq!(
+            crate::error::IpcError::from(&app.push_update("missing", &[0, 0]).unwrap_err()).code,
+            "no_such_doc"
+        );
     }
 
     #[test]
     fn frames_are_tagged() {
-        assert_eq!(frame(&Event::Remote(Bytes::from_static(&[9, 9]))).unwrap(), vec![0, 9, 9]);
+        assert_eq!(
+            frame(&Event::Remote(Bytes::from_static(&[9, 9]))).unwrap(),
+            vec![0, 9, 9]
+        );
         let status = frame(&Event::Status(weft_core::engine::Status::Synced)).unwrap();
         assert_eq!(status[0], 2);
         assert_eq!(&status[1..], br#"{"status":"synced"}"#);

@@ -14,10 +14,16 @@ use crate::settings::Settings;
 type R<T> = Result<T, AppError>;
 
 fn raw_with_key<'a>(req: &'a Request<'_>) -> R<(&'a str, &'a [u8])> {
-    let key = req.headers().get("weft-doc").and_then(|v| v.to_str().ok()).ok_or(AppError::BadRequest("missing weft-doc header".into()))?;
+    let key = req
+        .headers()
+        .get("weft-doc")
+        .and_then(|v| v.to_str().ok())
+        .ok_or(AppError::BadRequest("missing weft-doc header".into()))?;
     match req.body() {
         InvokeBody::Raw(bytes) => Ok((key, bytes)),
-        InvokeBody::Json(_) => Err(AppError::BadRequest("send a Uint8Array body, not JSON".into())),
+        InvokeBody::Json(_) => Err(AppError::BadRequest(
+            "send a Uint8Array body, not JSON".into(),
+        )),
     }
 }
 
@@ -49,10 +55,19 @@ pub async fn delete_doc(app: State<'_, Arc<App>>, key: String) -> R<()> {
 /// Opens a document: returns its state; later changes, awareness and
 /// status flow through `events`.
 #[tauri::command]
-pub async fn open_doc(app: State<'_, Arc<App>>, key: String, events: Channel<InvokeResponseBody>) -> R<Response> {
+pub async fn open_doc(
+    app: State<'_, Arc<App>>,
+    key: String,
+    events: Channel<InvokeResponseBody>,
+) -> R<Response> {
     let session = app.open(&key).await?;
     let mut rx = session.subscribe();
-    for initial in [session.awareness_update().map(|a| [&[1u8][..], &a].concat())].into_iter().flatten() {
+    for initial in [session
+        .awareness_update()
+        .map(|a| [&[1u8][..], &a].concat())]
+    .into_iter()
+    .flatten()
+    {
         let _ = events.send(InvokeResponseBody::Raw(initial));
     }
     tauri::async_runtime::spawn(async move {
@@ -89,7 +104,9 @@ pub fn push_awareness(app: State<'_, Arc<App>>, request: Request<'_>) -> R<()> {
 pub fn doc_status(app: State<'_, Arc<App>>, key: String) -> R<serde_json::Value> {
     let s = app.session(&key)?;
     let c = s.counts();
-    Ok(serde_json::json!({ "status": format!("{:?}", s.status()).to_lowercase(), "pending": c.pending, "saved": c.saved }))
+    Ok(
+        serde_json::json!({ "status": format!("{:?}", s.status()).to_lowercase(), "pending": c.pending, "saved": c.saved }),
+    )
 }
 
 #[tauri::command]
@@ -103,12 +120,22 @@ pub fn set_settings(app: State<'_, Arc<App>>, settings: Settings) -> R<Settings>
 }
 
 #[tauri::command]
-pub async fn export_doc(app: State<'_, Arc<App>>, key: String, format: String, path: String) -> R<()> {
-    app.export_to(&key, &format, std::path::Path::new(&path)).await
+pub async fn export_doc(
+    app: State<'_, Arc<App>>,
+    key: String,
+    format: String,
+    path: String,
+) -> R<()> {
+    app.export_to(&key, &format, std::path::Path::new(&path))
+        .await
 }
 
 #[tauri::command]
-pub async fn import_markdown(app: State<'_, Arc<App>>, title: String, markdown: String) -> R<DocEntry> {
+pub async fn import_markdown(
+    app: State<'_, Arc<App>>,
+    title: String,
+    markdown: String,
+) -> R<DocEntry> {
     app.import(&title, &markdown).await
 }
 

@@ -37,7 +37,10 @@ impl From<&AppError> for IpcError {
             AppError::BadRequest(_) => "bad_request",
             AppError::Io(_) => "io",
         };
-        IpcError { code: code.to_owned(), message: e.to_string() }
+        IpcError {
+            code: code.to_owned(),
+            message: e.to_string(),
+        }
     }
 }
 
@@ -54,8 +57,14 @@ mod tests {
     #[test]
     fn errors_serialise_as_code_and_message() {
         let e = AppError::NoSuchDoc("abc".into());
-        assert_eq!(serde_json::to_value(&e).unwrap(), serde_json::json!({"code": "no_such_doc", "message": "no such document: abc"}));
-        let e = AppError::Engine(EngineError::Rejected { status: 401, message: "bad token".into() });
+        assert_eq!(
+            serde_json::to_value(&e).unwrap(),
+            serde_json::json!({"code": "no_such_doc", "message": "no such document: abc"})
+        );
+        let e = AppError::Engine(EngineError::Rejected {
+            status: 401,
+            message: "bad token".into(),
+        });
         assert_eq!(
             serde_json::to_value(&e).unwrap(),
             serde_json::json!({"code": "unauthorized", "message": "the server refused the connection: HTTP 401 (bad token)"})

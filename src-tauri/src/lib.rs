@@ -22,7 +22,9 @@ use tauri::Manager;
 /// instances can run side by side.
 pub fn run() {
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
         .try_init();
     let result = tauri::Builder::default()
         .setup(|tauri_app| {

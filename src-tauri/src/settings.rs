@@ -22,7 +22,9 @@ pub struct Settings {
     pub theme: String,
 }
 
-const PALETTE: &[&str] = &["#e11d48", "#d97706", "#16a34a", "#0891b2", "#2563eb", "#7c3aed", "#db2777", "#0d9488"];
+const PALETTE: &[&str] = &[
+    "#e11d48", "#d97706", "#16a34a", "#0891b2", "#2563eb", "#7c3aed", "#db2777", "#0d9488",
+];
 
 impl Default for Settings {
     fn default() -> Self {
@@ -45,8 +47,10 @@ impl Settings {
     /// Loads the settings (defaults if none), then applies
     /// `WEFT_USER_NAME` / `WEFT_USER_COLOR` / `WEFT_SERVER_URL`.
     pub fn load(dir: &Path) -> Self {
-        let mut s: Settings =
-            std::fs::read(path(dir)).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
+        let mut s: Settings = std::fs::read(path(dir))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
         if let Ok(v) = std::env::var("WEFT_USER_NAME") {
             s.name = v;
         }

@@ -287,7 +287,8 @@ impl Session {
     /// Sends an awareness update made on this device under another client
     /// id (the editor's), and keeps it to re-send after reconnecting.
     pub fn relay_awareness(&self, update: &[u8]) -> Result<(), EngineError> {
-        yrs::sync::AwarenessUpdate::decode_v1(update).map_err(|e| EngineError::Protocol(e.to_string()))?;
+        yrs::sync::AwarenessUpdate::decode_v1(update)
+            .map_err(|e| EngineError::Protocol(e.to_string()))?;
         *self.inner.relayed.lock().unwrap() = Some(Bytes::copy_from_slice(update));
         let _ = self.inner.outbound.send(Out::Awareness);
         Ok(())
@@ -303,7 +304,10 @@ impl Session {
 
     /// The whole document as one update (v1), for a view that starts now.
     pub fn state(&self) -> Vec<u8> {
-        self.inner.doc.transact().encode_state_as_update_v1(&StateVector::default())
+        self.inner
+            .doc
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default())
     }
 
     /// Every awareness state known, as `(client id, JSON)`.
@@ -687,7 +691,9 @@ async fn connection(
 fn relayed_frame(inner: &Inner) -> Option<Bytes> {
     let raw = inner.relayed.lock().unwrap().clone()?;
     let update = yrs::sync::AwarenessUpdate::decode_v1(&raw).ok()?;
-    Some(crate::protocol::encode(&yrs::sync::Message::Awareness(update)))
+    Some(crate::protocol::encode(&yrs::sync::Message::Awareness(
+        update,
+    )))
 }
 
 /// Asks the server for its state vector over a fresh connection (it sends
