@@ -114,3 +114,36 @@ test('an instance closed while offline keeps its edits and delivers them on reop
   await ann.until(async () => (await editorText(ann)).includes('[Bob before quitting]'), 'Bob\'s edit reaching Ann', 30000)
   await bob.screenshot(SHOTS, 'bob-reopened')
 })
+
+test('find, export, settings and dark mode work from the UI', async () => {
+  // Find selects the match.
+  await ann.exec('document.dispatchEvent(new CustomEvent("weft-find"))')
+  await ann.type('#find-input', 'Bob offline')
+  await ann.click('#find-next')
+  const selected = await ann.exec('const e = window.__weft.editor; const { from, to } = e.state.selection; return e.state.doc.textBetween(from, to)')
+  assert.equal(selected, 'Bob offline')
+  assert.match(await ann.text('#find-count'), /^1 of 1$/)
+
+  // Export as Markdown to a file.
+  const out = join(dirs.ann, 'export.md')
+  await ann.click('#export-md')
+  await ann.exec('document.getElementById("prompt-input").value = arguments[0]', out)
+  await ann.click('#prompt menu button[value=ok]')
+  await ann.until(async () => (await ann.text('#message')).startsWith('Exported'), 'export message')
+  const { readFileSync } = await import('node:fs')
+  assert.match(readFileSync(out, 'utf8'), /Hello from Ann and Bob/)
+
+  // Settings: a new name reaches the other window's caret label.
+  await ann.click('#open-settings')
+  await ann.exec('document.querySelector("#settings [name=name]").value = "Annie"')
+  await ann.click('#save-settings')
+  await typeAtEnd(ann, '!')
+  await bob.until(async () => (await bob.text('.collaboration-carets__label')) === 'Annie', 'the new name on Bob\'s screen')
+
+  // Dark mode toggle.
+  const before = await ann.exec('return document.documentElement.dataset.theme')
+  await ann.click('#theme-toggle')
+  const afterTheme = await ann.exec('return document.documentElement.dataset.theme')
+  assert.notEqual(afterTheme, before)
+  await ann.screenshot(SHOTS, `ann-${afterTheme}`)
+})
