@@ -116,6 +116,8 @@ test('an instance closed while offline keeps its edits and delivers them on reop
 })
 
 test('find, export, settings and dark mode work from the UI', async () => {
+  // Bob's closed instance left no ghost cursor behind: one Bob label at most.
+  await ann.until(async () => (await ann.exec('return [...document.querySelectorAll(".collaboration-carets__label")].filter(l => l.innerText === "Bob").length')) <= 1, 'no ghost carets')
   // Find selects the match.
   await ann.exec('document.dispatchEvent(new CustomEvent("weft-find"))')
   await ann.type('#find-input', 'Bob offline')
@@ -137,7 +139,8 @@ test('find, export, settings and dark mode work from the UI', async () => {
   await ann.click('#open-settings')
   await ann.exec('document.querySelector("#settings [name=name]").value = "Annie"')
   await ann.click('#save-settings')
-  await typeAtEnd(ann, '!')
+  await typeAtEnd(ann, ' (signed Annie)')
+  await bob.until(async () => (await editorText(bob)).endsWith('(signed Annie)'), 'the signature on Bob\'s screen')
   await bob.until(async () => (await bob.text('.collaboration-carets__label')) === 'Annie', 'the new name on Bob\'s screen')
 
   // Dark mode toggle.
@@ -145,5 +148,7 @@ test('find, export, settings and dark mode work from the UI', async () => {
   await ann.click('#theme-toggle')
   const afterTheme = await ann.exec('return document.documentElement.dataset.theme')
   assert.notEqual(afterTheme, before)
+  const background = await ann.exec('return getComputedStyle(document.body).backgroundColor')
+  assert.equal(background, afterTheme === 'dark' ? 'rgb(17, 19, 24)' : 'rgb(255, 255, 255)')
   await ann.screenshot(SHOTS, `ann-${afterTheme}`)
 })

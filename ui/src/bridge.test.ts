@@ -55,6 +55,20 @@ describe('DocBridge', () => {
     expect(f.awareness.length).toBe(before)
   })
 
+  it('forgets remote cursors when the connection drops', async () => {
+    const f = fakeTransport(Y.encodeStateAsUpdate(new Y.Doc()))
+    const b = new DocBridge('k', f.t)
+    await b.open()
+    b.awareness.setLocalStateField('user', { name: 'Ann' })
+    const remote = new Awareness(new Y.Doc())
+    remote.setLocalStateField('user', { name: 'Bob' })
+    f.send(1, encodeAwarenessUpdate(remote, [remote.clientID]))
+    expect(b.awareness.getStates().has(remote.clientID)).toBe(true)
+    f.send(2, new TextEncoder().encode('{"status":"offline"}'))
+    expect(b.awareness.getStates().has(remote.clientID)).toBe(false)
+    expect(b.awareness.getStates().has(b.doc.clientID)).toBe(true)
+  })
+
   it('reports status and errors from tagged frames', async () => {
     const f = fakeTransport(Y.encodeStateAsUpdate(new Y.Doc()))
     const b = new DocBridge('k', f.t)

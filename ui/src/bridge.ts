@@ -53,9 +53,22 @@ export class DocBridge {
     switch (bytes[0]) {
       case 0: Y.applyUpdate(this.doc, body, FROM_RUST); break
       case 1: applyAwarenessUpdate(this.awareness, body, FROM_RUST); break
-      case 2: this.onStatus(JSON.parse(new TextDecoder().decode(body))); break
+      case 2: {
+        const status: Status = JSON.parse(new TextDecoder().decode(body))
+        // Disconnected: nobody else is known to be here any more (the server
+        // re-sends everyone's state on reconnect). No ghost cursors.
+        if (status.status === 'offline' || status.status === 'connecting') this.forgetOthers()
+        this.onStatus(status)
+        break
+      }
       case 3: this.onError(JSON.parse(new TextDecoder().decode(body))); break
     }
+  }
+
+  /** Drops every remote awareness state. */
+  forgetOthers (): void {
+    const others = [...this.awareness.getStates().keys()].filter(id => id !== this.doc.clientID)
+    if (others.length) removeAwarenessStates(this.awareness, others, FROM_RUST)
   }
 
   /** Tells others we left, then stops syncing. */

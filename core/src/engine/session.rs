@@ -543,6 +543,7 @@ async fn network(inner: Arc<Inner>, mut rx: mpsc::UnboundedReceiver<Out>, max_ba
             Some(Err(_)) => inner.error(EngineError::Unreachable("connection timed out".into())),
             None => {}
         }
+        forget_others(&inner);
         inner.set_status(Status::Offline);
         let delay = backoff(attempt, max_backoff);
         attempt = attempt.saturating_add(1);
@@ -686,6 +687,22 @@ async fn connection(
         }
     }
     (false, synced)
+}
+
+/// After a disconnect nobody else is known to be present: drop their
+/// awareness (the server re-sends it on reconnect), so no ghost cursors.
+fn forget_others(inner: &Inner) {
+    let mut p = inner.proto.lock().unwrap();
+    let me = p.awareness().client_id();
+    let others: Vec<_> = p
+        .awareness()
+        .iter()
+        .filter(|(id, s)| *id != me && s.data.is_some())
+        .map(|(id, _)| id)
+        .collect();
+    for id in others {
+        p.awareness_mut().remove_state(id);
+    }
 }
 
 fn relayed_frame(inner: &Inner) -> Option<Bytes> {
