@@ -5,7 +5,9 @@
 //! - [`trace`]: loading the editing traces in `../shared/traces`.
 //! - [`join`]: how long the engine takes to join a large document, from
 //!   the server and from the local store.
+//! - [`durable`]: acked (committed to SQLite) updates per second.
 
+pub mod durable;
 pub mod join;
 pub mod trace;
 
@@ -33,12 +35,22 @@ pub enum Bench {
         #[arg(long, default_value_t = 20)]
         runs: usize,
     },
+    /// Durable writes: clients send updates as fast as acks allow.
+    Durable {
+        /// Concurrent writers, each on its own doc.
+        #[arg(long, default_value_t = 50)]
+        clients: usize,
+        /// Updates per writer.
+        #[arg(long, default_value_t = 2000)]
+        updates: usize,
+    },
 }
 
 /// Runs the chosen benchmark.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.bench {
         Bench::Join { trace, runs } => join::run(&trace, runs).await,
+        Bench::Durable { clients, updates } => durable::run(clients, updates).await,
     }
 }
 
