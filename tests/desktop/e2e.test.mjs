@@ -152,3 +152,22 @@ test('find, export, settings and dark mode work from the UI', async () => {
   assert.equal(background, afterTheme === 'dark' ? 'rgb(17, 19, 24)' : 'rgb(255, 255, 255)')
   await ann.screenshot(SHOTS, `ann-${afterTheme}`)
 })
+
+test('Markdown shortcuts make blocks, and undo only undoes your own edits', async () => {
+  await ann.exec('window.__weft.editor.commands.focus("end")')
+  await ann.exec('window.__weft.editor.commands.splitBlock()')
+  await ann.type('.tiptap', '## Agenda')
+  await ann.until(async () => {
+    const json = await ann.exec('return window.__weft.editor.getJSON()')
+    return json.content.some(n => n.type === 'heading' && n.attrs.level === 2 && n.content?.[0]?.text === 'Agenda')
+  }, 'a level-2 heading from "## "')
+  await bob.until(async () => (await editorText(bob)).includes('Agenda'), 'the heading in Bob\'s window')
+  await typeAtEnd(bob, ' bob-was-here')
+  await ann.until(async () => (await editorText(ann)).includes('bob-was-here'), 'Bob\'s edit in Ann\'s window')
+  // Ann undoes: her heading text goes, Bob's edit stays.
+  for (let i = 0; i < 3; i++) await ann.exec('window.__weft.editor.commands.undo()')
+  const after = await editorText(ann)
+  assert.ok(after.includes('bob-was-here'), after)
+  assert.ok(!after.includes('Agenda'), after)
+  await bob.until(async () => !(await editorText(bob)).includes('Agenda'), 'the undo reaching Bob')
+})
