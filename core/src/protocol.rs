@@ -46,6 +46,9 @@ pub mod close {
     pub const INTERNAL: u16 = 1011;
     /// The client could not keep up with its outbound queue; reconnect.
     pub const TRY_AGAIN_LATER: u16 = 1013;
+    /// The token expired during the session. In y-websocket's permanent
+    /// 4400-4499 range: reconnecting with the same token cannot work.
+    pub const TOKEN_EXPIRED: u16 = 4401;
 }
 
 /// One message of a frame, as the core acts on it.

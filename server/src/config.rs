@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
+
+use crate::auth::Level;
 
 /// weft-server: the sync server for Weft. Speaks the y-websocket protocol at
 /// ws://HOST:PORT/<doc-id>, so any Yjs client can use it, and stores every
@@ -11,6 +13,10 @@ use clap::Parser;
 #[derive(Debug, Clone, Parser)]
 #[command(name = "weft-server", version, about, long_about = None)]
 pub struct Config {
+    /// Something other than serving.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Address to listen on (host:port). Port 0 picks a free port.
     #[arg(long, env = "WEFT_LISTEN", default_value = "127.0.0.1:4455")]
     pub listen: String,
@@ -47,9 +53,61 @@ pub struct Config {
     #[arg(long, env = "WEFT_COMPACT_AFTER", default_value_t = 1000)]
     pub compact_after: usize,
 
+    /// Require tokens signed with this HS256 secret (a file of at least 32 bytes).
+    #[arg(
+        long,
+        env = "WEFT_AUTH_SECRET_FILE",
+        conflicts_with = "auth_public_key_file"
+    )]
+    pub auth_secret_file: Option<PathBuf>,
+
+    /// Require EdDSA tokens verified with this PEM public key.
+    #[arg(long, env = "WEFT_AUTH_PUBLIC_KEY_FILE")]
+    pub auth_public_key_file: Option<PathBuf>,
+
+    /// The EdDSA PEM private key, to mint tokens (`token`, `POST /share/<doc>`).
+    #[arg(
+        long,
+        env = "WEFT_AUTH_PRIVATE_KEY_FILE",
+        requires = "auth_public_key_file"
+    )]
+    pub auth_private_key_file: Option<PathBuf>,
+
+    /// Serve a non-loopback address without auth. Anyone who can reach it can read and write.
+    #[arg(long, env = "WEFT_ALLOW_ANONYMOUS")]
+    pub allow_anonymous: bool,
+
+    /// Only accept WebSocket upgrades from these Origins (repeatable). Requests without an Origin are not browsers and pass.
+    #[arg(
+        long = "allowed-origin",
+        env = "WEFT_ALLOWED_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub allowed_origins: Vec<String>,
+
     /// How long shutdown waits for connections to close before flushing.
     #[arg(long, env = "WEFT_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub shutdown_timeout: Duration,
+}
+
+/// Subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Print a token signed with the configured key.
+    Token {
+        /// The doc id, or a prefix ending in `*`.
+        #[arg(long)]
+        doc: String,
+        /// read or write.
+        #[arg(long, value_enum)]
+        access: Level,
+        /// How long it is valid (e.g. 1h, 7d).
+        #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+        ttl: Duration,
+        /// The user, written to the server's logs.
+        #[arg(long)]
+        sub: Option<String>,
+    },
 }
 
 impl Default for Config {

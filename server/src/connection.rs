@@ -31,6 +31,12 @@ const MAX_UNACKED: u64 = 4096;
 /// What the upgrade request asked for.
 #[derive(Debug, Clone)]
 pub struct ConnOptions {
+    /// What the token allows (write without auth).
+    pub access: Access,
+    /// When the token expires (unix seconds); the connection closes then.
+    pub expires: Option<u64>,
+    /// The token's `sub`, for logs.
+    pub user: Option<String>,
     /// Send Weft acks (`?ack=1`).
     pub ack: bool,
     /// Who connected, for logs.
@@ -49,7 +55,8 @@ pub async fn serve<S>(
     TokioIo<S>: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let conn = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
-    let span = tracing::debug_span!("conn", id = conn, doc = %doc, remote = %opts.remote);
+    let user = opts.user.as_deref().unwrap_or("-");
+    let span = tracing::debug_span!("conn", id = conn, doc = %doc, remote = %opts.remote, user);
     let _enter = span.enter();
     let lease = match shared.rooms.acquire(&doc).await {
         Ok(lease) => lease,
@@ -81,6 +88,18 @@ pub async fn serve<S>(
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
     let mut last_seen = Instant::now();
     let mut queued: u64 = 0;
+    // Access never outlives its token.
+    let expiry = opts.expires.map(|exp| {
+        let left = exp.saturating_sub(crate::auth::now());
+        tokio::time::Instant::now() + Duration::from_secs(left)
+    });
+    let token_expired = async {
+        match expiry {
+            Some(at) => tokio::time::sleep_until(at).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(token_expired);
     let mut acked: u64 = 0;
     loop {
         let unacked = queued - ctl.durable.load(Ordering::SeqCst).min(queued);
@@ -89,6 +108,11 @@ pub async fn serve<S>(
             _ = ctl.closed() => break,
             _ = shared.shutdown.cancelled() => {
                 ctl.close(close::GOING_AWAY, "server shutting down");
+                break;
+            }
+            _ = &mut token_expired => {
+                tracing::info!("token expired; closing");
+                ctl.close(close::TOKEN_EXPIRED, "token expired");
                 break;
             }
             _ = ctl.acked.notified() => {
@@ -133,7 +157,7 @@ pub async fn serve<S>(
                 match frame {
                     Message::Binary(bytes) => {
                         shared.metrics.bytes_in.inc_by(bytes.len() as u64);
-                        match lease.room.receive(conn, &bytes, Access::Write, &ctl) {
+                        match lease.room.receive(conn, &bytes, opts.access, &ctl) {
                             Ok((replies, updates)) => {
                                 queued += updates;
                                 for reply in replies {

@@ -13,6 +13,12 @@ pub enum ServerError {
         /// What the OS said.
         source: std::io::Error,
     },
+    /// Keys could not be loaded, or a token could not be made.
+    #[error(transparent)]
+    Auth(#[from] crate::auth::AuthError),
+    /// Serving a public address without auth, and without --allow-anonymous.
+    #[error("refusing to serve {0} without auth: anyone who can reach it could read and write every document. Configure --auth-secret-file or --auth-public-key-file, or pass --allow-anonymous")]
+    Anonymous(String),
     /// The store could not be opened or flushed.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -17,8 +17,10 @@ use tokio_tungstenite::WebSocketStream;
 use weft_core::doc_id::DocId;
 use weft_core::protocol::{ACK_HEADER, ACK_PARAM};
 
+use crate::auth::{AuthError, Claims, Level};
 use crate::connection::{self, ConnOptions};
 use crate::server::Shared;
+use weft_core::room::Access;
 
 type Body = Full<Bytes>;
 
@@ -76,16 +78,36 @@ pub async fn handle(
             ),
         });
     }
+    if req.method() == Method::POST {
+        if let Some(doc) = path.strip_prefix("/share/") {
+            return Ok(share(&shared, &req, doc));
+        }
+    }
     if !is_upgrade(&req) {
         return Ok(text(StatusCode::METHOD_NOT_ALLOWED, "only GET\n"));
     }
 
+    if let Some(origin) = req.headers().get(header::ORIGIN) {
+        let allowed = &shared.config.allowed_origins;
+        if !allowed.is_empty()
+            && !allowed
+                .iter()
+                .any(|a| origin.to_str().is_ok_and(|o| o == a))
+        {
+            shared.metrics.reject("origin");
+            return Ok(text(StatusCode::FORBIDDEN, "origin not allowed\n"));
+        }
+    }
     let doc = match DocId::from_path(path) {
         Ok(doc) => doc,
         Err(e) => {
             shared.metrics.reject("bad_doc_id");
             return Ok(text(StatusCode::BAD_REQUEST, format!("{e}\n")));
         }
+    };
+    let claims = match authorize(&shared, &req, &doc) {
+        Ok(c) => c,
+        Err(res) => return Ok(*res),
     };
     let key = match req.headers().get(header::SEC_WEBSOCKET_KEY) {
         Some(key)
@@ -115,9 +137,13 @@ pub async fn handle(
         form_urlencoded::parse(q.as_bytes()).any(|(k, v)| k == ACK_PARAM && v != "0")
     });
     let opts = ConnOptions {
-        ack: req.uri().query().is_some_and(|q| {
-            form_urlencoded::parse(q.as_bytes()).any(|(k, v)| k == ACK_PARAM && v != "0")
-        }),
+        access: claims
+            .as_ref()
+            .map(|c| c.access.into())
+            .unwrap_or(Access::Write),
+        expires: claims.as_ref().map(|c| c.exp),
+        user: claims.and_then(|c| c.sub),
+        ack: wants_ack,
         remote,
     };
 
@@ -158,4 +184,88 @@ pub async fn handle(
         h.insert(ACK_HEADER, HeaderValue::from_static("1"));
     }
     Ok(res)
+}
+
+/// The token from `?token=` (browsers can send nothing else) or
+/// `Authorization: Bearer`.
+fn token_of(req: &Request<Incoming>) -> Option<String> {
+    let from_query = req.uri().query().and_then(|q| {
+        form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "token")
+            .map(|(_, v)| v.into_owned())
+    });
+    from_query.or_else(|| {
+        let h = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+        h.strip_prefix("Bearer ").map(|t| t.trim().to_owned())
+    })
+}
+
+/// Checks the token when auth is configured: `Ok(None)` when it is not.
+fn authorize(
+    shared: &Shared,
+    req: &Request<Incoming>,
+    doc: &DocId,
+) -> Result<Option<Claims>, Box<Response<Body>>> {
+    let Some(auth) = &shared.auth else {
+        return Ok(None);
+    };
+    match auth.authorize(token_of(req).as_deref(), doc.as_str()) {
+        Ok(c) => Ok(Some(c)),
+        Err(e @ AuthError::WrongDoc) => {
+            shared.metrics.reject("forbidden");
+            Err(Box::new(text(StatusCode::FORBIDDEN, format!("{e}\n"))))
+        }
+        Err(e) => {
+            tracing::info!(doc = %doc, error = %e, "refused a token");
+            shared.metrics.reject("unauthorized");
+            let mut res = text(StatusCode::UNAUTHORIZED, format!("{e}\n"));
+            res.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            Err(Box::new(res))
+        }
+    }
+}
+
+/// `POST /share/<doc>` with a write token for that doc: returns a read-only
+/// token for it, expiring when the write token does.
+fn share(shared: &Shared, req: &Request<Incoming>, raw_doc: &str) -> Response<Body> {
+    let Some(auth) = &shared.auth else {
+        return text(
+            StatusCode::NOT_FOUND,
+            "auth is not configured: links need no token\n",
+        );
+    };
+    let doc = match DocId::from_path(raw_doc) {
+        Ok(d) => d,
+        Err(e) => return text(StatusCode::BAD_REQUEST, format!("{e}\n")),
+    };
+    let claims = match authorize(shared, req, &doc) {
+        Ok(Some(c)) => c,
+        Ok(None) => unreachable!("auth is configured"),
+        Err(res) => return *res,
+    };
+    if claims.access != Level::Write {
+        return text(
+            StatusCode::FORBIDDEN,
+            format!("{}\n", AuthError::NotAllowed),
+        );
+    }
+    let read = Claims {
+        doc: doc.to_string(),
+        access: Level::Read,
+        exp: claims.exp,
+        sub: None,
+    };
+    match auth.sign(&read) {
+        Ok(token) => {
+            let body = serde_json::json!({ "token": token, "doc": doc.as_str(), "access": "read", "exp": read.exp });
+            let mut res = text(StatusCode::OK, body.to_string());
+            res.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            res
+        }
+        Err(e) => text(StatusCode::NOT_IMPLEMENTED, format!("{e}\n")),
+    }
 }

@@ -8,6 +8,7 @@
 //!
 //! # Layout
 //! - [`config`]: clap options, each with an env twin.
+//! - [`auth`]: JWT verification and minting.
 //! - [`server`]: `run`/`serve`: the listener, connection cap, graceful shutdown.
 //! - [`http`]: health, metrics and the checks before the WebSocket upgrade.
 //! - [`connection`]: the socket loop of one connection (thin adapter).
@@ -19,6 +20,7 @@
 //!
 //! The protocol itself lives in `weft-core`, which does no IO.
 
+pub mod auth;
 pub mod config;
 pub mod connection;
 pub mod error;
@@ -31,7 +33,7 @@ pub use weft_core::store;
 
 pub use config::Config;
 pub use error::ServerError;
-pub use server::{run, serve};
+pub use server::{mint_token, run, serve};
 
 /// Resolves on SIGINT or SIGTERM.
 pub async fn shutdown_signal() {

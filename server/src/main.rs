@@ -12,6 +12,19 @@ async fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
+    if let Some(weft_server::config::Command::Token {
+        doc,
+        access,
+        ttl,
+        sub,
+    }) = &config.command
+    {
+        println!(
+            "{}",
+            weft_server::mint_token(&config, doc, *access, *ttl, sub.clone())?
+        );
+        return Ok(());
+    }
     weft_server::run(config, weft_server::shutdown_signal()).await?;
     Ok(())
 }

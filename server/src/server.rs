@@ -13,6 +13,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::auth::{Auth, Level};
 use crate::config::Config;
 use crate::error::ServerError;
 use crate::http;
@@ -36,6 +37,34 @@ pub struct Shared {
     pub shutdown: CancellationToken,
     /// Every connection task, so shutdown can wait for them.
     pub tracker: TaskTracker,
+    /// Token verification, when auth is configured.
+    pub auth: Option<Auth>,
+}
+
+/// The configured auth, if any.
+pub fn auth_from(config: &Config) -> Result<Option<Auth>, ServerError> {
+    Ok(
+        match (&config.auth_secret_file, &config.auth_public_key_file) {
+            (Some(secret), _) => Some(Auth::hs256(secret)?),
+            (None, Some(public)) => Some(Auth::eddsa(
+                public,
+                config.auth_private_key_file.as_deref(),
+            )?),
+            (None, None) => None,
+        },
+    )
+}
+
+/// Signs a token with the configured key (the `token` subcommand).
+pub fn mint_token(
+    config: &Config,
+    doc: &str,
+    access: Level,
+    ttl: Duration,
+    sub: Option<String>,
+) -> Result<String, ServerError> {
+    let auth = auth_from(config)?.ok_or(crate::auth::AuthError::CannotSign)?;
+    Ok(auth.mint(doc, access, ttl, sub)?)
 }
 
 /// Opens the store the config names, binds the listen address, prints the
@@ -56,6 +85,12 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         addr: config.listen.clone(),
         source,
     })?;
+    if auth_from(&config)?.is_none() && !addr.ip().is_loopback() {
+        if !config.allow_anonymous {
+            return Err(ServerError::Anonymous(addr.to_string()));
+        }
+        eprintln!("WARNING: serving {addr} without auth (--allow-anonymous): anyone who can reach it can read and write every document");
+    }
     let storage = if config.in_memory {
         "memory (not durable)".to_owned()
     } else {
@@ -75,6 +110,7 @@ pub async fn serve(
     config: Config,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServerError> {
+    let auth = auth_from(&config)?;
     let metrics = Arc::new(Metrics::default());
     let rooms = Rooms::new(
         store.clone(),
@@ -92,6 +128,7 @@ pub async fn serve(
         metrics,
         shutdown: CancellationToken::new(),
         tracker: TaskTracker::new(),
+        auth,
     });
 
     tokio::pin!(shutdown);

@@ -131,3 +131,59 @@ fn help_documents_every_option_and_its_env_twin() -> anyhow::Result<()> {
     let _ = Duration::ZERO;
     Ok(())
 }
+
+#[test]
+fn a_public_address_without_auth_is_refused_unless_anonymous_is_explicit() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let out = std::process::Command::new(server_bin()?)
+        .args(["--listen", "0.0.0.0:0", "--data-dir"])
+        .arg(dir.path())
+        .env_remove("WEFT_ALLOW_ANONYMOUS")
+        .output()?;
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("without auth") && err.contains("--allow-anonymous"),
+        "{err}"
+    );
+
+    let mut child = std::process::Command::new(server_bin()?)
+        .args(["--listen", "0.0.0.0:0", "--allow-anonymous", "--data-dir"])
+        .arg(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()?;
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut line)?;
+    assert!(line.contains("ws://0.0.0.0:"), "{line}");
+    child.kill()?;
+    let err = std::io::read_to_string(child.stderr.take().unwrap())?;
+    assert!(err.contains("WARNING"), "{err}");
+    Ok(())
+}
+
+#[test]
+fn the_token_subcommand_mints_tokens_the_server_accepts() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let secret = dir.path().join("secret");
+    std::fs::write(&secret, "a-long-enough-secret-for-hs256-signing!")?;
+    let out = std::process::Command::new(server_bin()?)
+        .args(["--auth-secret-file"])
+        .arg(&secret)
+        .args(["token", "--doc", "notes", "--access", "read", "--ttl", "1h"])
+        .output()?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8(out.stdout)?.trim().to_owned();
+    assert_eq!(token.split('.').count(), 3, "{token}");
+    // Without a key there is nothing to sign with.
+    let out = std::process::Command::new(server_bin()?)
+        .args(["token", "--doc", "x", "--access", "read"])
+        .output()?;
+    assert!(!out.status.success());
+    Ok(())
+}
