@@ -20,7 +20,11 @@ pub async fn run(clients: usize, updates: usize) -> anyhow::Result<()> {
     let server = tokio::spawn(weft_server::serve(
         listener,
         store.clone(),
-        weft_server::Config::default(),
+        weft_server::Config {
+            rate_messages: 0,
+            rate_bytes: 0,
+            ..Default::default()
+        },
         async {
             let _ = stopped.await;
         },

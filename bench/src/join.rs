@@ -43,6 +43,7 @@ pub async fn run(trace: &Path, runs: usize) -> anyhow::Result<()> {
     let config = weft_server::Config {
         listen: addr.to_string(),
         unload_after: std::time::Duration::from_secs(3600),
+        rate_connects: 0,
         ..Default::default()
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -85,6 +85,18 @@ pub struct Config {
     )]
     pub allowed_origins: Vec<String>,
 
+    /// Messages per second one connection may send (token bucket, burst of 2 s; 0: unlimited); beyond it: close 1008.
+    #[arg(long, env = "WEFT_RATE_MESSAGES", default_value_t = 200)]
+    pub rate_messages: u32,
+
+    /// Bytes per second one connection may send (token bucket, burst of 2 s, at least one max-size message; 0: unlimited); beyond it: close 1008.
+    #[arg(long, env = "WEFT_RATE_BYTES", default_value_t = 4 << 20)]
+    pub rate_bytes: u64,
+
+    /// Connection attempts per minute from one IP address (0: unlimited); beyond it: HTTP 429.
+    #[arg(long, env = "WEFT_RATE_CONNECTS", default_value_t = 600)]
+    pub rate_connects: u32,
+
     /// How long shutdown waits for connections to close before flushing.
     #[arg(long, env = "WEFT_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub shutdown_timeout: Duration,

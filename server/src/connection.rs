@@ -20,6 +20,7 @@ use weft_core::protocol::{self, close};
 use weft_core::room::Access;
 use weft_core::ProtocolError;
 
+use crate::limits::ConnLimits;
 use crate::metrics::Metrics;
 use crate::rooms::{ConnControl, Peer};
 use crate::server::Shared;
@@ -88,6 +89,12 @@ pub async fn serve<S>(
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
     let mut last_seen = Instant::now();
     let mut queued: u64 = 0;
+    let mut limits = ConnLimits::new(
+        shared.config.rate_messages,
+        shared.config.rate_bytes,
+        shared.config.max_message_size,
+        Instant::now(),
+    );
     // Access never outlives its token.
     let expiry = opts.expires.map(|exp| {
         let left = exp.saturating_sub(crate::auth::now());
@@ -154,6 +161,12 @@ pub async fn serve<S>(
                     }
                 };
                 last_seen = Instant::now();
+                if !limits.allow(frame.len(), last_seen) {
+                    tracing::warn!("rate limit exceeded");
+                    shared.metrics.protocol_errors.inc();
+                    ctl.close(close::POLICY, "rate limit exceeded");
+                    break;
+                }
                 match frame {
                     Message::Binary(bytes) => {
                         shared.metrics.bytes_in.inc_by(bytes.len() as u64);

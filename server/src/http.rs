@@ -87,6 +87,13 @@ pub async fn handle(
         return Ok(text(StatusCode::METHOD_NOT_ALLOWED, "only GET\n"));
     }
 
+    if !shared.connects.allow(remote.ip()) {
+        shared.metrics.reject("rate");
+        return Ok(text(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many connection attempts; retry in a minute\n",
+        ));
+    }
     if let Some(origin) = req.headers().get(header::ORIGIN) {
         let allowed = &shared.config.allowed_origins;
         if !allowed.is_empty()

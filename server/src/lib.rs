@@ -12,6 +12,7 @@
 //! - [`server`]: `run`/`serve`: the listener, connection cap, graceful shutdown.
 //! - [`http`]: health, metrics and the checks before the WebSocket upgrade.
 //! - [`connection`]: the socket loop of one connection (thin adapter).
+//! - [`limits`]: rate limits per connection and per IP.
 //! - [`rooms`]: loading, sharing, persisting and unloading documents.
 //! - `store`: re-exported from `weft-core`: the `Store` trait, with memory
 //!   and SQLite implementations.
@@ -25,6 +26,7 @@ pub mod config;
 pub mod connection;
 pub mod error;
 pub mod http;
+pub mod limits;
 pub mod metrics;
 pub mod rooms;
 pub mod server;

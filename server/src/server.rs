@@ -17,6 +17,7 @@ use crate::auth::{Auth, Level};
 use crate::config::Config;
 use crate::error::ServerError;
 use crate::http;
+use crate::limits::ConnectLimiter;
 use crate::metrics::Metrics;
 use crate::rooms::{Rooms, RoomsConfig};
 use crate::store::{self, MemoryStore, SqliteStore, Store};
@@ -39,6 +40,8 @@ pub struct Shared {
     pub tracker: TaskTracker,
     /// Token verification, when auth is configured.
     pub auth: Option<Auth>,
+    /// Connection attempts per IP.
+    pub connects: ConnectLimiter,
 }
 
 /// The configured auth, if any.
@@ -111,6 +114,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServerError> {
     let auth = auth_from(&config)?;
+    let config_rate_connects = config.rate_connects;
     let metrics = Arc::new(Metrics::default());
     let rooms = Rooms::new(
         store.clone(),
@@ -129,6 +133,7 @@ pub async fn serve(
         shutdown: CancellationToken::new(),
         tracker: TaskTracker::new(),
         auth,
+        connects: ConnectLimiter::new(config_rate_connects),
     });
 
     tokio::pin!(shutdown);

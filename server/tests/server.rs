@@ -319,6 +319,8 @@ async fn healthz_fails_when_the_store_cannot_write() -> anyhow::Result<()> {
 async fn a_slow_consumer_is_closed_with_1013_and_others_continue() -> anyhow::Result<()> {
     let mut cfg = config();
     cfg.send_queue = 8;
+    // 20 MB in a second is far over the default byte rate; this test is about queues.
+    cfg.rate_bytes = 0;
     let server = TestServer::start(mem(), cfg).await;
     let url = server.url("slow");
     let mut slow = Client::synced(&url).await?;
@@ -459,4 +461,44 @@ async fn wait_metric(addr: std::net::SocketAddr, line: &str) -> anyhow::Result<(
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+#[tokio::test]
+async fn exceeding_the_rate_limit_closes_with_1008_and_hurts_nobody_else() -> anyhow::Result<()> {
+    let mut cfg = config();
+    cfg.rate_messages = 20;
+    let server = TestServer::start(mem(), cfg).await;
+    let url = server.url("rate");
+    let mut good = Client::synced(&format!("{url}?ack=1")).await?;
+    good.insert("calm").await?;
+    good.wait_for(|c| c.session.unacked() == 0).await?;
+    let mut flood = Client::synced(&url).await?;
+    for _ in 0..200 {
+        if flood
+            .send_raw(protocol::encode(&Message::AwarenessQuery).to_vec())
+            .await
+            .is_err()
+        {
+            break;
+        }
+    }
+    assert_eq!(flood.close_code().await, 1008);
+    good.insert(" and fine").await?;
+    good.wait_for(|c| c.session.unacked() == 0).await?;
+    assert_eq!(Client::synced(&url).await?.text(), "calm and fine");
+    server.stop().await
+}
+
+#[tokio::test]
+async fn too_many_connection_attempts_from_one_ip_get_429() -> anyhow::Result<()> {
+    let mut cfg = config();
+    cfg.rate_connects = 5;
+    let server = TestServer::start(mem(), cfg).await;
+    let mut codes = Vec::new();
+    for _ in 0..7 {
+        // Refused upgrades count as attempts too.
+        codes.push(http_get(server.addr, "/a%2Fb", UPGRADE_HEADERS).await?.0);
+    }
+    assert_eq!(codes, vec![400, 400, 400, 400, 400, 429, 429]);
+    server.stop().await
 }

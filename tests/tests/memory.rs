@@ -38,7 +38,11 @@ async fn round(server: &ServerProcess, round: usize, docs: usize) -> anyhow::Res
 #[tokio::test]
 async fn rss_returns_to_baseline_after_docs_unload() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let server = ServerProcess::start(dir.path(), &["--unload-after", "100ms"]).await?;
+    let server = ServerProcess::start(
+        dir.path(),
+        &["--unload-after", "100ms", "--rate-connects", "0"],
+    )
+    .await?;
     let pid = server.child.id().unwrap();
     // Warm up until SQLite's page caches (2 MiB per connection) and the
     // allocator's arenas are full; measured, RSS plateaus after ~1,200 docs.

@@ -1,0 +1,145 @@
+//! Rate limits: a token bucket per connection (messages and bytes), and
+//! connection attempts per IP per minute.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// A token bucket: `rate` per second, holding up to `burst`.
+#[derive(Debug)]
+pub struct Bucket {
+    rate: f64,
+    burst: f64,
+    tokens: f64,
+    at: Instant,
+}
+
+impl Bucket {
+    /// A full bucket.
+    pub fn new(rate: f64, burst: f64, now: Instant) -> Self {
+        Bucket {
+            rate,
+            burst,
+            tokens: burst,
+            at: now,
+        }
+    }
+
+    /// Takes `n` tokens; false (taking nothing) if there are not enough.
+    pub fn take(&mut self, n: f64, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
+        self.at = now;
+        if self.tokens >= n {
+            self.tokens -= n;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Per-connection limits on what a client sends.
+#[derive(Debug)]
+pub struct ConnLimits {
+    messages: Option<Bucket>,
+    bytes: Option<Bucket>,
+}
+
+impl ConnLimits {
+    /// `messages`/s and `bytes`/s (0: unlimited), each with a two-second
+    /// burst; the byte burst always admits one message of `max_message` bytes.
+    pub fn new(messages: u32, bytes: u64, max_message: usize, now: Instant) -> Self {
+        let m = f64::from(messages);
+        let b = bytes as f64;
+        ConnLimits {
+            messages: (messages > 0).then(|| Bucket::new(m, m * 2.0, now)),
+            bytes: (bytes > 0).then(|| Bucket::new(b, (b * 2.0).max(max_message as f64), now)),
+        }
+    }
+
+    /// Accounts one message of `len` bytes; false if over the limit.
+    pub fn allow(&mut self, len: usize, now: Instant) -> bool {
+        self.messages.as_mut().is_none_or(|m| m.take(1.0, now))
+            && self.bytes.as_mut().is_none_or(|b| b.take(len as f64, now))
+    }
+}
+
+/// Connection attempts per IP in a sliding minute (fixed one-minute windows).
+#[derive(Debug)]
+pub struct ConnectLimiter {
+    per_minute: u32,
+    window: Mutex<(Instant, HashMap<IpAddr, u32>)>,
+}
+
+impl ConnectLimiter {
+    /// At most `per_minute` attempts per IP (0 disables the limit).
+    pub fn new(per_minute: u32) -> Self {
+        ConnectLimiter {
+            per_minute,
+            window: Mutex::new((Instant::now(), HashMap::new())),
+        }
+    }
+
+    /// Counts an attempt from `ip`; false if it is over the limit.
+    pub fn allow(&self, ip: IpAddr) -> bool {
+        if self.per_minute == 0 {
+            return true;
+        }
+        let mut w = self.window.lock().unwrap();
+        if w.0.elapsed() >= Duration::from_secs(60) {
+            // A new window; the map never outgrows one minute of clients.
+            *w = (Instant::now(), HashMap::new());
+        }
+        let n = w.1.entry(ip).or_insert(0);
+        *n += 1;
+        *n <= self.per_minute
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_refills_at_its_rate_up_to_its_burst() {
+        let t0 = Instant::now();
+        let mut b = Bucket::new(10.0, 20.0, t0);
+        for _ in 0..20 {
+            assert!(b.take(1.0, t0));
+        }
+        assert!(!b.take(1.0, t0));
+        assert!(b.take(5.0, t0 + Duration::from_millis(500)));
+        assert!(!b.take(1.0, t0 + Duration::from_millis(500)));
+        // A long pause refills only to the burst.
+        assert!(b.take(20.0, t0 + Duration::from_secs(100)));
+        assert!(!b.take(1.0, t0 + Duration::from_secs(100)));
+    }
+
+    #[test]
+    fn connection_limits_count_messages_and_bytes() {
+        let t0 = Instant::now();
+        let mut l = ConnLimits::new(10, 1000, 100, t0);
+        assert!(l.allow(2000, t0), "a burst of two seconds");
+        assert!(!l.allow(10, t0), "bytes exhausted");
+        let mut l = ConnLimits::new(10, 1_000_000, 100, t0);
+        assert!((0..20).all(|_| l.allow(1, t0)));
+        assert!(!l.allow(1, t0), "messages exhausted");
+        let mut off = ConnLimits::new(0, 0, 100, t0);
+        assert!(
+            (0..100_000).all(|_| off.allow(1 << 20, t0)),
+            "0 means unlimited"
+        );
+    }
+
+    #[test]
+    fn connect_limiter_is_per_ip() {
+        let l = ConnectLimiter::new(3);
+        let a: IpAddr = "127.0.0.1".parse().unwrap();
+        let b: IpAddr = "127.0.0.2".parse().unwrap();
+        assert!((0..3).all(|_| l.allow(a)));
+        assert!(!l.allow(a));
+        assert!(l.allow(b));
+    }
+}
