@@ -18,6 +18,7 @@
 //!   the engine.
 //! - [`engine`] (feature `engine`): the client engine: a session per
 //!   document over tokio-tungstenite, with a local SQLite copy and library.
+//! - [`fuzzing`]: the entry point the fuzz target and the corpus replay share.
 //! - [`error`]: the one error type of this crate.
 
 pub mod client;
@@ -26,6 +27,7 @@ pub mod doc_id;
 #[cfg(feature = "engine")]
 pub mod engine;
 pub mod error;
+pub mod fuzzing;
 pub mod protocol;
 pub mod room;
 #[cfg(feature = "store")]

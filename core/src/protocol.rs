@@ -60,6 +60,14 @@ pub enum Incoming {
     Unknown(u8),
 }
 
+/// Runs a yrs decoder, turning a panic into a decoding error: yrs asserts
+/// some invariants on input (e.g. client ids within 53 bits) and a hostile
+/// peer must never take down the thread handling it.
+fn guarded<T>(f: impl FnOnce() -> Result<T, ReadError>) -> Result<T, ReadError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .unwrap_or_else(|_| Err(ReadError::Custom("input violates a yrs invariant".into())))
+}
+
 /// Splits a frame into its messages. Unknown tags are returned as
 /// [`Incoming::Unknown`]; since their length is not known for sure, the rest
 /// of the frame after one is skipped. A truncated or malformed known message
@@ -71,13 +79,16 @@ pub fn decode_frame(frame: &[u8]) -> Result<Vec<Incoming>, ProtocolError> {
     while let Some(&first) = decoder.read_to_end()?.first() {
         let known = first <= yrs::sync::protocol::MSG_QUERY_AWARENESS;
         if known {
-            out.push(Incoming::Known(Message::decode(&mut decoder)?));
+            out.push(Incoming::Known(guarded(|| Message::decode(&mut decoder))?));
             continue;
         }
         out.push(Incoming::Unknown(first & 0x7f));
         // y-protocols extensions are length-prefixed by convention; if this
         // one is not, its end is unknowable, so the rest of the frame goes.
-        if !matches!(Message::decode(&mut decoder), Ok(Message::Custom(..))) {
+        if !matches!(
+            guarded(|| Message::decode(&mut decoder)),
+            Ok(Message::Custom(..))
+        ) {
             break;
         }
     }
@@ -124,7 +135,7 @@ pub fn permission_denied(reason: &str) -> Bytes {
 
 /// Reads a `yrs` update, mapping failure to [`ProtocolError::BadUpdate`].
 pub fn decode_update(bytes: &[u8]) -> Result<yrs::Update, ProtocolError> {
-    yrs::Update::decode_v1(bytes).map_err(ProtocolError::BadUpdate)
+    guarded(|| yrs::Update::decode_v1(bytes)).map_err(ProtocolError::BadUpdate)
 }
 
 #[cfg(test)]
@@ -200,6 +211,21 @@ mod tests {
         let frame = encode(&Message::Awareness(AwarenessUpdate { clients }));
         let msgs = decode_frame(&frame).unwrap();
         assert!(matches!(&msgs[0], Incoming::Known(Message::Awareness(u)) if u.clients.len() == 1));
+    }
+
+    #[test]
+    fn client_ids_beyond_53_bits_are_malformed_not_a_panic() {
+        // Found by `cargo fuzz run frames`: an awareness entry for client
+        // 2^64-1 trips a yrs debug assertion.
+        let frame = [
+            1, 19, 1, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 19, 1, 255, 255, 255, 255,
+            255, 255, 255, 255, 255, 0, 0, 0, 0,
+        ];
+        if cfg!(debug_assertions) {
+            assert!(decode_frame(&frame).is_err());
+        } else {
+            let _ = decode_frame(&frame);
+        }
     }
 
     #[test]
