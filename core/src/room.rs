@@ -152,7 +152,18 @@ impl Room {
                     let update = protocol::decode_update(&raw)?;
                     steps.push(Step::Update(raw, update));
                 }
-                Incoming::Known(Message::Awareness(update)) => steps.push(Step::Awareness(update)),
+                Incoming::Known(Message::Awareness(update)) => {
+                    // Clearing a client bumps its clock; one at the maximum
+                    // could never be cleared (found by the fuzz corpus).
+                    if update.clients.values().any(|e| e.clock == u32::MAX) {
+                        return Err(ProtocolError::Malformed(
+                            yrs::encoding::read::Error::Custom(
+                                "awareness clock out of range".into(),
+                            ),
+                        ));
+                    }
+                    steps.push(Step::Awareness(update));
+                }
                 Incoming::Known(Message::AwarenessQuery) => steps.push(Step::Query),
                 // Clients have no business sending auth; unknown tags are ignored.
                 Incoming::Known(Message::Auth(_) | Message::Custom(..)) | Incoming::Unknown(_) => {}
