@@ -8,7 +8,7 @@ use pulldown_cmark::{
     CodeBlockKind, CowStr, Event, HeadingLevel, LinkType, Options, Parser, Tag, TagEnd,
 };
 
-use super::model::{push_text, Block, Inline, Marks};
+use super::model::{kept, push_text, wraps, Block, Inline, Marks, Wrap};
 use super::serialize::render_blocks;
 
 fn options() -> Options {
@@ -369,62 +369,35 @@ fn block_events(b: &Block, out: &mut Vec<Event<'static>>) {
     }
 }
 
-#[derive(Clone, Copy, PartialEq)]
-enum M {
-    Link,
-    Bold,
-    Italic,
-    Strike,
-    Underline,
-}
-
-fn open(m: M, marks: &Marks, out: &mut Vec<Event<'static>>) {
-    out.push(match m {
-        M::Link => Event::Start(Tag::Link {
+fn open(w: Wrap, marks: &Marks, out: &mut Vec<Event<'static>>) {
+    out.push(match w {
+        Wrap::Link => Event::Start(Tag::Link {
             link_type: LinkType::Inline,
             dest_url: CowStr::from(marks.link.clone().unwrap_or_default()),
             title: CowStr::from(""),
             id: CowStr::from(""),
         }),
-        M::Bold => Event::Start(Tag::Strong),
-        M::Italic => Event::Start(Tag::Emphasis),
-        M::Strike => Event::Start(Tag::Strikethrough),
-        M::Underline => Event::InlineHtml(CowStr::from("<u>")),
+        Wrap::Bold => Event::Start(Tag::Strong),
+        Wrap::Italic => Event::Start(Tag::Emphasis),
+        Wrap::Strike => Event::Start(Tag::Strikethrough),
+        Wrap::Underline => Event::InlineHtml(CowStr::from("<u>")),
     });
 }
 
-fn close(m: M, out: &mut Vec<Event<'static>>) {
-    out.push(match m {
-        M::Link => Event::End(TagEnd::Link),
-        M::Bold => Event::End(TagEnd::Strong),
-        M::Italic => Event::End(TagEnd::Emphasis),
-        M::Strike => Event::End(TagEnd::Strikethrough),
-        M::Underline => Event::InlineHtml(CowStr::from("</u>")),
+fn close(w: Wrap, out: &mut Vec<Event<'static>>) {
+    out.push(match w {
+        Wrap::Link => Event::End(TagEnd::Link),
+        Wrap::Bold => Event::End(TagEnd::Strong),
+        Wrap::Italic => Event::End(TagEnd::Emphasis),
+        Wrap::Strike => Event::End(TagEnd::Strikethrough),
+        Wrap::Underline => Event::InlineHtml(CowStr::from("</u>")),
     });
-}
-
-fn wanted(marks: &Marks) -> Vec<M> {
-    let mut v = Vec::new();
-    if marks.link.is_some() {
-        v.push(M::Link);
-    }
-    for (on, m) in [
-        (marks.bold, M::Bold),
-        (marks.italic, M::Italic),
-        (marks.strike, M::Strike),
-        (marks.underline, M::Underline),
-    ] {
-        if on {
-            v.push(m);
-        }
-    }
-    v
 }
 
 fn inline_events(inlines: &[Inline], out: &mut Vec<Event<'static>>) {
     // Marks open in a fixed order (link outermost) and close innermost
     // first, so the events always nest.
-    let mut open_marks: Vec<M> = Vec::new();
+    let mut open_marks: Vec<Wrap> = Vec::new();
     let mut open_link: Option<String> = None;
     for i in inlines {
         let (text, marks) = match i {
@@ -437,17 +410,10 @@ fn inline_events(inlines: &[Inline], out: &mut Vec<Event<'static>>) {
                 },
             ),
         };
-        let want = wanted(&marks);
-        // Keep the longest prefix of open marks that is still wanted.
-        let mut keep = 0;
-        while keep < open_marks.len() && keep < want.len() && open_marks[keep] == want[keep] {
-            if open_marks[keep] == M::Link && open_link != marks.link {
-                break;
-            }
-            keep += 1;
-        }
+        let want = wraps(&marks);
+        let keep = kept(&open_marks, &want, open_link == marks.link);
         while open_marks.len() > keep {
-            close(open_marks.pop().unwrap_or(M::Bold), out);
+            close(open_marks.pop().unwrap_or(Wrap::Bold), out);
         }
         for m in &want[keep..] {
             open(*m, &marks, out);

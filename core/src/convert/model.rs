@@ -64,6 +64,50 @@ pub struct Marks {
     pub link: Option<String>,
 }
 
+/// A mark that wraps text in Markdown and HTML, in nesting order: the
+/// link outermost. `code` is not here: it is a leaf span, not a wrapper.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wrap {
+    /// `link`.
+    Link,
+    /// `bold`.
+    Bold,
+    /// `italic`.
+    Italic,
+    /// `strike`.
+    Strike,
+    /// `underline`.
+    Underline,
+}
+
+/// The wrappers `marks` needs, outermost first.
+pub fn wraps(marks: &Marks) -> Vec<Wrap> {
+    let mut v = Vec::new();
+    if marks.link.is_some() {
+        v.push(Wrap::Link);
+    }
+    for (on, w) in [
+        (marks.bold, Wrap::Bold),
+        (marks.italic, Wrap::Italic),
+        (marks.strike, Wrap::Strike),
+        (marks.underline, Wrap::Underline),
+    ] {
+        if on {
+            v.push(w);
+        }
+    }
+    v
+}
+
+/// How many of the `open` wrappers the next run can keep: the longest
+/// common prefix with `want`, where a link only stays open for the same href.
+pub fn kept(open: &[Wrap], want: &[Wrap], same_link: bool) -> usize {
+    open.iter()
+        .zip(want)
+        .take_while(|(o, w)| o == w && (**o != Wrap::Link || same_link))
+        .count()
+}
+
 /// Appends text, merging with the previous run when the marks match, so
 /// trees built from different sources compare equal.
 pub fn push_text(inlines: &mut Vec<Inline>, text: &str, marks: &Marks) {

@@ -6,7 +6,7 @@
 //! a block. Adjacent lists of the same kind alternate their markers (`-`/`*`,
 //! `.`/`)`), because CommonMark would otherwise merge them.
 
-use super::model::{Block, Inline, Marks};
+use super::model::{kept, wraps, Block, Inline, Marks, Wrap};
 
 /// Renders each block to a chunk of lines (no trailing newline).
 pub fn render_blocks(blocks: &[Block]) -> Vec<String> {
@@ -211,33 +211,6 @@ fn code_span(text: &str) -> String {
     }
 }
 
-#[derive(Clone, Copy, PartialEq)]
-enum Delim {
-    Link,
-    Bold,
-    Italic,
-    Strike,
-    Underline,
-}
-
-fn wanted(m: &Marks) -> Vec<Delim> {
-    let mut v = Vec::new();
-    if m.link.is_some() {
-        v.push(Delim::Link);
-    }
-    for (on, d) in [
-        (m.bold, Delim::Bold),
-        (m.italic, Delim::Italic),
-        (m.strike, Delim::Strike),
-        (m.underline, Delim::Underline),
-    ] {
-        if on {
-            v.push(d);
-        }
-    }
-    v
-}
-
 fn link_dest(href: &str) -> String {
     if href.contains([' ', '(', ')', '<', '>']) || href.is_empty() {
         format!("<{}>", href.replace('<', "%3C").replace('>', "%3E"))
@@ -250,21 +223,21 @@ fn link_dest(href: &str) -> String {
 /// there move outside it, since `** x**` is not bold in Markdown.
 pub fn render_inlines(inlines: &[Inline]) -> String {
     let mut out = String::new();
-    let mut open: Vec<Delim> = Vec::new();
+    let mut open: Vec<Wrap> = Vec::new();
     let mut open_link: Option<String> = None;
     // Trailing spaces of the previous run, held until we know whether a
     // delimiter closes after them.
     let mut pending = "";
-    let close = |out: &mut String, d: Delim, link: &Option<String>| match d {
-        Delim::Link => {
+    let close = |out: &mut String, d: Wrap, link: &Option<String>| match d {
+        Wrap::Link => {
             out.push_str("](");
             out.push_str(&link_dest(link.as_deref().unwrap_or("")));
             out.push(')');
         }
-        Delim::Bold => out.push_str("**"),
-        Delim::Italic => out.push('*'),
-        Delim::Strike => out.push_str("~~"),
-        Delim::Underline => out.push_str("</u>"),
+        Wrap::Bold => out.push_str("**"),
+        Wrap::Italic => out.push('*'),
+        Wrap::Strike => out.push_str("~~"),
+        Wrap::Underline => out.push_str("</u>"),
     };
     for inline in inlines {
         let (text, marks) = match inline {
@@ -282,17 +255,11 @@ pub fn render_inlines(inlines: &[Inline]) -> String {
         let want = if blank && marks.link.is_none() {
             vec![]
         } else {
-            wanted(&marks)
+            wraps(&marks)
         };
-        let mut keep = 0;
-        while keep < open.len() && keep < want.len() && open[keep] == want[keep] {
-            if open[keep] == Delim::Link && open_link != marks.link {
-                break;
-            }
-            keep += 1;
-        }
+        let keep = kept(&open, &want, open_link == marks.link);
         while open.len() > keep {
-            let d = open.pop().unwrap_or(Delim::Bold);
+            let d = open.pop().unwrap_or(Wrap::Bold);
             close(&mut out, d, &open_link);
         }
         out.push_str(&escape_text(pending));
@@ -311,11 +278,11 @@ pub fn render_inlines(inlines: &[Inline]) -> String {
         }
         for d in &want[keep..] {
             out.push_str(match d {
-                Delim::Link => "[",
-                Delim::Bold => "**",
-                Delim::Italic => "*",
-                Delim::Strike => "~~",
-                Delim::Underline => "<u>",
+                Wrap::Link => "[",
+                Wrap::Bold => "**",
+                Wrap::Italic => "*",
+                Wrap::Strike => "~~",
+                Wrap::Underline => "<u>",
             });
             open.push(*d);
         }

@@ -80,39 +80,28 @@ pub trait Store: Send + Sync + 'static {
     fn check(&self) -> StoreFuture<()>;
 }
 
-/// [`Store::flush`] as a future.
-pub async fn flush(store: &dyn Store) -> Result<(), StoreError> {
+/// Runs a callback-style store call and waits for its result.
+async fn wait(call: impl FnOnce(Done)) -> Result<(), StoreError> {
     let (tx, rx) = tokio::sync::oneshot::channel();
-    store.flush(Box::new(move |r| {
+    call(Box::new(move |r| {
         let _ = tx.send(r);
     }));
     rx.await.unwrap_or(Err(StoreError::Closed))
 }
 
+/// [`Store::flush`] as a future.
+pub async fn flush(store: &dyn Store) -> Result<(), StoreError> {
+    wait(|done| store.flush(done)).await
+}
+
 /// [`Store::compact`] as a future.
 pub async fn compact(store: &dyn Store, doc: &DocId, snapshot: Bytes) -> Result<(), StoreError> {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    store.compact(
-        doc,
-        snapshot,
-        Box::new(move |r| {
-            let _ = tx.send(r);
-        }),
-    );
-    rx.await.unwrap_or(Err(StoreError::Closed))
+    wait(|done| store.compact(doc, snapshot, done)).await
 }
 
 /// [`Store::append`] as a future.
 pub async fn append(store: &dyn Store, doc: &DocId, update: Bytes) -> Result<(), StoreError> {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    store.append(
-        doc,
-        update,
-        Box::new(move |r| {
-            let _ = tx.send(r);
-        }),
-    );
-    rx.await.unwrap_or(Err(StoreError::Closed))
+    wait(|done| store.append(doc, update, done)).await
 }
 
 #[cfg(test)]
