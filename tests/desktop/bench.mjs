@@ -36,7 +36,7 @@ const editable = await ann.exec('return window.__weft.editor.isEditable')
 const coldStart = Date.now() - t0
 const inPage = await ann.exec('return performance.now()')
 
-const url = await ann.exec('return document.querySelector("#doc-list li.current .title").title')
+const url = await ann.until(() => ann.exec('const e = document.querySelector("#doc-list li.current .title"); return e && e.title'), 'the new document')
 const bob = await launchApp({ app: APP, env: env('Bob') })
 await bob.until(() => bob.exec('return !!document.querySelector("#open-link")'), 'ui')
 await bob.click('#open-link')

@@ -61,7 +61,8 @@ test('text typed in one window appears in the other, with a named caret', async 
   await ann.until(() => ann.exec('return !!document.querySelector("#new-doc")'), 'the UI')
   await ann.click('#new-doc')
   await waitEditor(ann)
-  const url = await ann.exec('return document.querySelector("#doc-list li.current .title").title')
+  // The sidebar marks the open document just after the editor appears.
+  const url = await ann.until(() => ann.exec('const e = document.querySelector("#doc-list li.current .title"); return e && e.title'), 'the new document in the sidebar')
   assert.match(url, /^ws:\/\/127\.0\.0\.1:\d+\/[a-z0-9]+$/)
 
   await bob.until(() => bob.exec('return !!document.querySelector("#open-link")'), 'the UI')
@@ -146,8 +147,11 @@ test('find, export, settings and dark mode work from the UI', async () => {
   // Dark mode toggle.
   const before = await ann.exec('return document.documentElement.dataset.theme')
   await ann.click('#theme-toggle')
-  const afterTheme = await ann.exec('return document.documentElement.dataset.theme')
-  assert.notEqual(afterTheme, before)
+  // The toggle saves the setting first, then repaints.
+  const afterTheme = await ann.until(async () => {
+    const t = await ann.exec('return document.documentElement.dataset.theme')
+    return t !== before && t
+  }, 'the theme to change')
   const background = await ann.exec('return getComputedStyle(document.body).backgroundColor')
   assert.equal(background, afterTheme === 'dark' ? 'rgb(17, 19, 24)' : 'rgb(255, 255, 255)')
   await ann.screenshot(SHOTS, `ann-${afterTheme}`)
