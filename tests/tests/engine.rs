@@ -22,6 +22,16 @@ fn append(s: &Session, what: &str) {
     });
 }
 
+/// Polls `cond` every 10 ms until it holds, failing with `what` after [`WAIT`].
+async fn eventually(what: &str, mut cond: impl FnMut() -> bool) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !cond() {
+        anyhow::ensure!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    Ok(())
+}
+
 async fn session(url: &str, dir: Option<&std::path::Path>) -> anyhow::Result<Session> {
     let mut opts = SessionOptions::new(DocUrl::parse(url)?);
     opts.max_backoff = Duration::from_millis(500);
@@ -74,15 +84,7 @@ async fn reconnects_after_a_server_restart_and_merges_offline_edits() -> anyhow:
     s.wait_saved(WAIT).await?;
     assert_eq!(s.counts().pending, 0);
     other.wait_for(|c| c.text().contains("offline")).await?;
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !text(&s).contains("other") {
-        anyhow::ensure!(
-            tokio::time::Instant::now() < deadline,
-            "remote edit never arrived: {}",
-            text(&s)
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually("the remote edit to arrive", || text(&s).contains("other")).await?;
     assert_eq!(text(&s), other.text());
     s.close().await;
     server.terminate().await?;
@@ -102,14 +104,10 @@ async fn offline_edits_survive_the_process_and_sync_later() -> anyhow::Result<()
         let s = session(&url, Some(local.path())).await?;
         assert_ne!(s.status(), Status::Synced);
         append(&s, "written offline");
-        let deadline = tokio::time::Instant::now() + WAIT;
-        while s.counts().saved_locally < 1 {
-            anyhow::ensure!(
-                tokio::time::Instant::now() < deadline,
-                "never saved locally"
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        eventually("the edit to be saved locally", || {
+            s.counts().saved_locally >= 1
+        })
+        .await?;
         // Dropped without close(): as if the process died.
     }
     let s = session(&url, Some(local.path())).await?;
@@ -175,22 +173,9 @@ async fn awareness_goes_both_ways_and_leaves_with_the_session() -> anyhow::Resul
     a.set_awareness(r##"{"user":{"name":"Ann","color":"#f00"}}"##);
     b.set_awareness(r##"{"user":{"name":"Bob","color":"#00f"}}"##);
     let seen = |s: &Session, name: &str| s.awareness_states().iter().any(|(_, j)| j.contains(name));
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !(seen(&a, "Bob") && seen(&b, "Ann")) {
-        anyhow::ensure!(
-            tokio::time::Instant::now() < deadline,
-            "awareness did not cross"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually("awareness to cross", || seen(&a, "Bob") && seen(&b, "Ann")).await?;
     a.close().await;
-    while seen(&b, "Ann") {
-        anyhow::ensure!(
-            tokio::time::Instant::now() < deadline,
-            "Ann's cursor stayed after she left"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually("Ann's cursor to go after she left", || !seen(&b, "Ann")).await?;
     b.close().await;
     server.terminate().await?;
     Ok(())

@@ -64,6 +64,21 @@ pub struct Marks {
     pub link: Option<String>,
 }
 
+impl Marks {
+    /// The names of the set marks that carry no attrs (all but `link`).
+    pub fn plain_names(&self) -> impl Iterator<Item = &'static str> {
+        [
+            (self.bold, "bold"),
+            (self.italic, "italic"),
+            (self.strike, "strike"),
+            (self.underline, "underline"),
+            (self.code, "code"),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+    }
+}
+
 /// A mark that wraps text in Markdown and HTML, in nesting order: the
 /// link outermost. `code` is not here: it is a leaf span, not a wrapper.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -228,18 +243,10 @@ fn inline_json(inlines: &[Inline]) -> Vec<Value> {
         .map(|i| match i {
             Inline::HardBreak => json!({ "type": "hardBreak" }),
             Inline::Text(t, m) => {
-                let mut marks = Vec::new();
-                for (on, name) in [
-                    (m.bold, "bold"),
-                    (m.italic, "italic"),
-                    (m.strike, "strike"),
-                    (m.underline, "underline"),
-                    (m.code, "code"),
-                ] {
-                    if on {
-                        marks.push(json!({ "type": name }));
-                    }
-                }
+                let mut marks: Vec<Value> = m
+                    .plain_names()
+                    .map(|name| json!({ "type": name }))
+                    .collect();
                 if let Some(href) = &m.link {
                     marks.push(
                         json!({ "type": "link", "attrs": super::yxml::link_attrs_json(href) }),

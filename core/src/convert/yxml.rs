@@ -317,18 +317,10 @@ fn write_inlines(txn: &mut TransactionMut, el: &XmlElementRef, inlines: &[Inline
 }
 
 fn attrs_of(m: &Marks) -> Attrs {
-    let mut a: Attrs = HashMap::new();
-    for (on, name) in [
-        (m.bold, "bold"),
-        (m.italic, "italic"),
-        (m.strike, "strike"),
-        (m.code, "code"),
-        (m.underline, "underline"),
-    ] {
-        if on {
-            a.insert(Arc::from(name), empty_mark());
-        }
-    }
+    let mut a: Attrs = m
+        .plain_names()
+        .map(|name| (Arc::from(name), empty_mark()))
+        .collect();
     if let Some(href) = &m.link {
         a.insert(Arc::from("link"), link_attrs(href));
     }
