@@ -18,7 +18,9 @@ export async function launchApp ({ app, env, driver = 'tauri-driver' }) {
   const nativePort = await freePort()
   const child = spawn(driver, ['--port', String(port), '--native-port', String(nativePort)], {
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'ignore', 'inherit']
+    // Not our stderr: an app outliving its driver would hold the pipe open
+    // and keep the test runner waiting forever.
+    stdio: ['ignore', 'ignore', 'ignore']
   })
   const base = `http://127.0.0.1:${port}`
   let session
