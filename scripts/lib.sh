@@ -24,8 +24,9 @@ apt_install() {
 }
 
 ensure_build_tools() {
-  # gcc builds the bundled SQLite; curl fetches rustup if needed.
-  apt_install build-essential pkg-config curl ca-certificates
+  # gcc builds the bundled SQLite; curl fetches rustup if needed; the TLS
+  # tests make certificates with openssl.
+  apt_install build-essential pkg-config curl ca-certificates openssl
 }
 
 ensure_rust() {

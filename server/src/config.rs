@@ -97,6 +97,14 @@ pub struct Config {
     #[arg(long, env = "WEFT_RATE_CONNECTS", default_value_t = 600)]
     pub rate_connects: u32,
 
+    /// PEM certificate chain: serve wss:// (and https://) natively. Re-read when the file changes.
+    #[arg(long, env = "WEFT_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key for --tls-cert (PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, env = "WEFT_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
     /// How long shutdown waits for connections to close before flushing.
     #[arg(long, env = "WEFT_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub shutdown_timeout: Duration,

@@ -19,6 +19,9 @@ pub enum ServerError {
     /// Serving a public address without auth, and without --allow-anonymous.
     #[error("refusing to serve {0} without auth: anyone who can reach it could read and write every document. Configure --auth-secret-file or --auth-public-key-file, or pass --allow-anonymous")]
     Anonymous(String),
+    /// The TLS certificate or key could not be loaded.
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
     /// The store could not be opened or flushed.
     #[error(transparent)]
     Store(#[from] StoreError),

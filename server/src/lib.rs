@@ -12,6 +12,7 @@
 //! - [`server`]: `run`/`serve`: the listener, connection cap, graceful shutdown.
 //! - [`http`]: health, metrics and the checks before the WebSocket upgrade.
 //! - [`connection`]: the socket loop of one connection (thin adapter).
+//! - [`tls`]: optional native TLS, reloaded when the files change.
 //! - [`limits`]: rate limits per connection and per IP.
 //! - [`rooms`]: loading, sharing, persisting and unloading documents.
 //! - `store`: re-exported from `weft-core`: the `Store` trait, with memory
@@ -30,6 +31,7 @@ pub mod limits;
 pub mod metrics;
 pub mod rooms;
 pub mod server;
+pub mod tls;
 /// The document store, shared with the client engine.
 pub use weft_core::store;
 

@@ -58,6 +58,13 @@ pub fn auth_from(config: &Config) -> Result<Option<Auth>, ServerError> {
     )
 }
 
+fn tls_from(config: &Config) -> Result<Option<tokio_rustls::TlsAcceptor>, ServerError> {
+    Ok(match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => Some(crate::tls::acceptor(cert, key)?),
+        _ => None,
+    })
+}
+
 /// Signs a token with the configured key (the `token` subcommand).
 pub fn mint_token(
     config: &Config,
@@ -78,6 +85,8 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     } else {
         Arc::new(SqliteStore::open(&config.data_dir)?)
     };
+    // Fail on a bad certificate before saying we listen.
+    tls_from(&config)?;
     let listener = TcpListener::bind(&config.listen)
         .await
         .map_err(|source| ServerError::Bind {
@@ -101,7 +110,8 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     };
     // The one line users and scripts look for; printed, not logged, so it
     // shows whatever RUST_LOG says.
-    println!("weft-server listening on ws://{addr}  (store: {storage})");
+    let scheme = if config.tls_cert.is_some() { "wss" } else { "ws" };
+    println!("weft-server listening on {scheme}://{addr}  (store: {storage})");
     serve(listener, store, config, shutdown).await
 }
 
@@ -114,6 +124,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServerError> {
     let auth = auth_from(&config)?;
+    let tls = tls_from(&config)?;
     let config_rate_connects = config.rate_connects;
     let metrics = Arc::new(Metrics::default());
     let rooms = Rooms::new(
@@ -144,7 +155,10 @@ pub async fn serve(
                 Ok((tcp, remote)) => {
                     let _ = tcp.set_nodelay(true);
                     let shared2 = shared.clone();
-                    shared.tracker.spawn(serve_http(shared2, tcp, remote));
+                    match &tls {
+                        None => { shared.tracker.spawn(serve_http(shared2, tcp, remote)); }
+                        Some(tls) => { shared.tracker.spawn(serve_tls(shared2, tls.clone(), tcp, remote)); }
+                    }
                 }
                 Err(e) => {
                     // Usually out of file descriptors: back off, don't spin.
@@ -171,7 +185,29 @@ pub async fn serve(
     Ok(())
 }
 
-async fn serve_http(shared: Arc<Shared>, tcp: tokio::net::TcpStream, remote: std::net::SocketAddr) {
+async fn serve_tls(
+    shared: Arc<Shared>,
+    tls: tokio_rustls::TlsAcceptor,
+    tcp: tokio::net::TcpStream,
+    remote: std::net::SocketAddr,
+) {
+    // Same bound as the header timeout: a silent client can't hold a slot.
+    let handshake = tokio::time::timeout(Duration::from_secs(10), tls.accept(tcp));
+    let stream = tokio::select! {
+        r = handshake => match r {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(e)) => { tracing::debug!(%remote, error = %e, "TLS handshake failed"); return; }
+            Err(_) => { tracing::debug!(%remote, "TLS handshake timed out"); return; }
+        },
+        _ = shared.shutdown.cancelled() => return,
+    };
+    serve_http(shared, stream, remote).await
+}
+
+async fn serve_http<I>(shared: Arc<Shared>, io: I, remote: std::net::SocketAddr)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let svc_shared = shared.clone();
     let service = service_fn(move |req| http::handle(svc_shared.clone(), req, remote));
     let conn = http1::Builder::new()
@@ -179,7 +215,7 @@ async fn serve_http(shared: Arc<Shared>, tcp: tokio::net::TcpStream, remote: std
         // Bounds what an unauthenticated, slow client can hold.
         .header_read_timeout(Duration::from_secs(10))
         .max_buf_size(64 * 1024)
-        .serve_connection(TokioIo::new(tcp), service)
+        .serve_connection(TokioIo::new(io), service)
         .with_upgrades();
     tokio::pin!(conn);
     tokio::select! {

@@ -19,7 +19,7 @@ export async function startWeft (extraArgs = []) {
     const timer = setTimeout(() => reject(new Error('weft-server did not start')), 10000)
     child.once('exit', code => reject(new Error(`weft-server exited with ${code}; is it built? (${bin})`)))
     createInterface({ input: child.stdout }).on('line', line => {
-      const m = line.match(/ws:\/\/\S+/)
+      const m = line.match(/wss?:\/\/\S+/)
       if (m) { clearTimeout(timer); resolve(m[0]) }
     })
   })
@@ -59,10 +59,10 @@ export async function startReference () {
 }
 
 // Runs the weft CLI; resolves with { code, stdout, stderr }.
-export function weft (args) {
+export function weft (args, env = {}) {
   const bin = process.env.WEFT_CLI_BIN || join(root, 'target', 'debug', 'weft')
   return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', d => { stdout += d })

@@ -77,12 +77,32 @@ impl Client {
     }
 
     pub async fn connect_doc(url: &str, doc: Doc) -> Result<Self> {
+        Self::connect_with(url, doc, None).await
+    }
+
+    /// Connects to a `wss://` URL trusting only `root` (a DER certificate).
+    pub async fn connect_trusting(url: &str, root: &[u8]) -> Result<Self> {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(rustls::pki_types::CertificateDer::from(root.to_vec()))?;
+        let tls = rustls::ClientConfig::builder()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let connector = tokio_tungstenite::Connector::Rustls(std::sync::Arc::new(tls));
+        Self::connect_with(url, Doc::new(), Some(connector)).await
+    }
+
+    async fn connect_with(
+        url: &str,
+        doc: Doc,
+        connector: Option<tokio_tungstenite::Connector>,
+    ) -> Result<Self> {
         // No size cap: tests send and fetch documents larger than the server's.
         let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
             .max_message_size(None)
             .max_frame_size(None);
         let (ws, _) =
-            tokio_tungstenite::connect_async_with_config(url, Some(config), false).await?;
+            tokio_tungstenite::connect_async_tls_with_config(url, Some(config), false, connector)
+                .await?;
         let mut c = Client {
             session: ClientSession::new(doc),
             ws,
