@@ -95,6 +95,21 @@ pub fn decode_frame(frame: &[u8]) -> Result<Vec<Incoming>, ProtocolError> {
     Ok(out)
 }
 
+/// True if the frame carries document content (a non-empty update or sync
+/// step 2). Lets a server decide, before applying it, whether a frame would
+/// bring an empty document into existence.
+pub fn carries_content(frame: &[u8]) -> bool {
+    decode_frame(frame).is_ok_and(|msgs| {
+        msgs.iter().any(|m| {
+            matches!(
+                m,
+                Incoming::Known(Message::Sync(SyncMessage::SyncStep2(raw) | SyncMessage::Update(raw)))
+                    if decode_update(raw).is_ok_and(|u| !u.is_empty())
+            )
+        })
+    })
+}
+
 /// Encodes one message as one frame.
 pub fn encode(msg: &Message) -> Bytes {
     Bytes::from(msg.encode_v1())

@@ -93,6 +93,11 @@ impl Room {
         (room, skipped)
     }
 
+    /// True while the document has no content at all.
+    pub fn is_empty(&self) -> bool {
+        self.doc().transact().state_vector().is_empty()
+    }
+
     /// The document.
     pub fn doc(&self) -> &Doc {
         self.awareness.doc()

@@ -97,6 +97,10 @@ pub struct Config {
     #[arg(long, env = "WEFT_RATE_CONNECTS", default_value_t = 600)]
     pub rate_connects: u32,
 
+    /// New documents one token (per user and scope) or, without auth, one IP may create per hour (0: unlimited); beyond it: close 1008.
+    #[arg(long, env = "WEFT_MAX_NEW_DOCS", default_value_t = 1000)]
+    pub max_new_docs: u32,
+
     /// PEM certificate chain: serve wss:// (and https://) natively. Re-read when the file changes.
     #[arg(long, env = "WEFT_TLS_CERT", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,

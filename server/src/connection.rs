@@ -42,6 +42,9 @@ pub struct ConnOptions {
     pub ack: bool,
     /// Who connected, for logs.
     pub remote: SocketAddr,
+    /// Whose budget a new document counts against: the token's user and
+    /// scope, or the IP without auth.
+    pub creator: String,
 }
 
 static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
@@ -108,6 +111,7 @@ pub async fn serve<S>(
     };
     tokio::pin!(token_expired);
     let mut acked: u64 = 0;
+    let mut created = false;
     loop {
         let unacked = queued - ctl.durable.load(Ordering::SeqCst).min(queued);
         tokio::select! {
@@ -170,6 +174,20 @@ pub async fn serve<S>(
                 match frame {
                     Message::Binary(bytes) => {
                         shared.metrics.bytes_in.inc_by(bytes.len() as u64);
+                        // Checked before applying, so a refused frame leaves nothing behind.
+                        if !created
+                            && opts.access == Access::Write
+                            && lease.room.is_empty()
+                            && protocol::carries_content(&bytes)
+                        {
+                            if !shared.creations.allow(&opts.creator) {
+                                tracing::warn!(creator = %opts.creator, "new-document limit reached");
+                                shared.metrics.reject("new_docs");
+                                ctl.close(close::POLICY, "too many new documents; try again later");
+                                break;
+                            }
+                            created = true;
+                        }
                         match lease.room.receive(conn, &bytes, opts.access, &ctl) {
                             Ok((replies, updates)) => {
                                 queued += updates;

@@ -143,7 +143,12 @@ pub async fn handle(
     let wants_ack = req.uri().query().is_some_and(|q| {
         form_urlencoded::parse(q.as_bytes()).any(|(k, v)| k == ACK_PARAM && v != "0")
     });
+    let creator = match &claims {
+        Some(c) => format!("token {} {}", c.sub.as_deref().unwrap_or("-"), c.doc),
+        None => format!("ip {}", remote.ip()),
+    };
     let opts = ConnOptions {
+        creator,
         access: claims
             .as_ref()
             .map(|c| c.access.into())

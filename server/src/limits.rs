@@ -1,5 +1,6 @@
-//! Rate limits: a token bucket per connection (messages and bytes), and
-//! connection attempts per IP per minute.
+//! Rate limits: a token bucket per connection (messages and bytes),
+//! connection attempts per IP per minute, and new documents per creator
+//! per hour.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -98,6 +99,42 @@ impl ConnectLimiter {
     }
 }
 
+/// New documents per creator (a token's user and scope, or an IP without
+/// auth) in fixed one-hour windows, so one token cannot fill the disk with
+/// documents.
+#[derive(Debug)]
+pub struct CreateLimiter {
+    per_hour: u32,
+    window: Mutex<(Instant, HashMap<String, u32>)>,
+}
+
+impl CreateLimiter {
+    /// At most `per_hour` new documents per creator (0 disables the limit).
+    pub fn new(per_hour: u32) -> Self {
+        CreateLimiter {
+            per_hour,
+            window: Mutex::new((Instant::now(), HashMap::new())),
+        }
+    }
+
+    /// Counts one new document by `creator`; false if it is over the limit.
+    pub fn allow(&self, creator: &str) -> bool {
+        if self.per_hour == 0 {
+            return true;
+        }
+        let mut w = self.window.lock().unwrap();
+        if w.0.elapsed() >= Duration::from_secs(3600) {
+            *w = (Instant::now(), HashMap::new());
+        }
+        let n = w.1.entry(creator.to_owned()).or_insert(0);
+        if *n >= self.per_hour {
+            return false;
+        }
+        *n += 1;
+        true
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,6 +168,17 @@ mod tests {
             (0..100_000).all(|_| off.allow(1 << 20, t0)),
             "0 means unlimited"
         );
+    }
+
+    #[test]
+    fn create_limiter_is_per_creator() {
+        let l = CreateLimiter::new(2);
+        assert!(l.allow("a") && l.allow("a"));
+        assert!(!l.allow("a"));
+        assert!(!l.allow("a"), "refusals are not counted against later windows");
+        assert!(l.allow("b"));
+        let off = CreateLimiter::new(0);
+        assert!((0..10_000).all(|_| off.allow("a")));
     }
 
     #[test]

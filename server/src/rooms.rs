@@ -170,6 +170,11 @@ impl RoomHandle {
         }
     }
 
+    /// True while the document has no content (it does not exist yet).
+    pub fn is_empty(&self) -> bool {
+        self.state.lock().unwrap().room.is_empty()
+    }
+
     /// True if yrs panicked on this doc and it must be reloaded.
     pub fn is_poisoned(&self) -> bool {
         self.state.lock().unwrap().room.is_poisoned()

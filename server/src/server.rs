@@ -17,7 +17,7 @@ use crate::auth::{Auth, Level};
 use crate::config::Config;
 use crate::error::ServerError;
 use crate::http;
-use crate::limits::ConnectLimiter;
+use crate::limits::{ConnectLimiter, CreateLimiter};
 use crate::metrics::Metrics;
 use crate::rooms::{Rooms, RoomsConfig};
 use crate::store::{self, MemoryStore, SqliteStore, Store};
@@ -42,6 +42,8 @@ pub struct Shared {
     pub auth: Option<Auth>,
     /// Connection attempts per IP.
     pub connects: ConnectLimiter,
+    /// New documents per creator.
+    pub creations: CreateLimiter,
 }
 
 /// The configured auth, if any.
@@ -126,6 +128,7 @@ pub async fn serve(
     let auth = auth_from(&config)?;
     let tls = tls_from(&config)?;
     let config_rate_connects = config.rate_connects;
+    let creations = CreateLimiter::new(config.max_new_docs);
     let metrics = Arc::new(Metrics::default());
     let rooms = Rooms::new(
         store.clone(),
@@ -145,6 +148,7 @@ pub async fn serve(
         tracker: TaskTracker::new(),
         auth,
         connects: ConnectLimiter::new(config_rate_connects),
+        creations,
     });
 
     tokio::pin!(shutdown);

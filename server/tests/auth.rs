@@ -21,12 +21,17 @@ struct Setup {
 }
 
 async fn setup(origins: &[&str]) -> Setup {
+    setup_with(origins, |_| {}).await
+}
+
+async fn setup_with(origins: &[&str], tweak: impl FnOnce(&mut weft_server::Config)) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let secret = dir.path().join("secret");
     std::fs::write(&secret, SECRET).unwrap();
     let mut cfg = config();
     cfg.auth_secret_file = Some(secret.clone());
     cfg.allowed_origins = origins.iter().map(|s| s.to_string()).collect();
+    tweak(&mut cfg);
     let server = TestServer::start(Arc::new(MemoryStore::default()), cfg).await;
     Setup {
         server,
@@ -205,6 +210,39 @@ async fn prefix_tokens_cover_exactly_their_prefix() {
         status(&s, &format!("/anything?token={all}"), &[]).await,
         101
     );
+    s.server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn one_token_can_create_only_so_many_documents() {
+    let s = setup_with(&[], |c| c.max_new_docs = 2).await;
+    let _w = baseline(&s).await;
+    let mint = |sub: &str| {
+        s.auth
+            .mint("*", Level::Write, Duration::from_secs(3600), Some(sub.into()))
+            .unwrap()
+    };
+    let alice = mint("alice");
+    let url = |doc: &str, t: &str| format!("{}?ack=1&token={t}", s.server.url(doc));
+    for doc in ["new-1", "new-2"] {
+        let mut c = Client::synced(&url(doc, &alice)).await.unwrap();
+        c.insert("x").await.unwrap();
+        c.wait_for(|c| c.session.unacked() == 0).await.unwrap();
+    }
+    // The third new document is refused before anything is applied.
+    let mut c = Client::synced(&url("new-3", &alice)).await.unwrap();
+    c.insert("x").await.unwrap();
+    assert_eq!(c.close_code().await, 1008);
+    let check = Client::synced(&url("new-3", &mint("reader"))).await.unwrap();
+    assert_eq!(check.text(), "", "the refused document was created");
+    // Existing documents stay writable, and other users have their own budget.
+    let mut c = Client::synced(&url("new-1", &alice)).await.unwrap();
+    c.insert("y").await.unwrap();
+    c.wait_for(|c| c.session.unacked() == 0).await.unwrap();
+    let mut bob = Client::synced(&url("new-3", &mint("bob"))).await.unwrap();
+    bob.insert("bob's").await.unwrap();
+    bob.wait_for(|c| c.session.unacked() == 0).await.unwrap();
+    still_serving(&s).await;
     s.server.stop().await.unwrap();
 }
 
