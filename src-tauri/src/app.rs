@@ -9,7 +9,10 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use serde::Serialize;
 use weft_core::convert::{self, PutMode};
-use weft_core::engine::{DocInfo, DocUrl, Event, Library, Session, SessionOptions};
+use weft_core::engine::{
+    is_view_only, share_links, DocInfo, DocUrl, Event, Library, Session, SessionOptions,
+    ShareLinks,
+};
 use weft_core::store::{SqliteStore, Store};
 
 use crate::error::AppError;
@@ -29,19 +32,10 @@ pub struct DocEntry {
     pub last_opened: i64,
     /// Edits not yet acknowledged by the server.
     pub unsaved: u64,
+    /// The token in use only allows reading: the editor is read-only.
+    pub view_only: bool,
 }
 
-impl From<DocInfo> for DocEntry {
-    fn from(d: DocInfo) -> Self {
-        DocEntry {
-            key: d.key,
-            url: d.url,
-            title: d.title,
-            last_opened: d.last_opened,
-            unsaved: d.unsaved,
-        }
-    }
-}
 
 /// A message for the editor, tagged by its first byte so raw bytes can
 /// share one channel: 0 update, 1 awareness, 2 status JSON, 3 error JSON.
@@ -101,21 +95,42 @@ impl App {
 
     /// Documents whose title contains `search`, most recent first.
     pub fn list(&self, search: Option<&str>) -> Result<Vec<DocEntry>, AppError> {
-        Ok(self
-            .library
+        let settings = self.settings();
+        self.library
             .list(search)?
             .into_iter()
-            .map(DocEntry::from)
-            .collect())
+            .map(|d| self.to_entry(d, &settings))
+            .collect()
     }
 
-    fn link_for(&self, url: &DocUrl) -> DocUrl {
-        let mut url = url.clone();
-        let token = self.settings().token;
-        if url.token.is_none() && !token.is_empty() {
-            url.token = Some(token);
-        }
-        url
+    /// The URL to connect with: the doc's own link token, else the token
+    /// set for its server.
+    fn url_of(info: &DocInfo, settings: &Settings) -> Result<DocUrl, AppError> {
+        let mut url = DocUrl::parse(&info.url)?;
+        url.token = info
+            .token
+            .clone()
+            .or_else(|| settings.token_for(&url.server()).map(str::to_owned));
+        Ok(url)
+    }
+
+    fn to_entry(&self, d: DocInfo, settings: &Settings) -> Result<DocEntry, AppError> {
+        let view_only = is_view_only(&Self::url_of(&d, settings)?);
+        Ok(DocEntry {
+            key: d.key,
+            url: d.url,
+            title: d.title,
+            last_opened: d.last_opened,
+            unsaved: d.unsaved,
+            view_only,
+        })
+    }
+
+    /// The edit and view-only links for a document.
+    pub async fn share(&self, key: &str) -> Result<ShareLinks, AppError> {
+        let info = self.info(key)?;
+        let url = Self::url_of(&info, &self.settings())?;
+        Ok(share_links(&url, std::time::Duration::from_secs(10)).await?)
     }
 
     /// A new, empty document on the configured server.
@@ -130,13 +145,19 @@ impl App {
         } else {
             title.trim()
         };
-        Ok(self.library.touch(&url, Some(title))?.into())
+        let info = self.library.touch(&url, Some(title))?;
+        self.to_entry(info, &self.settings())
     }
 
     /// Adds a document by its link (`ws://…`, `wss://…` or `weft://…`).
-    pub fn add_link(&self, link: &str) -> Result<DocEntry, AppError> {
+    pub async fn add_link(&self, link: &str) -> Result<DocEntry, AppError> {
         let url = DocUrl::parse(link)?;
-        Ok(self.library.touch(&url, None)?.into())
+        let info = self.library.touch(&url, None)?;
+        if url.token.is_some() {
+            // An open session would keep the old token: reopen with the new one.
+            self.close(&info.key).await;
+        }
+        self.to_entry(info, &self.settings())
     }
 
     /// Renames a document.
@@ -150,10 +171,9 @@ impl App {
         Ok(self.library.remove(key)?)
     }
 
-    fn entry(&self, key: &str) -> Result<DocEntry, AppError> {
+    fn info(&self, key: &str) -> Result<DocInfo, AppError> {
         self.library
             .get(key)?
-            .map(DocEntry::from)
             .ok_or_else(|| AppError::NoSuchDoc(key.to_owned()))
     }
 
@@ -162,8 +182,8 @@ impl App {
         if let Some(s) = self.open.lock().unwrap().get(key) {
             return Ok(s.clone());
         }
-        let entry = self.entry(key)?;
-        let mut opts = SessionOptions::new(self.link_for(&DocUrl::parse(&entry.url)?));
+        let info = self.info(key)?;
+        let mut opts = SessionOptions::new(Self::url_of(&info, &self.settings())?);
         opts.store = self.store.clone();
         opts.library = Some(self.library.clone());
         let session = Arc::new(Session::open(opts).await?);
@@ -321,12 +341,12 @@ mod tests {
             .encode_state_as_update_v1(&StateVector::default());
     }
 
-    #[test]
-    fn bad_input_is_a_typed_error() {
+    #[tokio::test]
+    async fn bad_input_is_a_typed_error() {
         let dir = tempfile::tempdir().unwrap();
         let app = App::new(dir.path()).unwrap();
         assert_eq!(
-            crate::error::IpcError::from(&app.add_link("http://nope").unwrap_err()).code,
+            crate::error::IpcError::from(&app.add_link("http://nope").await.unwrap_err()).code,
             "bad_url"
         );
         assert_eq!(

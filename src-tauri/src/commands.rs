@@ -10,6 +10,7 @@ use tauri::State;
 use crate::app::{frame, App, DocEntry};
 use crate::error::AppError;
 use crate::settings::Settings;
+use weft_core::engine::ShareLinks;
 
 type R<T> = Result<T, AppError>;
 
@@ -38,8 +39,8 @@ pub fn create_doc(app: State<'_, Arc<App>>, title: String) -> R<DocEntry> {
 }
 
 #[tauri::command]
-pub fn add_link(app: State<'_, Arc<App>>, link: String) -> R<DocEntry> {
-    app.add_link(&link)
+pub async fn add_link(app: State<'_, Arc<App>>, link: String) -> R<DocEntry> {
+    app.add_link(&link).await
 }
 
 #[tauri::command]
@@ -107,6 +108,11 @@ pub fn doc_status(app: State<'_, Arc<App>>, key: String) -> R<serde_json::Value>
     Ok(
         serde_json::json!({ "status": format!("{:?}", s.status()).to_lowercase(), "pending": c.pending, "saved": c.saved }),
     )
+}
+
+#[tauri::command]
+pub async fn share_links(app: State<'_, Arc<App>>, key: String) -> R<ShareLinks> {
+    app.share(&key).await
 }
 
 #[tauri::command]

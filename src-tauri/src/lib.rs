@@ -47,6 +47,7 @@ pub fn run() {
             commands::push_update,
             commands::push_awareness,
             commands::doc_status,
+            commands::share_links,
             commands::get_settings,
             commands::set_settings,
             commands::export_doc,

@@ -1,5 +1,6 @@
 //! User settings, kept as JSON in the data directory.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -16,8 +17,12 @@ pub struct Settings {
     pub name: String,
     /// The cursor and avatar colour, `#rrggbb`.
     pub color: String,
-    /// Appended to document links as `?token=`, if set.
-    pub token: String,
+    /// Access tokens by server (`ws://host:port`), used for documents on
+    /// that server whose link carried no token of its own.
+    pub tokens: BTreeMap<String, String>,
+    /// The single token of earlier versions; moved into `tokens` on load.
+    #[serde(rename = "token", skip_serializing)]
+    pub legacy_token: String,
     /// `system`, `light` or `dark`.
     pub theme: String,
 }
@@ -33,7 +38,8 @@ impl Default for Settings {
             server_url: "ws://127.0.0.1:4455".into(),
             name: std::env::var("USER").unwrap_or_else(|_| "Anonymous".into()),
             color: pick.into(),
-            token: String::new(),
+            tokens: BTreeMap::new(),
+            legacy_token: String::new(),
             theme: "system".into(),
         }
     }
@@ -60,7 +66,24 @@ impl Settings {
         if let Ok(v) = std::env::var("WEFT_SERVER_URL") {
             s.server_url = v;
         }
+        if !s.legacy_token.is_empty() {
+            let token = std::mem::take(&mut s.legacy_token);
+            s.tokens.entry(s.server().to_owned()).or_insert(token);
+        }
         s
+    }
+
+    /// The server URL without a trailing slash: the key of `tokens`.
+    pub fn server(&self) -> &str {
+        self.server_url.trim().trim_end_matches('/')
+    }
+
+    /// The token for `server`, if one is set.
+    pub fn token_for(&self, server: &str) -> Option<&str> {
+        self.tokens
+            .get(server.trim_end_matches('/'))
+            .map(|t| t.trim())
+            .filter(|t| !t.is_empty())
     }
 
     /// Writes the settings atomically (temp file, then rename).

@@ -2,8 +2,8 @@
 // real weft-server, under Xvfb. Screenshots go to target/e2e-screenshots.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
-import { mkdtempSync } from 'node:fs'
+import { spawn, execFileSync } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -15,8 +15,8 @@ const APP = process.env.WEFT_DESKTOP_BIN || join(root, 'target', 'debug', 'weft-
 const SERVER = process.env.WEFT_SERVER_BIN || join(root, 'target', 'debug', 'weft-server')
 const SHOTS = join(root, 'target', 'e2e-screenshots')
 
-async function startServer (port, dataDir) {
-  const child = spawn(SERVER, ['--listen', `127.0.0.1:${port}`, '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, RUST_LOG: 'warn' } })
+async function startServer (port, dataDir, extra = []) {
+  const child = spawn(SERVER, ['--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, ...extra], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, RUST_LOG: 'warn' } })
   await new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error('server did not start')), 10000)
     createInterface({ input: child.stdout }).on('line', l => { if (l.includes('ws://')) { clearTimeout(t); resolve() } })
@@ -174,4 +174,57 @@ test('Markdown shortcuts make blocks, and undo only undoes your own edits', asyn
   assert.ok(after.includes('bob-was-here'), after)
   assert.ok(!after.includes('Agenda'), after)
   await bob.until(async () => !(await editorText(bob)).includes('Agenda'), 'the undo reaching Bob')
+})
+
+test('a view-only link made in the share dialog opens read-only, and says so', async () => {
+  const authPort = await freePort()
+  const authData = mkdtempSync(join(tmpdir(), 'weft-e2e-auth-'))
+  const secret = join(authData, 'secret')
+  writeFileSync(secret, 'e2e-secret-that-is-long-enough-0123456789')
+  const authServer = await startServer(authPort, authData, ['--auth-secret-file', secret])
+  try {
+    const token = execFileSync(SERVER, ['--auth-secret-file', secret, 'token', '--doc', '*', '--access', 'write', '--ttl', '1h']).toString().trim()
+    // Ann points her app at the secured server, with her token, in Settings.
+    await ann.click('#open-settings')
+    await ann.exec(`const f = document.querySelector('#settings form')
+      f.elements.serverUrl.value = arguments[0]; f.elements.serverUrl.dispatchEvent(new Event('input'))
+      f.elements.token.value = arguments[1]`, `ws://127.0.0.1:${authPort}`, token)
+    await ann.click('#save-settings')
+    await ann.until(async () => (await ann.text('#message')) === 'Settings saved', 'settings saved')
+    await ann.click('#new-doc')
+    await ann.until(async () => {
+      const url = await ann.exec('const e = document.querySelector("#doc-list li.current .title"); return e && e.title')
+      return url && url.includes(`:${authPort}/`)
+    }, 'a new document on the secured server')
+    await waitEditor(ann)
+    await typeAtEnd(ann, 'Plans for viewers')
+    await ann.until(async () => (await ann.text('#counts')) === 'Saved on server', 'saved with the token')
+    assert.equal(await ann.exec('return document.getElementById("view-only").hidden'), true)
+
+    await ann.click('#share')
+    const view = await ann.until(() => ann.exec('const v = document.getElementById("share-view"); return !v.closest("label").hidden && v.value'), 'the view-only link')
+    const edit = await ann.exec('return document.getElementById("share-edit").value')
+    assert.match(view, /^ws:\/\/127\.0\.0\.1:\d+\/[a-z0-9]+\?token=/)
+    assert.notEqual(view, edit)
+    await ann.screenshot(SHOTS, 'ann-share-dialog')
+    await ann.click('#share-dialog menu button[value=close]')
+
+    await bob.click('#open-link')
+    await bob.exec('document.getElementById("prompt-input").value = arguments[0]', view)
+    await bob.click('#prompt menu button[value=ok]')
+    await bob.until(async () => (await editorText(bob)).includes('Plans for viewers'), 'the document in Bob\'s window')
+    await bob.until(() => bob.exec('return !document.getElementById("view-only").hidden'), 'the View only badge')
+    assert.equal(await bob.exec('return window.__weft.editor.isEditable'), false)
+    assert.equal(await bob.exec('return document.querySelector(".tiptap").getAttribute("contenteditable")'), 'false')
+    // Bob's keystrokes go nowhere (the driver may refuse them outright).
+    await bob.type('.tiptap', 'vandalism').catch(() => {})
+    // Ann's edits still reach him, and he shows up as present for Ann.
+    await typeAtEnd(ann, ' (still live)')
+    await bob.until(async () => (await editorText(bob)).includes('(still live)'), 'Ann\'s later edit in Bob\'s window')
+    assert.ok(!(await editorText(bob)).includes('vandalism'))
+    await ann.until(async () => (await ann.exec('return [...document.querySelectorAll("#avatars .avatar")].map(a => a.title).join()')).includes('Bob'), 'Bob among the people here')
+    await bob.screenshot(SHOTS, 'bob-view-only')
+  } finally {
+    await authServer.stop()
+  }
 })

@@ -5,8 +5,9 @@ import { DocBridge, asError, type Status } from './bridge'
 import { createEditor, findNext, renderToolbar } from './editor'
 import { invoke, tauriTransport } from './tauri'
 
-interface DocEntry { key: string, url: string, title: string, lastOpened: number, unsaved: number }
-interface Settings { serverUrl: string, name: string, color: string, token: string, theme: string }
+interface DocEntry { key: string, url: string, title: string, lastOpened: number, unsaved: number, viewOnly: boolean }
+interface Settings { serverUrl: string, name: string, color: string, tokens: Record<string, string>, theme: string }
+interface ShareLinks { edit: string | null, view: string | null, note: string }
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T
 let settings: Settings
@@ -120,12 +121,23 @@ function renderAvatars (bridge: DocBridge) {
   }
 }
 
+// A view-only document: the editor refuses input and the header says so.
+function setViewOnly (on: boolean) {
+  current?.editor.setEditable(!on)
+  $('view-only').hidden = !on
+  $('main').classList.toggle('read-only', on)
+}
+
 async function openDoc (entry: DocEntry) {
   if (current?.entry.key === entry.key) return
   await closeCurrent()
   const bridge = new DocBridge(entry.key, tauriTransport)
   bridge.onStatus = showStatus
-  bridge.onError = e => say(e.message, true)
+  bridge.onError = e => {
+    // The server refused an edit: this link only allows reading.
+    if (e.code === 'denied') { setViewOnly(true); say('This link is view-only: your changes are not saved.', true); return }
+    say(e.message, true)
+  }
   try {
     await bridge.open()
   } catch (e) {
@@ -136,6 +148,7 @@ async function openDoc (entry: DocEntry) {
   const editor = createEditor($('editor'), bridge, { name: settings.name, color: settings.color })
   const untoolbar = renderToolbar($('toolbar'), editor)
   current = { entry, bridge, editor, untoolbar }
+  setViewOnly(entry.viewOnly)
   bridge.awareness.on('change', () => renderAvatars(bridge))
   renderAvatars(bridge)
   $<HTMLInputElement>('doc-title').value = entry.title
@@ -155,7 +168,11 @@ async function openLink (link?: string) {
   const url = link ?? await ask('Paste a document link (ws://host:port/doc)')
   if (!url) return
   const entry = await call<DocEntry>('add_link', { link: url })
-  if (entry) { await refreshList(); await openDoc(entry) }
+  if (!entry) return
+  // Same doc, maybe a new token: reopen so the editor matches its access.
+  if (current?.entry.key === entry.key) await closeCurrent()
+  await refreshList()
+  await openDoc(entry)
 }
 
 // ---- wiring ----
@@ -170,11 +187,37 @@ $('doc-title').addEventListener('change', async () => {
   document.title = `${title} — Weft`
   refreshList()
 })
-$('copy-link').addEventListener('click', async () => {
+// Share: an edit link and a view-only link minted by the server.
+const shareDialog = $<HTMLDialogElement>('share-dialog')
+$('share').addEventListener('click', async () => {
   if (!current) return
-  await navigator.clipboard?.writeText(current.entry.url).catch(() => {})
-  say(`Link: ${current.entry.url}`)
+  $('share-title').textContent = current.entry.title
+  $('share-status').textContent = 'Asking the server for a view-only link…'
+  $('share-edit-row').hidden = true
+  $('share-view-row').hidden = true
+  $('share-note').textContent = ''
+  shareDialog.showModal()
+  try {
+    const links = await invoke<ShareLinks>('share_links', { key: current.entry.key })
+    $('share-status').textContent = ''
+    $<HTMLInputElement>('share-edit').value = links.edit ?? ''
+    $<HTMLInputElement>('share-view').value = links.view ?? ''
+    $('share-edit-row').hidden = !links.edit
+    $('share-view-row').hidden = !links.view
+    $('share-note').textContent = links.note
+  } catch (e) {
+    $('share-status').textContent = `Could not make share links: ${asError(e).message}`
+  }
 })
+for (const button of shareDialog.querySelectorAll<HTMLButtonElement>('[data-copy]')) {
+  button.addEventListener('click', async () => {
+    const input = $<HTMLInputElement>(button.dataset.copy!)
+    input.select()
+    await navigator.clipboard?.writeText(input.value).catch(() => {})
+    button.textContent = 'Copied'
+    setTimeout(() => { button.textContent = 'Copy' }, 1500)
+  })
+}
 for (const format of ['md', 'html']) {
   $(`export-${format}`).addEventListener('click', async () => {
     if (!current) return
@@ -219,18 +262,28 @@ $('open-settings').addEventListener('click', () => {
   const form = settingsDialog.querySelector('form')!
   for (const [k, v] of Object.entries(settings)) {
     const el = form.elements.namedItem(k) as HTMLInputElement | null
-    if (el) el.value = v
+    if (el && typeof v === 'string') el.value = v
   }
+  const server = form.elements.namedItem('serverUrl') as HTMLInputElement
+  const token = form.elements.namedItem('token') as HTMLInputElement
+  const serverKey = () => server.value.trim().replace(/\/+$/, '')
+  token.value = settings.tokens[serverKey()] ?? ''
+  // Tokens are per server: show the one for whatever server is typed.
+  server.oninput = () => { token.value = settings.tokens[serverKey()] ?? '' }
   settingsDialog.showModal()
 })
 settingsDialog.addEventListener('close', async () => {
   if (settingsDialog.returnValue !== 'save') return
   const form = settingsDialog.querySelector('form')!
-  const next = { ...settings }
-  for (const k of Object.keys(settings) as (keyof Settings)[]) {
+  const next: Settings = { ...settings, tokens: { ...settings.tokens } }
+  for (const k of ['serverUrl', 'name', 'color', 'theme'] as const) {
     const el = form.elements.namedItem(k) as HTMLInputElement | null
     if (el) next[k] = el.value
   }
+  const serverKey = next.serverUrl.trim().replace(/\/+$/, '')
+  const token = (form.elements.namedItem('token') as HTMLInputElement).value.trim()
+  if (token) next.tokens[serverKey] = token
+  else delete next.tokens[serverKey]
   const saved = await call<Settings>('set_settings', { settings: next })
   if (saved) {
     settings = saved
@@ -251,7 +304,7 @@ window.addEventListener('beforeunload', () => { closeCurrent() })
 ;(window as unknown as { __weft: unknown }).__weft = { get editor () { return current?.editor }, get bridge () { return current?.bridge } }
 
 async function start () {
-  settings = await call<Settings>('get_settings') ?? { serverUrl: 'ws://127.0.0.1:4455', name: 'Anonymous', color: '#2563eb', token: '', theme: 'system' }
+  settings = await call<Settings>('get_settings') ?? { serverUrl: 'ws://127.0.0.1:4455', name: 'Anonymous', color: '#2563eb', tokens: {}, theme: 'system' }
   applyTheme()
   await refreshList()
   const link = await call<string | null>('launch_link')

@@ -24,6 +24,8 @@ pub struct DocInfo {
     pub created: i64,
     /// Local edits the server has not acknowledged.
     pub unsaved: u64,
+    /// The token that came with the link this doc was opened from, if any.
+    pub token: Option<String>,
 }
 
 /// Document metadata in `DIR/weft.db`.
@@ -42,7 +44,7 @@ fn now() -> i64 {
         .unwrap_or(0)
 }
 
-const COLUMNS: &str = "key, url, title, last_opened, created, unsaved";
+const COLUMNS: &str = "key, url, title, last_opened, created, unsaved, token";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DocInfo> {
     Ok(DocInfo {
@@ -52,6 +54,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DocInfo> {
         last_opened: r.get(3)?,
         created: r.get(4)?,
         unsaved: r.get::<_, i64>(5)? as u64,
+        token: r.get(6)?,
     })
 }
 
@@ -69,21 +72,34 @@ impl Library {
                 last_opened INTEGER NOT NULL, created INTEGER NOT NULL, unsaved INTEGER NOT NULL DEFAULT 0);",
         )
         .map_err(err)?;
+        // Added after the first release: libraries made before lack it.
+        let has_token: bool = conn
+            .query_row(
+                "SELECT count(*) > 0 FROM pragma_table_info('docs') WHERE name = 'token'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(err)?;
+        if !has_token {
+            conn.execute_batch("ALTER TABLE docs ADD COLUMN token TEXT")
+                .map_err(err)?;
+        }
         Ok(Library {
             conn: Mutex::new(conn),
         })
     }
 
     /// Records that `url` was opened (creating its entry, titled `title`
-    /// or its doc id), and returns the entry.
+    /// or its doc id), and returns the entry. A token in `url` replaces the
+    /// stored one, so opening an edit link upgrades a view-only entry.
     pub fn touch(&self, url: &DocUrl, title: Option<&str>) -> Result<DocInfo, EngineError> {
         let key = url.local_key()?.to_string();
         let conn = self.conn.lock().unwrap();
         let t = now();
         conn.execute(
-            "INSERT INTO docs (key, url, title, last_opened, created) VALUES (?1, ?2, ?3, ?4, ?4)
-             ON CONFLICT(key) DO UPDATE SET last_opened = ?4",
-            params![key, url.to_string(), title.unwrap_or(url.doc.as_str()), t],
+            "INSERT INTO docs (key, url, title, last_opened, created, token) VALUES (?1, ?2, ?3, ?4, ?4, ?5)
+             ON CONFLICT(key) DO UPDATE SET last_opened = ?4, token = coalesce(?5, token)",
+            params![key, url.to_string(), title.unwrap_or(url.doc.as_str()), t, url.token],
         )
         .map_err(err)?;
         conn.query_row(

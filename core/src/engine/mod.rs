@@ -9,9 +9,11 @@
 
 mod library;
 mod session;
+pub mod share;
 mod url;
 
 pub use library::{DocInfo, Library};
+pub use share::{is_view_only, peek, share_links, ShareLinks, TokenClaims};
 pub use session::{Counts, Event, Session, SessionOptions, Status};
 pub use url::DocUrl;
 

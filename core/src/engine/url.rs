@@ -63,6 +63,17 @@ impl DocUrl {
         url
     }
 
+    /// The shareable link: the doc URL with its token, if any.
+    pub fn link(&self) -> String {
+        match &self.token {
+            Some(t) => format!(
+                "{self}?token={}",
+                percent_encoding::utf8_percent_encode(t, percent_encoding::NON_ALPHANUMERIC)
+            ),
+            None => self.to_string(),
+        }
+    }
+
     /// The server part: `ws://host:port`.
     pub fn server(&self) -> String {
         format!("{}://{}", self.scheme, self.authority)
@@ -106,6 +117,7 @@ mod tests {
             "ws://127.0.0.1:4455/my-doc?ack=1&token=a%2Eb%2Bc"
         );
         assert_eq!(u.local_key().unwrap().as_str(), "127.0.0.1~3A4455~2Fmy-doc");
+        assert_eq!(DocUrl::parse(&u.link()).unwrap(), u);
     }
 
     #[test]

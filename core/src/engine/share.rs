@@ -1,0 +1,202 @@
+//! Sharing: what a link's token allows, and a view-only link minted by the
+//! server's `POST /share/<doc>` (which needs a write token for the doc).
+//!
+//! The token's claims are read without checking its signature: the client
+//! has no key, and only the server's check grants anything. Reading them
+//! only decides what the UI offers (an editable or a read-only editor).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use hyper::header;
+use hyper_util::rt::TokioIo;
+use serde::Deserialize;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_tungstenite::tungstenite::http::{Request, Uri};
+
+use super::{DocUrl, EngineError};
+
+/// What a token says about itself.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct TokenClaims {
+    /// The doc id, or a prefix ending in `*`.
+    pub doc: String,
+    /// `read` or `write`.
+    pub access: String,
+    /// Expiry, unix seconds.
+    pub exp: Option<u64>,
+}
+
+/// The claims of a JWT, unverified; `None` if it is not a readable JWT.
+pub fn peek(token: &str) -> Option<TokenClaims> {
+    let payload = token.split('.').nth(1)?;
+    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    serde_json::from_slice(&json).ok()
+}
+
+/// True if the URL's token only allows reading.
+pub fn is_view_only(url: &DocUrl) -> bool {
+    url.token
+        .as_deref()
+        .and_then(peek)
+        .is_some_and(|c| c.access == "read")
+}
+
+/// The links the share dialog offers.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShareLinks {
+    /// Opens the doc for editing; `None` when we only have view access.
+    pub edit: Option<String>,
+    /// Opens the doc read-only; `None` when the server has no access control.
+    pub view: Option<String>,
+    /// What the person sharing should know about these links.
+    pub note: String,
+}
+
+/// The edit and view-only links for `url` (which carries the token in use).
+pub async fn share_links(url: &DocUrl, timeout: Duration) -> Result<ShareLinks, EngineError> {
+    let claims = url.token.as_deref().and_then(peek);
+    if claims.as_ref().is_some_and(|c| c.access == "read") {
+        return Ok(ShareLinks {
+            edit: None,
+            view: Some(url.link()),
+            note: "You have view-only access, so you can share only a view-only link.".into(),
+        });
+    }
+    let (status, body) = tokio::time::timeout(timeout, post_share(url))
+        .await
+        .map_err(|_| EngineError::Timeout("asking the server for a view-only link".into()))??;
+    match status {
+        200 => {
+            #[derive(Deserialize)]
+            struct Minted {
+                token: String,
+            }
+            let minted: Minted = serde_json::from_str(&body)
+                .map_err(|e| EngineError::Protocol(format!("bad /share response: {e}")))?;
+            let mut view = url.clone();
+            view.token = Some(minted.token);
+            let scope = match &claims {
+                Some(c) if c.doc.ends_with('*') => format!(
+                    " Careful: the edit link carries your own token, which can edit every document matching “{}”.",
+                    c.doc
+                ),
+                _ => String::new(),
+            };
+            Ok(ShareLinks {
+                edit: Some(url.link()),
+                view: Some(view.link()),
+                note: format!(
+                    "Anyone with the edit link can change this document; the view-only link lets people read it and see who is here.{scope} Both stop working when your token expires."
+                ),
+            })
+        }
+        404 => Ok(ShareLinks {
+            edit: Some(url.link()),
+            view: None,
+            note: "This server has no access control: anyone who can reach it can edit with this link. Ask its operator to configure tokens to share view-only links.".into(),
+        }),
+        status => Err(EngineError::Rejected {
+            status,
+            message: body.trim().to_owned(),
+        }),
+    }
+}
+
+/// `POST /share/<doc>` with the URL's token; the status and body.
+async fn post_share(url: &DocUrl) -> Result<(u16, String), EngineError> {
+    let server: Uri = url
+        .server()
+        .parse()
+        .map_err(|_| EngineError::BadUrl(url.to_string()))?;
+    let tls = url.scheme == "wss";
+    let host = server
+        .host()
+        .ok_or_else(|| EngineError::BadUrl(url.to_string()))?
+        .trim_matches(|c| c == '[' || c == ']')
+        .to_owned();
+    let port = server.port_u16().unwrap_or(if tls { 443 } else { 80 });
+    let unreachable = |e: &dyn std::fmt::Display| EngineError::Unreachable(e.to_string());
+    let tcp = tokio::net::TcpStream::connect((host.as_str(), port))
+        .await
+        .map_err(|e| unreachable(&e))?;
+    let mut req = Request::post(format!("/share/{}", url.doc)).header(header::HOST, &url.authority);
+    if let Some(t) = &url.token {
+        req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    let req = req
+        .body(Empty::<Bytes>::new())
+        .map_err(|e| EngineError::BadUrl(e.to_string()))?;
+    if !tls {
+        return send(tcp, req).await;
+    }
+    let mut roots = tokio_rustls::rustls::RootCertStore::empty();
+    // Honours SSL_CERT_FILE / SSL_CERT_DIR, like the WebSocket connection.
+    for cert in rustls_native_certs::load_native_certs().certs {
+        let _ = roots.add(cert);
+    }
+    let config = tokio_rustls::rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = tokio_rustls::rustls::pki_types::ServerName::try_from(host)
+        .map_err(|e| EngineError::BadUrl(e.to_string()))?;
+    let stream = tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(name, tcp)
+        .await
+        .map_err(|e| unreachable(&e))?;
+    send(stream, req).await
+}
+
+async fn send<S>(io: S, req: Request<Empty<Bytes>>) -> Result<(u16, String), EngineError>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let unreachable = |e: &dyn std::fmt::Display| EngineError::Unreachable(e.to_string());
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io))
+        .await
+        .map_err(|e| unreachable(&e))?;
+    tokio::spawn(conn);
+    let res = sender.send_request(req).await.map_err(|e| unreachable(&e))?;
+    let status = res.status().as_u16();
+    let body = res
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| unreachable(&e))?
+        .to_bytes();
+    Ok((status, String::from_utf8_lossy(&body).into_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peeks_at_claims_without_a_key() {
+        let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        let token = format!(
+            "{}.{}.sig",
+            b64(r#"{"alg":"HS256"}"#),
+            b64(r#"{"doc":"team-*","access":"read","exp":99}"#)
+        );
+        assert_eq!(
+            peek(&token),
+            Some(TokenClaims {
+                doc: "team-*".into(),
+                access: "read".into(),
+                exp: Some(99)
+            })
+        );
+        let url = DocUrl::parse(&format!("ws://h:1/team-a?token={token}")).unwrap();
+        assert!(is_view_only(&url));
+        assert!(!is_view_only(&DocUrl::parse("ws://h:1/team-a").unwrap()));
+        assert_eq!(peek("not-a-jwt"), None);
+        assert_eq!(peek("a.!!!.c"), None);
+    }
+}
