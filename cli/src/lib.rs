@@ -60,6 +60,12 @@ pub enum Command {
         #[arg(long)]
         append: bool,
     },
+    /// Print an edit link and a view-only link for a document. The view-only
+    /// link is minted by the server from the write token in URL.
+    Share {
+        /// ws://HOST:PORT/DOC-ID?token=WRITE-TOKEN
+        url: String,
+    },
     /// Print the document, then print it again every time it changes,
     /// until interrupted.
     Watch {
@@ -121,6 +127,13 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
                 std::fs::read_to_string(&file)
                     .map_err(|e| CliError::Io(format!("{}: {e}", file.display())))?
             };
+            let parsed = DocUrl::parse(&url)?;
+            if weft_core::engine::is_view_only(&parsed) {
+                return Err(EngineError::Denied(
+                    "this link is view-only: it cannot change the document".into(),
+                )
+                .into());
+            }
             let session = open(&url, cli.timeout).await?;
             let frag = convert::fragment(session.doc());
             let mode = if append {
@@ -133,7 +146,18 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             session.close().await;
             saved?;
             let verb = if append { "appended to" } else { "replaced" };
-            eprintln!("weft: {verb} {url}");
+            // Display drops the token: it should not land in terminal logs.
+            eprintln!("weft: {verb} {parsed}");
+        }
+        Command::Share { url } => {
+            let links = weft_core::engine::share_links(&DocUrl::parse(&url)?, cli.timeout).await?;
+            if let Some(edit) = &links.edit {
+                writeln!(out, "edit: {edit}").map_err(io)?;
+            }
+            if let Some(view) = &links.view {
+                writeln!(out, "view: {view}").map_err(io)?;
+            }
+            eprintln!("weft: {}", links.note);
         }
         Command::Watch { url, format } => {
             let session = open(&url, cli.timeout).await?;

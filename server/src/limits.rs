@@ -175,7 +175,10 @@ mod tests {
         let l = CreateLimiter::new(2);
         assert!(l.allow("a") && l.allow("a"));
         assert!(!l.allow("a"));
-        assert!(!l.allow("a"), "refusals are not counted against later windows");
+        assert!(
+            !l.allow("a"),
+            "refusals are not counted against later windows"
+        );
         assert!(l.allow("b"));
         let off = CreateLimiter::new(0);
         assert!((0..10_000).all(|_| off.allow("a")));

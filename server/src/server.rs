@@ -112,7 +112,11 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     };
     // The one line users and scripts look for; printed, not logged, so it
     // shows whatever RUST_LOG says.
-    let scheme = if config.tls_cert.is_some() { "wss" } else { "ws" };
+    let scheme = if config.tls_cert.is_some() {
+        "wss"
+    } else {
+        "ws"
+    };
     println!("weft-server listening on {scheme}://{addr}  (store: {storage})");
     serve(listener, store, config, shutdown).await
 }

@@ -219,7 +219,12 @@ async fn one_token_can_create_only_so_many_documents() {
     let _w = baseline(&s).await;
     let mint = |sub: &str| {
         s.auth
-            .mint("*", Level::Write, Duration::from_secs(3600), Some(sub.into()))
+            .mint(
+                "*",
+                Level::Write,
+                Duration::from_secs(3600),
+                Some(sub.into()),
+            )
             .unwrap()
     };
     let alice = mint("alice");
@@ -233,7 +238,9 @@ async fn one_token_can_create_only_so_many_documents() {
     let mut c = Client::synced(&url("new-3", &alice)).await.unwrap();
     c.insert("x").await.unwrap();
     assert_eq!(c.close_code().await, 1008);
-    let check = Client::synced(&url("new-3", &mint("reader"))).await.unwrap();
+    let check = Client::synced(&url("new-3", &mint("reader")))
+        .await
+        .unwrap();
     assert_eq!(check.text(), "", "the refused document was created");
     // Existing documents stay writable, and other users have their own budget.
     let mut c = Client::synced(&url("new-1", &alice)).await.unwrap();

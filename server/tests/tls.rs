@@ -67,7 +67,10 @@ async fn a_renewed_certificate_is_served_without_a_restart() {
         if Client::connect_trusting(&url, &new).await.is_ok() {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "new certificate never served");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "new certificate never served"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     }
     assert!(Client::connect_trusting(&url, &old).await.is_err());

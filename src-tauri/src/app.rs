@@ -10,8 +10,7 @@ use bytes::Bytes;
 use serde::Serialize;
 use weft_core::convert::{self, PutMode};
 use weft_core::engine::{
-    is_view_only, share_links, DocInfo, DocUrl, Event, Library, Session, SessionOptions,
-    ShareLinks,
+    is_view_only, share_links, DocInfo, DocUrl, Event, Library, Session, SessionOptions, ShareLinks,
 };
 use weft_core::store::{SqliteStore, Store};
 
@@ -35,7 +34,6 @@ pub struct DocEntry {
     /// The token in use only allows reading: the editor is read-only.
     pub view_only: bool,
 }
-
 
 /// A message for the editor, tagged by its first byte so raw bytes can
 /// share one channel: 0 update, 1 awareness, 2 status JSON, 3 error JSON.

@@ -94,3 +94,25 @@ impl Settings {
         std::fs::rename(&tmp, path(dir)).map_err(|e| AppError::Io(e.to_string()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_per_server_and_the_old_single_token_migrates() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            path(dir.path()),
+            r##"{"serverUrl":"ws://a:1/","name":"n","color":"#000000","token":"old","theme":"dark"}"##,
+        )
+        .unwrap();
+        let s = Settings::load(dir.path());
+        assert_eq!(s.token_for("ws://a:1"), Some("old"));
+        assert_eq!(s.token_for("ws://b:1"), None);
+        s.save(dir.path()).unwrap();
+        let saved = std::fs::read_to_string(path(dir.path())).unwrap();
+        assert!(saved.contains(r#""ws://a:1": "old""#), "{saved}");
+        assert!(!saved.contains(r#""token""#), "{saved}");
+    }
+}

@@ -218,3 +218,61 @@ async fn a_rejected_token_fails_at_once() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn share_makes_a_view_link_that_reads_but_cannot_write() -> anyhow::Result<()> {
+    let data = tempfile::tempdir()?;
+    let secret = data.path().join("secret");
+    std::fs::write(&secret, "cli-share-secret-that-is-long-enough")?;
+    let secret = secret.to_str().unwrap();
+    let server = ServerProcess::start(data.path(), &["--auth-secret-file", secret]).await?;
+    let mint = std::process::Command::new(weft_e2e::server_bin()?)
+        .args([
+            "--auth-secret-file",
+            secret,
+            "token",
+            "--doc",
+            "shared",
+            "--access",
+            "write",
+        ])
+        .output()?;
+    let write = String::from_utf8(mint.stdout)?.trim().to_owned();
+    let url = format!("{}?token={write}", server.url("shared"));
+    let file = data.path().join("in.md");
+    std::fs::write(&file, "For readers.\n")?;
+    assert!(weft(&["put", &url, file.to_str().unwrap()])
+        .status
+        .success());
+
+    let share = weft(&["share", &url]);
+    assert!(
+        share.status.success(),
+        "{}",
+        String::from_utf8_lossy(&share.stderr)
+    );
+    let out = stdout(&share);
+    let view = out
+        .lines()
+        .find_map(|l| l.strip_prefix("view: "))
+        .expect("a view link")
+        .to_owned();
+    assert!(out.lines().any(|l| l == format!("edit: {url}")), "{out}");
+    assert_ne!(view, url);
+    assert_eq!(stdout(&weft(&["cat", &view])), "For readers.\n");
+
+    // The view link cannot write, and sharing it again yields only itself.
+    std::fs::write(&file, "Vandalised.\n")?;
+    let put = weft(&["put", &view, file.to_str().unwrap()]);
+    assert!(!put.status.success());
+    assert!(String::from_utf8_lossy(&put.stderr).contains("view-only"));
+    assert_eq!(stdout(&weft(&["cat", &url])), "For readers.\n");
+    let again = stdout(&weft(&["share", &view]));
+    assert_eq!(again.trim(), format!("view: {view}"));
+
+    // Without a token there is nothing to share on this server.
+    let anon = weft(&["share", &server.url("shared")]);
+    assert!(!anon.status.success());
+    assert!(String::from_utf8_lossy(&anon.stderr).contains("401"));
+    Ok(())
+}

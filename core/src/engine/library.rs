@@ -190,6 +190,36 @@ mod tests {
     use super::*;
 
     #[test]
+    fn link_tokens_are_kept_and_old_libraries_migrate() {
+        let dir = tempfile::tempdir().unwrap();
+        // A library from before tokens were kept.
+        Connection::open(dir.path().join("weft.db"))
+            .unwrap()
+            .execute_batch(
+                "CREATE TABLE docs (key TEXT PRIMARY KEY, url TEXT NOT NULL, title TEXT NOT NULL,
+                 last_opened INTEGER NOT NULL, created INTEGER NOT NULL, unsaved INTEGER NOT NULL DEFAULT 0);
+                 INSERT INTO docs VALUES ('k', 'ws://h:1/old', 'Old', 1, 1, 0);",
+            )
+            .unwrap();
+        let lib = Library::open(dir.path()).unwrap();
+        assert_eq!(lib.get("k").unwrap().unwrap().token, None);
+        let view = lib
+            .touch(&DocUrl::parse("ws://h:1/doc?token=view").unwrap(), None)
+            .unwrap();
+        assert_eq!(view.token.as_deref(), Some("view"));
+        assert_eq!(view.url, "ws://h:1/doc", "the URL column holds no token");
+        // Opening the plain link keeps the token; a new link replaces it.
+        let plain = lib
+            .touch(&DocUrl::parse("ws://h:1/doc").unwrap(), None)
+            .unwrap();
+        assert_eq!(plain.token.as_deref(), Some("view"));
+        let edit = lib
+            .touch(&DocUrl::parse("ws://h:1/doc?token=edit").unwrap(), None)
+            .unwrap();
+        assert_eq!(edit.token.as_deref(), Some("edit"));
+    }
+
+    #[test]
     fn touch_list_rename_remove() {
         let dir = tempfile::tempdir().unwrap();
         let lib = Library::open(dir.path()).unwrap();

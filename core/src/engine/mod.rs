@@ -13,8 +13,8 @@ pub mod share;
 mod url;
 
 pub use library::{DocInfo, Library};
-pub use share::{is_view_only, peek, share_links, ShareLinks, TokenClaims};
 pub use session::{Counts, Event, Session, SessionOptions, Status};
+pub use share::{is_view_only, peek, share_links, ShareLinks, TokenClaims};
 pub use url::DocUrl;
 
 use crate::store::StoreError;

@@ -162,7 +162,10 @@ where
         .await
         .map_err(|e| unreachable(&e))?;
     tokio::spawn(conn);
-    let res = sender.send_request(req).await.map_err(|e| unreachable(&e))?;
+    let res = sender
+        .send_request(req)
+        .await
+        .map_err(|e| unreachable(&e))?;
     let status = res.status().as_u16();
     let body = res
         .into_body()

@@ -7,6 +7,14 @@ use tokio_tungstenite::tungstenite::http::Uri;
 use super::EngineError;
 use crate::doc_id::DocId;
 
+/// What a token keeps unescaped in a URL: RFC 3986's unreserved
+/// characters, so a JWT (base64url and dots) stays readable.
+const TOKEN_CHARS: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// A parsed document URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DocUrl {
@@ -55,10 +63,7 @@ impl DocUrl {
         let mut url = format!("{}://{}/{}?ack=1", self.scheme, self.authority, self.doc);
         if let Some(t) = &self.token {
             url.push_str("&token=");
-            url.push_str(
-                &percent_encoding::utf8_percent_encode(t, percent_encoding::NON_ALPHANUMERIC)
-                    .to_string(),
-            );
+            url.push_str(&percent_encoding::utf8_percent_encode(t, TOKEN_CHARS).to_string());
         }
         url
     }
@@ -68,7 +73,7 @@ impl DocUrl {
         match &self.token {
             Some(t) => format!(
                 "{self}?token={}",
-                percent_encoding::utf8_percent_encode(t, percent_encoding::NON_ALPHANUMERIC)
+                percent_encoding::utf8_percent_encode(t, TOKEN_CHARS)
             ),
             None => self.to_string(),
         }
@@ -114,7 +119,7 @@ mod tests {
         assert_eq!(u.token.as_deref(), Some("a.b+c"));
         assert_eq!(
             u.connect_url(),
-            "ws://127.0.0.1:4455/my-doc?ack=1&token=a%2Eb%2Bc"
+            "ws://127.0.0.1:4455/my-doc?ack=1&token=a.b%2Bc"
         );
         assert_eq!(u.local_key().unwrap().as_str(), "127.0.0.1~3A4455~2Fmy-doc");
         assert_eq!(DocUrl::parse(&u.link()).unwrap(), u);
