@@ -1,9 +1,13 @@
-//! Command-line and environment configuration. Every option has an env twin.
+//! Configuration: flags, their env twins, and a TOML file whose keys are the
+//! flag names (`listen = "0.0.0.0:4455"`, `allowed-origin = ["https://…"]`).
+//! Precedence: flag > env > file > default.
 
-use std::path::PathBuf;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::auth::Level;
 
@@ -16,6 +20,10 @@ pub struct Config {
     /// Something other than serving.
     #[command(subcommand)]
     pub command: Option<Command>,
+
+    /// TOML file with defaults for any flag (keys are flag names). Without it, /etc/weft/server.toml is read if present.
+    #[arg(long, env = "WEFT_CONFIG")]
+    pub config: Option<PathBuf>,
 
     /// Address to listen on (host:port). Port 0 picks a free port.
     #[arg(long, env = "WEFT_LISTEN", default_value = "127.0.0.1:4455")]
@@ -117,6 +125,24 @@ pub struct Config {
 /// Subcommands.
 #[derive(Debug, Clone, Subcommand)]
 pub enum Command {
+    /// Copy the database to FILE with SQLite's online backup API. Safe while
+    /// the server runs: the copy holds everything acked before it began.
+    Backup {
+        /// Where to write the backup.
+        file: PathBuf,
+    },
+    /// Put a backup back as the database (the server must be stopped). The
+    /// database it replaces is kept beside it.
+    Restore {
+        /// The backup to restore.
+        file: PathBuf,
+    },
+    /// Write every document as Markdown into DIR (DOC-ID.md), through the
+    /// same converter as `weft cat`. Safe while the server runs.
+    Export {
+        /// The directory to write into (created if missing).
+        dir: PathBuf,
+    },
     /// Print a token signed with the configured key.
     Token {
         /// The doc id, or a prefix ending in `*`.
@@ -137,5 +163,217 @@ pub enum Command {
 impl Default for Config {
     fn default() -> Self {
         Config::parse_from(["weft-server"])
+    }
+}
+
+/// The config file read when `--config` is not given, if it exists.
+pub const DEFAULT_CONFIG_FILE: &str = "/etc/weft/server.toml";
+
+/// Why the configuration could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// Bad flags or env values (or `--help`/`--version`).
+    #[error(transparent)]
+    Args(#[from] clap::Error),
+    /// The config file could not be read or parsed.
+    #[error("config file {path}: {reason}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+impl ConfigError {
+    /// Prints the error (or the help text) and exits, as clap does.
+    pub fn exit(self) -> ! {
+        match self {
+            ConfigError::Args(e) => e.exit(),
+            e => {
+                eprintln!("error: {e}");
+                std::process::exit(2)
+            }
+        }
+    }
+}
+
+impl Config {
+    /// Reads flags, env and the config file, in that order of precedence.
+    pub fn load() -> Result<Config, ConfigError> {
+        Self::load_from(std::env::args_os(), Path::new(DEFAULT_CONFIG_FILE))
+    }
+
+    /// [`Config::load`] with explicit arguments and default file location.
+    pub fn load_from(
+        args: impl IntoIterator<Item = impl Into<OsString>>,
+        default_file: &Path,
+    ) -> Result<Config, ConfigError> {
+        let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+        let cmd = Config::command().args_override_self(true);
+        let matches = cmd.clone().try_get_matches_from(&args)?;
+        let file = match matches.get_one::<PathBuf>("config") {
+            Some(path) => Some(path.clone()),
+            None => default_file.exists().then(|| default_file.to_owned()),
+        };
+        let Some(path) = file else {
+            return Ok(Config::from_arg_matches(&matches)?);
+        };
+        let file_err = |reason: String| ConfigError::File {
+            path: path.clone(),
+            reason,
+        };
+        let text = std::fs::read_to_string(&path).map_err(|e| file_err(e.to_string()))?;
+        let table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| file_err(e.to_string()))?;
+        let extra = file_args(&cmd, &matches, &table).map_err(file_err)?;
+        // The file's values go first, so nothing given as a flag or env
+        // var is overridden (those keys are skipped anyway).
+        let mut argv = args;
+        let tail = argv.split_off(1.min(argv.len()));
+        argv.extend(extra);
+        argv.extend(tail);
+        let matches = cmd.try_get_matches_from(&argv)?;
+        Ok(Config::from_arg_matches(&matches)?)
+    }
+}
+
+/// The flags a config file adds: one per key that neither a flag nor an env
+/// var has set. Unknown keys are errors, so typos do not pass silently.
+fn file_args(
+    cmd: &clap::Command,
+    matches: &clap::ArgMatches,
+    table: &toml::Table,
+) -> Result<Vec<OsString>, String> {
+    let mut out = Vec::new();
+    for (key, value) in table {
+        let arg = cmd
+            .get_arguments()
+            .find(|a| a.get_long() == Some(key.as_str()) && key != "config")
+            .ok_or_else(|| {
+                format!("unknown key `{key}` (keys are the flag names, e.g. `listen`)")
+            })?;
+        if matches!(
+            matches.value_source(arg.get_id().as_str()),
+            Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+        ) {
+            continue;
+        }
+        let scalar = |v: &toml::Value| -> Result<String, String> {
+            match v {
+                toml::Value::String(s) => Ok(s.clone()),
+                toml::Value::Integer(i) => Ok(i.to_string()),
+                toml::Value::Float(f) => Ok(f.to_string()),
+                toml::Value::Boolean(b) => Ok(b.to_string()),
+                other => Err(format!("`{key}`: unsupported value {other}")),
+            }
+        };
+        if !arg.get_action().takes_values() {
+            match value {
+                toml::Value::Boolean(true) => out.push(format!("--{key}").into()),
+                toml::Value::Boolean(false) => {}
+                _ => return Err(format!("`{key}` is a switch: use true or false")),
+            }
+            continue;
+        }
+        let values = match value {
+            toml::Value::Array(items) => items.iter().map(scalar).collect::<Result<Vec<_>, _>>()?,
+            v => vec![scalar(v)?],
+        };
+        for v in values {
+            out.push(format!("--{key}={v}").into());
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(args: &[&str], file: &str) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("server.toml");
+        std::fs::write(&path, file).unwrap();
+        let mut argv = vec![
+            "weft-server".to_owned(),
+            format!("--config={}", path.display()),
+        ];
+        argv.extend(args.iter().map(|s| s.to_string()));
+        Config::load_from(argv, Path::new("/nonexistent"))
+    }
+
+    #[test]
+    fn the_file_fills_what_flags_leave_unset() {
+        let c = load(
+            &["--max-connections", "7"],
+            r#"
+            listen = "127.0.0.1:9999"
+            max-connections = 100
+            in-memory = true
+            unload-after = "2m"
+            allowed-origin = ["https://a.example", "https://b.example"]
+            "#,
+        )
+        .unwrap();
+        assert_eq!(c.listen, "127.0.0.1:9999");
+        assert_eq!(c.max_connections, 7, "a flag beats the file");
+        assert!(c.in_memory);
+        assert_eq!(c.unload_after, Duration::from_secs(120));
+        assert_eq!(
+            c.allowed_origins,
+            ["https://a.example", "https://b.example"]
+        );
+        assert_eq!(c.compact_after, 1000, "defaults remain");
+    }
+
+    #[test]
+    fn every_flag_has_a_key() {
+        let cmd = Config::command();
+        for arg in cmd.get_arguments() {
+            let Some(long) = arg.get_long() else { continue };
+            if matches!(long, "config" | "help" | "version") {
+                continue;
+            }
+            let value = if arg.get_action().takes_values() {
+                // Any value clap accepts for the flag's type will do here.
+                match long {
+                    "listen" => "\"127.0.0.1:1\"".to_owned(),
+                    l if l.ends_with("-file") || l.starts_with("tls-") || l == "data-dir" => {
+                        "\"/tmp/x\"".to_owned()
+                    }
+                    "unload-after" | "ping-interval" | "shutdown-timeout" => "\"1s\"".to_owned(),
+                    "allowed-origin" => "[\"https://x\"]".to_owned(),
+                    _ => "1".to_owned(),
+                }
+            } else {
+                "true".to_owned()
+            };
+            let table: toml::Table = format!("{long} = {value}").parse().unwrap();
+            let matches = cmd.clone().try_get_matches_from(["weft-server"]).unwrap();
+            let args = file_args(&cmd, &matches, &table).unwrap();
+            assert!(!args.is_empty(), "{long}");
+        }
+    }
+
+    #[test]
+    fn mistakes_in_the_file_are_reported() {
+        for (file, needle) in [
+            ("lisen = \"x\"", "unknown key `lisen`"),
+            ("in-memory = \"yes\"", "is a switch"),
+            ("listen = ", "config file"),
+            ("max-connections = { a = 1 }", "unsupported value"),
+        ] {
+            let e = load(&[], file).unwrap_err().to_string();
+            assert!(e.contains(needle), "{file}: {e}");
+        }
+        let e = Config::load_from(
+            ["weft-server", "--config", "/nonexistent.toml"],
+            Path::new("/x"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("/nonexistent.toml"), "{e}");
     }
 }

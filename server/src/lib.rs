@@ -8,6 +8,7 @@
 //!
 //! # Layout
 //! - [`config`]: clap options, each with an env twin.
+//! - [`admin`]: `backup`, `restore` and `export`.
 //! - [`auth`]: JWT verification and minting.
 //! - [`server`]: `run`/`serve`: the listener, connection cap, graceful shutdown.
 //! - [`http`]: health, metrics and the checks before the WebSocket upgrade.
@@ -22,6 +23,7 @@
 //!
 //! The protocol itself lives in `weft-core`, which does no IO.
 
+pub mod admin;
 pub mod auth;
 pub mod config;
 pub mod connection;
@@ -38,6 +40,59 @@ pub use weft_core::store;
 pub use config::Config;
 pub use error::ServerError;
 pub use server::{mint_token, run, serve};
+
+/// Does what the command line asks: a subcommand, or serving until
+/// `shutdown` resolves. What the binary calls.
+pub async fn execute(
+    config: Config,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), ServerError> {
+    use config::Command;
+    match &config.command {
+        None => run(config, shutdown).await,
+        Some(Command::Token {
+            doc,
+            access,
+            ttl,
+            sub,
+        }) => {
+            println!("{}", mint_token(&config, doc, *access, *ttl, sub.clone())?);
+            Ok(())
+        }
+        Some(Command::Backup { file }) => {
+            eprintln!("backing up {} …", config.data_dir.join("weft.db").display());
+            let info = admin::backup(&config.data_dir, file)?;
+            eprintln!(
+                "wrote {} ({} documents, {:.1} MB)",
+                file.display(),
+                info.docs,
+                info.bytes as f64 / 1e6
+            );
+            Ok(())
+        }
+        Some(Command::Restore { file }) => {
+            let kept = admin::restore(&config.data_dir, file)?;
+            eprintln!(
+                "restored {} into {}",
+                file.display(),
+                config.data_dir.display()
+            );
+            if let Some(kept) = kept {
+                eprintln!("the previous database is kept as {}", kept.display());
+            }
+            Ok(())
+        }
+        Some(Command::Export { dir }) => {
+            let total = admin::export(&config.data_dir, dir, |n| {
+                if n % 500 == 0 {
+                    eprintln!("exported {n} documents …");
+                }
+            })?;
+            eprintln!("exported {total} documents to {}", dir.display());
+            Ok(())
+        }
+    }
+}
 
 /// Resolves on SIGINT or SIGTERM.
 pub async fn shutdown_signal() {

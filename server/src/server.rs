@@ -82,6 +82,12 @@ pub fn mint_token(
 /// Opens the store the config names, binds the listen address, prints the
 /// URL, and serves until `shutdown` resolves.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), ServerError> {
+    // One server per data directory; `restore` waits for it to stop.
+    let _lock = if config.in_memory {
+        None
+    } else {
+        Some(store::DirLock::acquire(&config.data_dir)?)
+    };
     let store: Arc<dyn Store> = if config.in_memory {
         Arc::new(MemoryStore::default())
     } else {

@@ -187,3 +187,69 @@ fn the_token_subcommand_mints_tokens_the_server_accepts() -> anyhow::Result<()> 
     assert!(!out.status.success());
     Ok(())
 }
+
+/// Starts the server with `args` and `env`, returns the address it prints.
+fn listening_on(args: &[&str], env: &[(&str, &str)]) -> String {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(weft_e2e::server_bin().unwrap())
+        .args(args)
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    line.split("ws://")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[test]
+fn a_config_file_sets_defaults_that_env_and_flags_override() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("server.toml");
+    let port = |p: u16| format!("127.0.0.1:{p}");
+    let free = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    };
+    let (a, b, c) = (free(), free(), free());
+    std::fs::write(
+        &file,
+        format!("listen = \"{}\"\nin-memory = true\n", port(a)),
+    )
+    .unwrap();
+    let f = file.to_str().unwrap();
+    assert_eq!(listening_on(&["--config", f], &[]), port(a), "file");
+    assert_eq!(
+        listening_on(&["--config", f], &[("WEFT_LISTEN", &port(b))]),
+        port(b),
+        "env beats file"
+    );
+    assert_eq!(
+        listening_on(
+            &["--config", f, "--listen", &port(c)],
+            &[("WEFT_LISTEN", &port(b))]
+        ),
+        port(c),
+        "flag beats env"
+    );
+    // WEFT_CONFIG names the file too; a mistake in it stops the server.
+    std::fs::write(&file, "listen = \"127.0.0.1:0\"\nmax-conections = 5\n").unwrap();
+    let out = std::process::Command::new(weft_e2e::server_bin().unwrap())
+        .env("WEFT_CONFIG", f)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown key `max-conections`"));
+}

@@ -19,7 +19,7 @@ use crate::doc_id::DocId;
 use bytes::Bytes;
 
 pub use memory::MemoryStore;
-pub use sqlite::SqliteStore;
+pub use sqlite::{BackupInfo, DirLock, SqliteStore};
 
 /// A boxed, sendable future, so the trait stays object-safe.
 pub type StoreFuture<T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'static>>;
@@ -44,6 +44,17 @@ pub enum StoreError {
     /// The store has shut down and takes no more work.
     #[error("the store is closed")]
     Closed,
+    /// Another process holds the data directory (a running server).
+    #[error("{0} is in use by a running weft-server; stop it first")]
+    Locked(String),
+    /// A file is not a Weft database.
+    #[error("{path} is not a Weft database: {reason}")]
+    NotWeft {
+        /// The file.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// Writes are failing on purpose (the memory store's failure switch, for tests).
     #[error("writes are failing (injected)")]
     Injected,

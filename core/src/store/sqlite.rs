@@ -158,6 +158,160 @@ fn commit(conn: &mut Connection, batch: &[Op]) -> rusqlite::Result<()> {
     txn.commit()
 }
 
+/// What a backup holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BackupInfo {
+    /// Documents in it.
+    pub docs: u64,
+    /// Its size in bytes.
+    pub bytes: u64,
+}
+
+/// An exclusive lock on a data directory, held by a running server (and by
+/// `restore`), released when dropped or when the process dies.
+#[derive(Debug)]
+pub struct DirLock {
+    _file: std::fs::File,
+}
+
+impl DirLock {
+    /// Locks `dir/weft.lock`, or fails with [`StoreError::Locked`].
+    pub fn acquire(dir: &Path) -> Result<Self, StoreError> {
+        let io = |e: std::io::Error| StoreError::DataDir {
+            path: dir.display().to_string(),
+            source: Arc::new(e),
+        };
+        std::fs::create_dir_all(dir).map_err(io)?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join("weft.lock"))
+            .map_err(io)?;
+        match file.try_lock() {
+            Ok(()) => Ok(DirLock { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                Err(StoreError::Locked(dir.display().to_string()))
+            }
+            Err(std::fs::TryLockError::Error(e)) => Err(io(e)),
+        }
+    }
+}
+
+fn count_docs(conn: &Connection) -> rusqlite::Result<u64> {
+    conn.query_row(
+        "SELECT count(*) FROM (SELECT doc FROM updates UNION SELECT doc FROM snapshots)",
+        [],
+        |r| r.get::<_, i64>(0),
+    )
+    .map(|n| n as u64)
+}
+
+/// Checks that `path` is an intact Weft database.
+fn verify(path: &Path) -> Result<u64, StoreError> {
+    let not_weft = |reason: String| StoreError::NotWeft {
+        path: path.display().to_string(),
+        reason,
+    };
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| not_weft(e.to_string()))?;
+    let ok: String = conn
+        .query_row("PRAGMA quick_check", [], |r| r.get(0))
+        .map_err(|e| not_weft(e.to_string()))?;
+    if ok != "ok" {
+        return Err(not_weft(format!("integrity check: {ok}")));
+    }
+    count_docs(&conn).map_err(|e| not_weft(e.to_string()))
+}
+
+impl SqliteStore {
+    /// Copies `dir/weft.db` to `dest` with SQLite's online backup API, safe
+    /// while a server writes to it: the copy is the database as of one
+    /// moment, so it holds every update committed (and so acked) before the
+    /// backup began. Written beside `dest` first and renamed, so a `dest`
+    /// that exists is always complete.
+    pub fn backup(dir: &Path, dest: &Path) -> Result<BackupInfo, StoreError> {
+        let src_path = dir.join("weft.db");
+        if !src_path.exists() {
+            return Err(StoreError::NotWeft {
+                path: src_path.display().to_string(),
+                reason: "no such file".into(),
+            });
+        }
+        let src = Connection::open_with_flags(&src_path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        src.busy_timeout(std::time::Duration::from_secs(5))?;
+        let tmp = dest.with_extension("partial");
+        let _ = std::fs::remove_file(&tmp);
+        {
+            let mut out = Connection::open(&tmp)?;
+            let backup = rusqlite::backup::Backup::new(&src, &mut out)?;
+            // One step: one read transaction, never restarted by writers
+            // (WAL lets them carry on meanwhile).
+            backup.step(-1)?;
+        }
+        let docs = verify(&tmp)?;
+        std::fs::rename(&tmp, dest).map_err(|e| StoreError::DataDir {
+            path: dest.display().to_string(),
+            source: Arc::new(e),
+        })?;
+        let bytes = std::fs::metadata(dest).map(|m| m.len()).unwrap_or(0);
+        Ok(BackupInfo { docs, bytes })
+    }
+
+    /// Puts a backup back as `dir/weft.db`. Refuses while a server holds the
+    /// directory. The database it replaces is kept as
+    /// `weft.db.before-restore-<unix time>`; returns that path, if any.
+    pub fn restore(backup: &Path, dir: &Path) -> Result<Option<PathBuf>, StoreError> {
+        let _lock = DirLock::acquire(dir)?;
+        verify(backup)?;
+        let db = dir.join("weft.db");
+        let staging = dir.join("weft.db.restoring");
+        let _ = std::fs::remove_file(&staging);
+        {
+            let src = Connection::open_with_flags(backup, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+            let mut out = Connection::open(&staging)?;
+            rusqlite::backup::Backup::new(&src, &mut out)?.step(-1)?;
+        }
+        let io = |e: std::io::Error| StoreError::DataDir {
+            path: dir.display().to_string(),
+            source: Arc::new(e),
+        };
+        let kept = if db.exists() {
+            // Fold the old WAL in first, so the kept copy is whole on its own.
+            Connection::open(&db)?.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")?;
+            let kept = dir.join(format!("weft.db.before-restore-{}", unix_now()));
+            std::fs::rename(&db, &kept).map_err(io)?;
+            Some(kept)
+        } else {
+            None
+        };
+        for stale in ["weft.db-wal", "weft.db-shm"] {
+            let _ = std::fs::remove_file(dir.join(stale));
+        }
+        std::fs::rename(&staging, &db).map_err(io)?;
+        Ok(kept)
+    }
+
+    /// Calls `each` with every document in `dir/weft.db`, each read in one
+    /// transaction beside any running server. Returns how many there were.
+    pub fn read_all(
+        dir: &Path,
+        mut each: impl FnMut(&str, StoredDoc) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        let conn =
+            Connection::open_with_flags(dir.join("weft.db"), OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let docs: Vec<String> = conn
+            .prepare("SELECT doc FROM updates UNION SELECT doc FROM snapshots ORDER BY 1")?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        for doc in &docs {
+            each(doc, load(&conn, doc)?)?;
+        }
+        Ok(docs.len() as u64)
+    }
+}
+
 fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
