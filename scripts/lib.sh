@@ -49,7 +49,7 @@ ensure_node() {
 ensure_desktop_deps() {
   # What Tauri 2 needs on Debian/Ubuntu, plus Xvfb and WebKitWebDriver for tests.
   apt_install libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev libayatana-appindicator3-dev \
-    libxdo-dev libssl-dev xvfb webkit2gtk-driver
+    libxdo-dev libssl-dev xvfb webkit2gtk-driver dbus
 }
 
 build_ui() {

@@ -145,8 +145,18 @@ pub async fn import_markdown(
     app.import(&title, &markdown).await
 }
 
-/// The document link given on the command line, if any.
+/// The document link given on the command line, if any (how desktops pass
+/// a clicked weft:// link).
 #[tauri::command]
 pub fn launch_link() -> Option<String> {
-    std::env::args().nth(1).filter(|a| a.contains("://"))
+    link_arg(std::env::args().skip(1))
+}
+
+/// The first argument that looks like a document link.
+pub fn link_arg(args: impl IntoIterator<Item = String>) -> Option<String> {
+    args.into_iter().find(|a| {
+        ["weft://", "ws://", "wss://"]
+            .iter()
+            .any(|s| a.starts_with(s))
+    })
 }

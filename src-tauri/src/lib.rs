@@ -16,7 +16,7 @@ pub mod settings;
 
 use std::sync::Arc;
 
-use tauri::Manager;
+use tauri::{Emitter, Manager};
 
 /// Starts the app. `WEFT_DATA_DIR` overrides the data directory, so two
 /// instances can run side by side.
@@ -26,7 +26,24 @@ pub fn run() {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
         )
         .try_init();
-    let result = tauri::Builder::default()
+    let mut builder = tauri::Builder::default();
+    // One app per user: a second launch, or a weft:// link opened while the
+    // app runs, hands its link to the running window. Instances given their
+    // own WEFT_DATA_DIR stay independent, so tests can run two side by side.
+    if std::env::var_os("WEFT_DATA_DIR").is_none() {
+        builder = builder.plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| {
+            if let Some(window) = app.get_webview_window("main") {
+                let _ = window.unminimize();
+                let _ = window.show();
+                let _ = window.set_focus();
+            }
+            if let Some(link) = commands::link_arg(argv.into_iter().skip(1)) {
+                let _ = app.emit("open-link", link);
+            }
+        }));
+    }
+    let result = builder
+        .plugin(tauri_plugin_deep_link::init())
         .setup(|tauri_app| {
             let dir = match std::env::var_os("WEFT_DATA_DIR") {
                 Some(d) => std::path::PathBuf::from(d),

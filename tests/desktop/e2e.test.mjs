@@ -204,7 +204,7 @@ test('a view-only link made in the share dialog opens read-only, and says so', a
     await ann.click('#share')
     const view = await ann.until(() => ann.exec('const v = document.getElementById("share-view"); return !v.closest("label").hidden && v.value'), 'the view-only link')
     const edit = await ann.exec('return document.getElementById("share-edit").value')
-    assert.match(view, /^ws:\/\/127\.0\.0\.1:\d+\/[a-z0-9]+\?token=/)
+    assert.match(view, /^weft:\/\/127\.0\.0\.1:\d+\/[a-z0-9]+\?token=/)
     assert.notEqual(view, edit)
     await ann.screenshot(SHOTS, 'ann-share-dialog')
     await ann.click('#share-dialog menu button[value=close]')

@@ -13,7 +13,7 @@ export async function freePort () {
 const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
 
 /** Starts tauri-driver (with the app's environment) and a session on the app. */
-export async function launchApp ({ app, env, driver = 'tauri-driver' }) {
+export async function launchApp ({ app, env, args = [], driver = 'tauri-driver' }) {
   const port = await freePort()
   const nativePort = await freePort()
   const child = spawn(driver, ['--port', String(port), '--native-port', String(nativePort)], {
@@ -28,7 +28,7 @@ export async function launchApp ({ app, env, driver = 'tauri-driver' }) {
     try {
       const res = await fetch(`${base}/session`, {
         method: 'POST',
-        body: JSON.stringify({ capabilities: { alwaysMatch: { 'tauri:options': { application: app } } } })
+        body: JSON.stringify({ capabilities: { alwaysMatch: { 'tauri:options': { application: app, args } } } })
       })
       const json = await res.json()
       if (json.value?.sessionId) session = json.value.sessionId

@@ -257,7 +257,11 @@ async fn share_makes_a_view_link_that_reads_but_cannot_write() -> anyhow::Result
         .find_map(|l| l.strip_prefix("view: "))
         .expect("a view link")
         .to_owned();
-    assert!(out.lines().any(|l| l == format!("edit: {url}")), "{out}");
+    let app_link = url.replacen("ws://", "weft://", 1);
+    assert!(
+        out.lines().any(|l| l == format!("edit: {app_link}")),
+        "{out}"
+    );
     assert_ne!(view, url);
     assert_eq!(stdout(&weft(&["cat", &view])), "For readers.\n");
 

@@ -40,7 +40,15 @@ async fn rss_returns_to_baseline_after_docs_unload() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let server = ServerProcess::start(
         dir.path(),
-        &["--unload-after", "100ms", "--rate-connects", "0"],
+        // Thousands of new docs from one IP: lift the per-creator cap.
+        &[
+            "--unload-after",
+            "100ms",
+            "--rate-connects",
+            "0",
+            "--max-new-docs",
+            "0",
+        ],
     )
     .await?;
     let pid = server.child.id().unwrap();

@@ -4,6 +4,7 @@ import type { Editor } from '@tiptap/core'
 import { DocBridge, asError, type Status } from './bridge'
 import { createEditor, findNext, renderToolbar } from './editor'
 import { invoke, tauriTransport } from './tauri'
+import { listen } from '@tauri-apps/api/event'
 
 interface DocEntry { key: string, url: string, title: string, lastOpened: number, unsaved: number, viewOnly: boolean }
 interface Settings { serverUrl: string, name: string, color: string, tokens: Record<string, string>, theme: string }
@@ -165,7 +166,7 @@ async function newDoc () {
 }
 
 async function openLink (link?: string) {
-  const url = link ?? await ask('Paste a document link (ws://host:port/doc)')
+  const url = link ?? await ask('Paste a document link (weft://, ws:// or wss://)')
   if (!url) return
   const entry = await call<DocEntry>('add_link', { link: url })
   if (!entry) return
@@ -302,6 +303,9 @@ window.addEventListener('beforeunload', () => { closeCurrent() })
 
 // A handle for end-to-end tests and debugging from the inspector.
 ;(window as unknown as { __weft: unknown }).__weft = { get editor () { return current?.editor }, get bridge () { return current?.bridge } }
+
+// A weft:// link opened while the app runs (handed over by a second launch).
+listen<string>('open-link', e => { openLink(e.payload) }).catch(() => {})
 
 async function start () {
   settings = await call<Settings>('get_settings') ?? { serverUrl: 'ws://127.0.0.1:4455', name: 'Anonymous', color: '#2563eb', tokens: {}, theme: 'system' }

@@ -47,7 +47,9 @@ pub fn is_view_only(url: &DocUrl) -> bool {
         .is_some_and(|c| c.access == "read")
 }
 
-/// The links the share dialog offers.
+/// The links the share dialog offers: `weft://` links, which open in the
+/// Weft app (and in the `weft` CLI). Other Yjs clients take the same URL with
+/// `ws://` (or `wss://` where the link says `tls=1`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ShareLinks {
@@ -65,7 +67,7 @@ pub async fn share_links(url: &DocUrl, timeout: Duration) -> Result<ShareLinks, 
     if claims.as_ref().is_some_and(|c| c.access == "read") {
         return Ok(ShareLinks {
             edit: None,
-            view: Some(url.link()),
+            view: Some(url.app_link()),
             note: "You have view-only access, so you can share only a view-only link.".into(),
         });
     }
@@ -90,15 +92,15 @@ pub async fn share_links(url: &DocUrl, timeout: Duration) -> Result<ShareLinks, 
                 _ => String::new(),
             };
             Ok(ShareLinks {
-                edit: Some(url.link()),
-                view: Some(view.link()),
+                edit: Some(url.app_link()),
+                view: Some(view.app_link()),
                 note: format!(
                     "Anyone with the edit link can change this document; the view-only link lets people read it and see who is here.{scope} Both stop working when your token expires."
                 ),
             })
         }
         404 => Ok(ShareLinks {
-            edit: Some(url.link()),
+            edit: Some(url.app_link()),
             view: None,
             note: "This server has no access control: anyone who can reach it can edit with this link. Ask its operator to configure tokens to share view-only links.".into(),
         }),

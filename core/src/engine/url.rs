@@ -33,23 +33,28 @@ impl DocUrl {
     pub fn parse(url: &str) -> Result<Self, EngineError> {
         let bad = |why: &str| EngineError::BadUrl(format!("{url}: {why}"));
         let uri: Uri = url.trim().parse().map_err(|_| bad("not a URL"))?;
+        let query = |key: &str| {
+            uri.query().and_then(|q| {
+                q.split('&').find_map(|kv| {
+                    let (k, v) = kv.split_once('=')?;
+                    (k == key).then(|| {
+                        percent_encoding::percent_decode_str(v)
+                            .decode_utf8_lossy()
+                            .into_owned()
+                    })
+                })
+            })
+        };
         let scheme = match uri.scheme_str() {
             Some(s @ ("ws" | "wss")) => s.to_owned(),
+            // The app's links: weft://host/doc is ws://, with ?tls=1 wss://.
+            Some("weft") if query("tls").as_deref() == Some("1") => "wss".to_owned(),
             Some("weft") => "ws".to_owned(),
-            _ => return Err(bad("must start with ws:// or wss://")),
+            _ => return Err(bad("must start with weft://, ws:// or wss://")),
         };
         let authority = uri.authority().ok_or_else(|| bad("no host"))?.to_string();
         let doc = DocId::from_path(uri.path()).map_err(|e| bad(&e.to_string()))?;
-        let token = uri.query().and_then(|q| {
-            q.split('&').find_map(|kv| {
-                let (k, v) = kv.split_once('=')?;
-                (k == "token").then(|| {
-                    percent_encoding::percent_decode_str(v)
-                        .decode_utf8_lossy()
-                        .into_owned()
-                })
-            })
-        });
+        let token = query("token");
         Ok(DocUrl {
             scheme,
             authority,
@@ -68,15 +73,25 @@ impl DocUrl {
         url
     }
 
-    /// The shareable link: the doc URL with its token, if any.
-    pub fn link(&self) -> String {
-        match &self.token {
-            Some(t) => format!(
-                "{self}?token={}",
-                percent_encoding::utf8_percent_encode(t, TOKEN_CHARS)
-            ),
-            None => self.to_string(),
+    /// The link that opens the doc in the Weft app: `weft://host:port/doc`,
+    /// with `tls=1` for a wss:// server, and the token if any.
+    pub fn app_link(&self) -> String {
+        let mut params = Vec::new();
+        if self.scheme == "wss" {
+            params.push("tls=1".to_owned());
         }
+        if let Some(t) = &self.token {
+            params.push(format!(
+                "token={}",
+                percent_encoding::utf8_percent_encode(t, TOKEN_CHARS)
+            ));
+        }
+        let mut link = format!("weft://{}/{}", self.authority, self.doc);
+        if !params.is_empty() {
+            link.push('?');
+            link.push_str(&params.join("&"));
+        }
+        link
     }
 
     /// The server part: `ws://host:port`.
@@ -122,7 +137,11 @@ mod tests {
             "ws://127.0.0.1:4455/my-doc?ack=1&token=a.b%2Bc"
         );
         assert_eq!(u.local_key().unwrap().as_str(), "127.0.0.1~3A4455~2Fmy-doc");
-        assert_eq!(DocUrl::parse(&u.link()).unwrap(), u);
+        assert_eq!(u.app_link(), "weft://127.0.0.1:4455/my-doc?token=a.b%2Bc");
+        assert_eq!(DocUrl::parse(&u.app_link()).unwrap(), u);
+        let tls = DocUrl::parse("wss://docs.example/notes").unwrap();
+        assert_eq!(tls.app_link(), "weft://docs.example/notes?tls=1");
+        assert_eq!(DocUrl::parse(&tls.app_link()).unwrap(), tls);
     }
 
     #[test]
