@@ -7,18 +7,21 @@
 # leak into other tests.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. scripts/lib.sh
+# systemd-analyze checks the unit; containers often lack systemd.
+apt_install systemd
 deb=$(ls -t target/packages/weft-server_*.deb | head -1)
 data=$(mktemp -d)
 pid=
 cleanup() {
   [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
-  apt-get purge -y -qq weft-server >/dev/null 2>&1 || true
+  as_root apt-get purge -y -qq weft-server >/dev/null 2>&1 || true
   rm -rf "$data"
 }
 trap cleanup EXIT
 fail() { echo "server .deb: $*" >&2; exit 1; }
 
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "./$deb" >/dev/null
+as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "./$deb" >/dev/null
 [ -x /usr/bin/weft-server ] || fail "no /usr/bin/weft-server"
 [ -s /etc/weft/auth-secret ] || fail "no secret made at install"
 [ "$(stat -c %a /etc/weft/auth-secret)" = 600 ] || fail "the secret is readable by others"
