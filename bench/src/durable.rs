@@ -29,9 +29,23 @@ pub async fn run(clients: usize, updates: usize) -> anyhow::Result<()> {
             let _ = stopped.await;
         },
     ));
+    let rate = against(&addr.to_string(), clients, updates).await?;
+    println!(
+        "durable writes: {} updates from {clients} clients acked at {rate:.0} acked updates/s ({} SQLite commits)",
+        clients * updates,
+        store.batches()
+    );
+    let _ = stop.send(());
+    server.await??;
+    Ok(())
+}
+
+/// Runs the writers against a weft-server at `addr`; acked updates per second.
+pub async fn against(addr: &str, clients: usize, updates: usize) -> anyhow::Result<f64> {
     let started = Instant::now();
     let mut tasks = Vec::new();
     for c in 0..clients {
+        let addr = addr.to_owned();
         tasks.push(tokio::spawn(async move {
             let (ws, _) =
                 tokio_tungstenite::connect_async(format!("ws://{addr}/durable-{c}?ack=1")).await?;
@@ -68,14 +82,5 @@ pub async fn run(clients: usize, updates: usize) -> anyhow::Result<()> {
     for t in tasks {
         t.await??;
     }
-    let secs = started.elapsed().as_secs_f64();
-    let total = clients * updates;
-    println!(
-        "durable writes: {total} updates from {clients} clients acked in {secs:.2} s = {:.0} acked updates/s ({} SQLite commits)",
-        total as f64 / secs,
-        store.batches()
-    );
-    let _ = stop.send(());
-    server.await??;
-    Ok(())
+    Ok((clients * updates) as f64 / started.elapsed().as_secs_f64())
 }

@@ -6,7 +6,11 @@
 //! - [`join`]: how long the engine takes to join a large document, from
 //!   the server and from the local store.
 //! - [`durable`]: acked (committed to SQLite) updates per second.
+//! - [`compare`]: weft-server side by side with the other Yjs servers and a
+//!   plain broadcast baseline ([`baseline`]), on seven workloads.
 
+pub mod baseline;
+pub mod compare;
 pub mod durable;
 pub mod join;
 pub mod trace;
@@ -35,6 +39,13 @@ pub enum Bench {
         #[arg(long, default_value_t = 20)]
         runs: usize,
     },
+    /// Every server in turn on the same workloads (see docs/BENCHMARKS.md).
+    Compare(compare::Options),
+    /// The broadcast baseline server (started by `compare`).
+    BaselineServer {
+        /// host:port to listen on.
+        addr: String,
+    },
     /// Durable writes: clients send updates as fast as acks allow.
     Durable {
         /// Concurrent writers, each on its own doc.
@@ -51,6 +62,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.bench {
         Bench::Join { trace, runs } => join::run(&trace, runs).await,
         Bench::Durable { clients, updates } => durable::run(clients, updates).await,
+        Bench::Compare(opts) => compare::run(opts).await,
+        Bench::BaselineServer { addr } => baseline::serve(&addr).await,
     }
 }
 
