@@ -607,7 +607,18 @@ async fn connection(
                     if p.sent() > sent_before {
                         // Our step 2 carries every edit the server lacks.
                         step2_sent = true;
-                        covered.push_back((p.sent(), inner.pending.load(Ordering::SeqCst)));
+                        let mut edits = inner.pending.load(Ordering::SeqCst);
+                        let carries = out.as_ref().is_ok_and(|o| {
+                            o.reply.iter().any(|r| crate::protocol::carries_content(r))
+                        });
+                        if edits == 0 && carries {
+                            // Edits no count remembers (opened without a
+                            // library): saved only once this step 2 is acked.
+                            inner.pending.fetch_add(1, Ordering::SeqCst);
+                            inner.publish_counts();
+                            edits = 1;
+                        }
+                        covered.push_back((p.sent(), edits));
                     }
                     out
                 };
