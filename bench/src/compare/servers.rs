@@ -103,6 +103,10 @@ impl Programs {
                     "1000000",
                     "--unload-after",
                     "1s",
+                    // The peers buffer without bound for slow readers;
+                    // weft's default closes them at 1,024 queued frames.
+                    "--send-queue",
+                    "1000000",
                 ]
                 .iter()
                 .map(|s| s.to_string())
