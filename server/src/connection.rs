@@ -180,7 +180,7 @@ pub async fn serve<S>(
                             && lease.room.is_empty()
                             && protocol::carries_content(&bytes)
                         {
-                            if !shared.creations.allow(&opts.creator) {
+                            if !shared.creations.allow(opts.creator.clone()) {
                                 tracing::warn!(creator = %opts.creator, "new-document limit reached");
                                 shared.metrics.reject("new_docs");
                                 ctl.close(close::POLICY, "too many new documents; try again later");

@@ -67,73 +67,54 @@ impl ConnLimits {
     }
 }
 
-/// Connection attempts per IP in a sliding minute (fixed one-minute windows).
+/// At most `limit` events per key in fixed windows; the map is cleared at
+/// each new window, so it never outgrows one window of keys.
 #[derive(Debug)]
-pub struct ConnectLimiter {
-    per_minute: u32,
-    window: Mutex<(Instant, HashMap<IpAddr, u32>)>,
+pub struct WindowLimiter<K> {
+    limit: u32,
+    span: Duration,
+    window: Mutex<(Instant, HashMap<K, u32>)>,
 }
 
-impl ConnectLimiter {
-    /// At most `per_minute` attempts per IP (0 disables the limit).
-    pub fn new(per_minute: u32) -> Self {
-        ConnectLimiter {
-            per_minute,
+impl<K: std::hash::Hash + Eq> WindowLimiter<K> {
+    /// `limit` events per key per `span` (0 disables the limit).
+    pub fn new(limit: u32, span: Duration) -> Self {
+        WindowLimiter {
+            limit,
+            span,
             window: Mutex::new((Instant::now(), HashMap::new())),
         }
     }
 
-    /// Counts an attempt from `ip`; false if it is over the limit.
-    pub fn allow(&self, ip: IpAddr) -> bool {
-        if self.per_minute == 0 {
+    /// Counts an event for `key`; false (counting nothing) if over the limit.
+    pub fn allow(&self, key: K) -> bool {
+        if self.limit == 0 {
             return true;
         }
         let mut w = self.window.lock().unwrap();
-        if w.0.elapsed() >= Duration::from_secs(60) {
-            // A new window; the map never outgrows one minute of clients.
+        if w.0.elapsed() >= self.span {
             *w = (Instant::now(), HashMap::new());
         }
-        let n = w.1.entry(ip).or_insert(0);
-        *n += 1;
-        *n <= self.per_minute
-    }
-}
-
-/// New documents per creator (a token's user and scope, or an IP without
-/// auth) in fixed one-hour windows, so one token cannot fill the disk with
-/// documents.
-#[derive(Debug)]
-pub struct CreateLimiter {
-    per_hour: u32,
-    window: Mutex<(Instant, HashMap<String, u32>)>,
-}
-
-impl CreateLimiter {
-    /// At most `per_hour` new documents per creator (0 disables the limit).
-    pub fn new(per_hour: u32) -> Self {
-        CreateLimiter {
-            per_hour,
-            window: Mutex::new((Instant::now(), HashMap::new())),
-        }
-    }
-
-    /// Counts one new document by `creator`; false if it is over the limit.
-    pub fn allow(&self, creator: &str) -> bool {
-        if self.per_hour == 0 {
-            return true;
-        }
-        let mut w = self.window.lock().unwrap();
-        if w.0.elapsed() >= Duration::from_secs(3600) {
-            *w = (Instant::now(), HashMap::new());
-        }
-        let n = w.1.entry(creator.to_owned()).or_insert(0);
-        if *n >= self.per_hour {
+        let n = w.1.entry(key).or_insert(0);
+        if *n >= self.limit {
             return false;
         }
         *n += 1;
         true
     }
 }
+
+/// Connection attempts per IP per minute.
+pub type ConnectLimiter = WindowLimiter<IpAddr>;
+
+/// New documents per creator (a token's user and scope, or an IP without
+/// auth) per hour, so one token cannot fill the disk with documents.
+pub type CreateLimiter = WindowLimiter<String>;
+
+/// One minute: the connect limiter's window.
+pub const MINUTE: Duration = Duration::from_secs(60);
+/// One hour: the new-document limiter's window.
+pub const HOUR: Duration = Duration::from_secs(3600);
 
 #[cfg(test)]
 mod tests {
@@ -172,21 +153,18 @@ mod tests {
 
     #[test]
     fn create_limiter_is_per_creator() {
-        let l = CreateLimiter::new(2);
-        assert!(l.allow("a") && l.allow("a"));
-        assert!(!l.allow("a"));
-        assert!(
-            !l.allow("a"),
-            "refusals are not counted against later windows"
-        );
-        assert!(l.allow("b"));
-        let off = CreateLimiter::new(0);
-        assert!((0..10_000).all(|_| off.allow("a")));
+        let l = CreateLimiter::new(2, HOUR);
+        assert!(l.allow("a".into()) && l.allow("a".into()));
+        assert!(!l.allow("a".into()));
+        assert!(!l.allow("a".into()), "still refused");
+        assert!(l.allow("b".into()));
+        let off = CreateLimiter::new(0, HOUR);
+        assert!((0..10_000).all(|_| off.allow("a".into())));
     }
 
     #[test]
     fn connect_limiter_is_per_ip() {
-        let l = ConnectLimiter::new(3);
+        let l = ConnectLimiter::new(3, MINUTE);
         let a: IpAddr = "127.0.0.1".parse().unwrap();
         let b: IpAddr = "127.0.0.2".parse().unwrap();
         assert!((0..3).all(|_| l.allow(a)));

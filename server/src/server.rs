@@ -17,7 +17,7 @@ use crate::auth::{Auth, Level};
 use crate::config::Config;
 use crate::error::ServerError;
 use crate::http;
-use crate::limits::{ConnectLimiter, CreateLimiter};
+use crate::limits::{ConnectLimiter, CreateLimiter, HOUR, MINUTE};
 use crate::metrics::Metrics;
 use crate::rooms::{Rooms, RoomsConfig};
 use crate::store::{self, MemoryStore, SqliteStore, Store};
@@ -138,7 +138,7 @@ pub async fn serve(
     let auth = auth_from(&config)?;
     let tls = tls_from(&config)?;
     let config_rate_connects = config.rate_connects;
-    let creations = CreateLimiter::new(config.max_new_docs);
+    let creations = CreateLimiter::new(config.max_new_docs, HOUR);
     let metrics = Arc::new(Metrics::default());
     let rooms = Rooms::new(
         store.clone(),
@@ -157,7 +157,7 @@ pub async fn serve(
         shutdown: CancellationToken::new(),
         tracker: TaskTracker::new(),
         auth,
-        connects: ConnectLimiter::new(config_rate_connects),
+        connects: ConnectLimiter::new(config_rate_connects, MINUTE),
         creations,
     });
 
