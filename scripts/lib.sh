@@ -29,6 +29,13 @@ ensure_build_tools() {
   apt_install build-essential pkg-config curl ca-certificates openssl
 }
 
+ensure_cluster_services() {
+  # Cluster mode's tests start private PostgreSQL and Redis servers on
+  # loopback from these packages (never mocks). setpriv runs postgres as
+  # its own user when the tests run as root.
+  apt_install postgresql redis-server util-linux
+}
+
 ensure_rust() {
   [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
   if ! command -v cargo >/dev/null; then

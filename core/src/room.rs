@@ -200,8 +200,25 @@ impl Room {
                 Step::Awareness(update) => {
                     let msg = protocol::encode(&Message::Awareness(update.clone()));
                     if let Some(summary) = self.awareness.apply_update_summary(update)? {
+                        // A client that moved here from another connection
+                        // (or node) is this one's now, so the old owner's
+                        // leaving does not erase it.
+                        let claimed: Vec<ClientID> = summary
+                            .added
+                            .iter()
+                            .chain(&summary.updated)
+                            .filter(|id| !self.owners.get(&conn).is_some_and(|o| o.contains(id)))
+                            .copied()
+                            .collect();
+                        if !claimed.is_empty() {
+                            for (other, ids) in self.owners.iter_mut() {
+                                if *other != conn {
+                                    ids.retain(|id| !claimed.contains(id));
+                                }
+                            }
+                        }
                         let owned = self.owners.entry(conn).or_default();
-                        owned.extend(summary.added.iter().chain(&summary.updated));
+                        owned.extend(claimed);
                         for id in &summary.removed {
                             owned.remove(id);
                         }
@@ -227,6 +244,22 @@ impl Room {
         }
         for id in &ids {
             self.awareness.remove_state(*id);
+        }
+        let update = self.awareness.update_with_clients(ids).ok()?;
+        Some(protocol::encode(&Message::Awareness(update)))
+    }
+
+    /// The presence states set by the connections `local` accepts, as one
+    /// awareness frame (for answering another server's query).
+    pub fn awareness_of(&self, local: impl Fn(ConnId) -> bool) -> Option<Bytes> {
+        let ids: Vec<ClientID> = self
+            .owners
+            .iter()
+            .filter(|(conn, _)| local(**conn))
+            .flat_map(|(_, ids)| ids.iter().copied())
+            .collect();
+        if ids.is_empty() {
+            return None;
         }
         let update = self.awareness.update_with_clients(ids).ok()?;
         Some(protocol::encode(&Message::Awareness(update)))

@@ -22,6 +22,37 @@ pub fn restore(data_dir: &Path, file: &Path) -> Result<Option<std::path::PathBuf
 
 /// `weft-server export DIR`: one `DOC-ID.md` per document. `progress` is
 /// called after each with (done, total so far).
+/// `weft-server export DIR` with `--store postgres://…`.
+pub async fn export_postgres(url: &str, out: &Path) -> Result<u64, ServerError> {
+    use crate::store::Store;
+    std::fs::create_dir_all(out).map_err(|e| StoreError::DataDir {
+        path: out.display().to_string(),
+        source: std::sync::Arc::new(e),
+    })?;
+    let store = crate::postgres::PgStore::open(url).await?;
+    let docs = store.docs().await?;
+    let mut done = 0;
+    for doc in docs {
+        let Ok(id) = weft_core::doc_id::DocId::new(&doc) else {
+            continue;
+        };
+        let stored = store.load(&id).await?;
+        let (room, _) = Room::load(stored.updates);
+        let path = out.join(format!("{doc}.md"));
+        std::fs::write(&path, convert::to_markdown(room.doc())).map_err(|e| {
+            StoreError::DataDir {
+                path: path.display().to_string(),
+                source: std::sync::Arc::new(e),
+            }
+        })?;
+        done += 1;
+        if done % 500 == 0 {
+            eprintln!("exported {done} documents …");
+        }
+    }
+    Ok(done)
+}
+
 pub fn export(
     data_dir: &Path,
     out: &Path,

@@ -33,6 +33,14 @@ pub struct Config {
     #[arg(long, env = "WEFT_DATA_DIR", default_value = "./weft-data")]
     pub data_dir: PathBuf,
 
+    /// Store documents in PostgreSQL instead of SQLite (postgres://user:pass@host/db). Needed to run several nodes.
+    #[arg(long, env = "WEFT_STORE", conflicts_with = "in_memory", value_parser = parse_store)]
+    pub store: Option<String>,
+
+    /// Fan updates and presence out between nodes through Redis Streams (redis://host:6379). Needs --store postgres://.
+    #[arg(long, env = "WEFT_REDIS", requires = "store")]
+    pub redis: Option<String>,
+
     /// Keep documents in memory only (nothing survives a restart). For tests and benchmarks.
     #[arg(long, env = "WEFT_IN_MEMORY")]
     pub in_memory: bool,
@@ -120,6 +128,14 @@ pub struct Config {
     /// How long shutdown waits for connections to close before flushing.
     #[arg(long, env = "WEFT_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub shutdown_timeout: Duration,
+}
+
+fn parse_store(s: &str) -> Result<String, String> {
+    if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+        Ok(s.to_owned())
+    } else {
+        Err("expected a postgres:// URL (SQLite is the default: leave --store out)".into())
+    }
 }
 
 /// Subcommands.

@@ -22,6 +22,12 @@ pub enum ServerError {
     /// The TLS certificate or key could not be loaded.
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsError),
+    /// Redis could not be reached for cluster mode.
+    #[error(transparent)]
+    Cluster(#[from] crate::cluster::ClusterError),
+    /// A subcommand that only works on the embedded SQLite store.
+    #[error("{0} works on the embedded SQLite store; with PostgreSQL use pg_dump / pg_restore")]
+    SqliteOnly(&'static str),
     /// The store could not be opened or flushed.
     #[error(transparent)]
     Store(#[from] StoreError),

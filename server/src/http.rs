@@ -55,13 +55,7 @@ pub async fn handle(
     let path = req.uri().path();
     if req.method() == Method::GET && !is_upgrade(&req) {
         return Ok(match path {
-            "/healthz" => match shared.store.check().await {
-                Ok(()) => text(StatusCode::OK, "ok\n"),
-                Err(e) => text(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    format!("store not writable: {e}\n"),
-                ),
-            },
+            "/healthz" => health(&shared).await,
             "/metrics" => {
                 let mut res = text(StatusCode::OK, shared.metrics.render());
                 res.headers_mut().insert(
@@ -280,4 +274,37 @@ fn share(shared: &Shared, req: &Request<Incoming>, raw_doc: &str) -> Response<Bo
         }
         Err(e) => text(StatusCode::NOT_IMPLEMENTED, format!("{e}\n")),
     }
+}
+
+/// 200 with one line per dependency when all answer; 503 naming what failed.
+async fn health(shared: &Shared) -> Response<Body> {
+    let mut lines = Vec::new();
+    let mut ok = true;
+    match shared.store.check().await {
+        Ok(()) => lines.push("store: ok".to_owned()),
+        Err(e) => {
+            ok = false;
+            lines.push(format!("store not writable: {e}"));
+        }
+    }
+    if let Some(cluster) = &shared.cluster {
+        match cluster.check().await {
+            Ok(()) => lines.push("redis: ok".to_owned()),
+            Err(e) => {
+                ok = false;
+                lines.push(format!("redis unreachable: {e}"));
+            }
+        }
+    }
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = if ok && shared.cluster.is_none() {
+        "ok\n".to_owned()
+    } else {
+        lines.join("\n") + "\n"
+    };
+    text(status, body)
 }

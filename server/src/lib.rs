@@ -18,6 +18,8 @@
 //! - [`rooms`]: loading, sharing, persisting and unloading documents.
 //! - `store`: re-exported from `weft-core`: the `Store` trait, with memory
 //!   and SQLite implementations.
+//! - [`postgres`]: the PostgreSQL store, for several nodes on one database.
+//! - [`cluster`]: cross-node fan-out and presence over Redis Streams.
 //! - [`metrics`]: Prometheus metrics.
 //! - [`error`]: the error type.
 //!
@@ -25,12 +27,14 @@
 
 pub mod admin;
 pub mod auth;
+pub mod cluster;
 pub mod config;
 pub mod connection;
 pub mod error;
 pub mod http;
 pub mod limits;
 pub mod metrics;
+pub mod postgres;
 pub mod rooms;
 pub mod server;
 pub mod tls;
@@ -57,6 +61,18 @@ pub async fn execute(
             sub,
         }) => {
             println!("{}", mint_token(&config, doc, *access, *ttl, sub.clone())?);
+            Ok(())
+        }
+        Some(Command::Backup { .. }) if config.store.is_some() => {
+            Err(ServerError::SqliteOnly("backup"))
+        }
+        Some(Command::Restore { .. }) if config.store.is_some() => {
+            Err(ServerError::SqliteOnly("restore"))
+        }
+        Some(Command::Export { dir }) if config.store.is_some() => {
+            let url = config.store.as_deref().unwrap_or_default();
+            let total = admin::export_postgres(url, dir).await?;
+            eprintln!("exported {total} documents to {}", dir.display());
             Ok(())
         }
         Some(Command::Backup { file }) => {

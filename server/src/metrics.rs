@@ -6,6 +6,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
 
 /// Every metric the server keeps.
 pub struct Metrics {
@@ -36,6 +37,18 @@ pub struct Metrics {
     pub slow_consumers: Counter,
     /// Docs unloaded with writes that never reached the store.
     pub unload_data_loss: Counter,
+    /// Cluster: seconds between a stream entry's append and its read here, last seen.
+    pub stream_lag: Gauge<f64, AtomicU64>,
+    /// Cluster: stream entries read from other nodes.
+    pub stream_read: Counter,
+    /// Cluster: stream entries appended.
+    pub stream_published: Counter,
+    /// Cluster: entries waiting to be appended (grows while Redis is away).
+    pub stream_backlog: Gauge,
+    /// Cluster: Redis commands that failed.
+    pub stream_errors: Counter,
+    /// Cluster: doc streams this node reads.
+    pub stream_subscriptions: Gauge,
 }
 
 impl Default for Metrics {
@@ -55,6 +68,12 @@ impl Default for Metrics {
             protocol_errors: Counter::default(),
             slow_consumers: Counter::default(),
             unload_data_loss: Counter::default(),
+            stream_lag: Gauge::default(),
+            stream_read: Counter::default(),
+            stream_published: Counter::default(),
+            stream_backlog: Gauge::default(),
+            stream_errors: Counter::default(),
+            stream_subscriptions: Gauge::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -121,6 +140,36 @@ impl Default for Metrics {
             "unload_unsaved",
             "Docs unloaded with writes the store never took",
             m.unload_data_loss.clone(),
+        );
+        registry.register(
+            "stream_lag_seconds",
+            "Cluster: time from a stream entry's append to its read on this node (last entry)",
+            m.stream_lag.clone(),
+        );
+        registry.register(
+            "stream_entries_read",
+            "Cluster: stream entries read from other nodes",
+            m.stream_read.clone(),
+        );
+        registry.register(
+            "stream_entries_published",
+            "Cluster: stream entries appended by this node",
+            m.stream_published.clone(),
+        );
+        registry.register(
+            "stream_backlog",
+            "Cluster: entries waiting to be appended to Redis",
+            m.stream_backlog.clone(),
+        );
+        registry.register(
+            "stream_errors",
+            "Cluster: failed Redis commands",
+            m.stream_errors.clone(),
+        );
+        registry.register(
+            "stream_subscriptions",
+            "Cluster: document streams this node reads",
+            m.stream_subscriptions.clone(),
         );
         Metrics { registry, ..m }
     }

@@ -21,6 +21,7 @@ use weft_core::protocol::close;
 use weft_core::room::{Access, ConnId, Room};
 use weft_core::ProtocolError;
 
+use crate::cluster::Cluster;
 use crate::metrics::Metrics;
 use crate::store::{self, Store, StoreError};
 
@@ -100,6 +101,11 @@ pub struct RoomHandle {
     store: Arc<dyn Store>,
     metrics: Arc<Metrics>,
     compact_after: usize,
+    /// Other nodes, in cluster mode.
+    cluster: Option<Arc<Cluster>>,
+    /// The stream tail taken before loading, until the first lease
+    /// subscribes with it (once the doc is visible to the stream reader).
+    tail: Mutex<Option<Option<String>>>,
 }
 
 impl RoomHandle {
@@ -133,24 +139,81 @@ impl RoomHandle {
         let updates = fx.updates.len() as u64;
         for update in fx.updates {
             self.metrics.updates_in.inc();
-            let done = self.on_commit(ctl.clone());
             match update {
                 Some(bytes) => {
                     st.log_len += 1;
                     st.writes += 1;
+                    let done = self.on_commit(ctl.clone(), Some(bytes.clone()));
                     self.store.append(&self.doc, bytes, done);
                 }
                 // Nothing to store, but it is acked in order with the rest.
-                None => self.store.flush(done),
+                None => self.store.flush(self.on_commit(ctl.clone(), None)),
             }
         }
         if st.log_len >= self.compact_after {
             self.compact_locked(&mut st);
         }
         for frame in fx.broadcast {
+            // Updates go to other nodes once committed (see `on_commit`).
+            if let Some(cluster) = self.cluster.as_ref().filter(|_| frame.first() == Some(&1)) {
+                cluster.publish(&self.doc, frame.clone());
+            }
             broadcast(&mut st.peers, conn, frame, &self.metrics);
         }
         Ok((fx.reply, updates))
+    }
+
+    /// Handles a frame another node relayed for its clients (`conn` stands
+    /// for that node): applied and sent to every local client, not stored,
+    /// since the node that received it stored it.
+    pub fn receive_remote(&self, conn: ConnId, frame: &[u8]) {
+        let mut st = self.state.lock().unwrap();
+        match st.room.handle(conn, frame, Access::Write) {
+            Ok(fx) => {
+                for frame in fx.broadcast {
+                    broadcast(&mut st.peers, conn, frame, &self.metrics);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(doc = %self.doc, error = %e, "cluster: bad frame from another node")
+            }
+        }
+    }
+
+    /// Removes the presence of another node's clients (that node died).
+    pub fn drop_remote(&self, conn: ConnId) {
+        let mut st = self.state.lock().unwrap();
+        if let Some(frame) = st.room.leave(conn) {
+            broadcast(&mut st.peers, conn, frame, &self.metrics);
+        }
+    }
+
+    /// Presence of this node's own clients, for another node that asked.
+    pub fn local_awareness(&self) -> Option<Bytes> {
+        let st = self.state.lock().unwrap();
+        st.room.awareness_of(|conn| conn < crate::cluster::REMOTE)
+    }
+
+    /// Merges stored updates this copy may lack and sends local clients
+    /// what was missing (after the cluster stream lost entries).
+    pub fn catch_up(&self, stored: &[Bytes]) {
+        let (loaded, _) = Room::load(stored);
+        let mut st = self.state.lock().unwrap();
+        let missing = {
+            use yrs::{ReadTxn, Transact};
+            let sv = st.room.doc().transact().state_vector();
+            loaded.doc().transact().encode_diff_v1(&sv)
+        };
+        let frame = weft_core::protocol::update(missing);
+        // Nothing new encodes as an empty update; handled, it is a no-op.
+        match st.room.handle(CATCH_UP, &frame, Access::Write) {
+            Ok(fx) => {
+                for frame in fx.broadcast {
+                    broadcast(&mut st.peers, CATCH_UP, frame, &self.metrics);
+                }
+            }
+            Err(e) => tracing::warn!(doc = %self.doc, error = %e, "cluster: catch-up failed"),
+        }
     }
 
     /// Removes a connection and tells the others its cursors are gone.
@@ -158,6 +221,9 @@ impl RoomHandle {
         let mut st = self.state.lock().unwrap();
         st.peers.remove(&conn);
         if let Some(frame) = st.room.leave(conn) {
+            if let Some(cluster) = &self.cluster {
+                cluster.publish(&self.doc, frame.clone());
+            }
             broadcast(&mut st.peers, conn, frame, &self.metrics);
         }
     }
@@ -211,11 +277,21 @@ impl RoomHandle {
         );
     }
 
-    fn on_commit(&self, ctl: Arc<ConnControl>) -> store::Done {
+    fn on_commit(&self, ctl: Arc<ConnControl>, update: Option<Bytes>) -> store::Done {
         let started = Instant::now();
         let metrics = self.metrics.clone();
         let dirty = self.dirty.clone();
+        // Committed first, then offered to other nodes: a node joining
+        // after the stream's tail finds it in the store (see `cluster`).
+        let publish = self
+            .cluster
+            .clone()
+            .zip(update)
+            .map(|(c, u)| (c, self.doc.clone(), u));
         Box::new(move |r| {
+            if let (Ok(()), Some((cluster, doc, update))) = (&r, publish) {
+                cluster.publish(&doc, weft_core::protocol::update(update.to_vec()));
+            }
             metrics
                 .store_latency
                 .observe(started.elapsed().as_secs_f64());
@@ -272,6 +348,9 @@ fn broadcast(peers: &mut HashMap<ConnId, Peer>, from: ConnId, frame: Bytes, metr
     });
 }
 
+/// The connection id catch-up merges are applied under.
+const CATCH_UP: ConnId = crate::cluster::REMOTE - 1;
+
 struct Slot {
     cell: OnceCell<Arc<RoomHandle>>,
     /// Connections using or loading this doc. Changed only under the map lock.
@@ -295,6 +374,7 @@ pub struct Rooms {
     store: Arc<dyn Store>,
     metrics: Arc<Metrics>,
     config: RoomsConfig,
+    cluster: Option<Arc<Cluster>>,
 }
 
 /// A connection's hold on a doc; give it back with [`Rooms::release`].
@@ -307,13 +387,29 @@ pub struct Lease {
 
 impl Rooms {
     /// An empty set over `store`.
-    pub fn new(store: Arc<dyn Store>, metrics: Arc<Metrics>, config: RoomsConfig) -> Arc<Self> {
+    pub fn new(
+        store: Arc<dyn Store>,
+        metrics: Arc<Metrics>,
+        config: RoomsConfig,
+        cluster: Option<Arc<Cluster>>,
+    ) -> Arc<Self> {
         Arc::new(Rooms {
             map: Mutex::new(HashMap::new()),
             store,
             metrics,
             config,
+            cluster,
         })
+    }
+
+    /// The doc if it is loaded (not while it loads).
+    pub fn loaded_room(&self, doc: &DocId) -> Option<Arc<RoomHandle>> {
+        self.map.lock().unwrap().get(doc)?.cell.get().cloned()
+    }
+
+    /// The store docs are loaded from.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
     }
 
     /// Number of docs in memory.
@@ -345,11 +441,18 @@ impl Rooms {
         };
         let loaded = slot.cell.get_or_try_init(|| self.load(doc)).await.cloned();
         match loaded {
-            Ok(room) => Ok(Lease {
-                doc: doc.clone(),
-                slot,
-                room,
-            }),
+            Ok(room) => {
+                if let Some(cluster) = &self.cluster {
+                    if let Some(tail) = room.tail.lock().unwrap().take() {
+                        cluster.subscribe(doc, tail);
+                    }
+                }
+                Ok(Lease {
+                    doc: doc.clone(),
+                    slot,
+                    room,
+                })
+            }
             Err(e) => {
                 self.release_slot(doc, &slot);
                 Err(e)
@@ -368,7 +471,13 @@ impl Rooms {
     /// Drops a doc from memory at once and closes its connections, so the
     /// next connection reloads it from the store.
     pub fn evict(&self, doc: &DocId) {
-        let slot = self.map.lock().unwrap().remove(doc);
+        let mut map = self.map.lock().unwrap();
+        let slot = map.remove(doc);
+        // Under the map lock, so a reload's subscription comes after.
+        if let Some(cluster) = self.cluster.as_ref().filter(|_| slot.is_some()) {
+            cluster.unsubscribe(doc);
+        }
+        drop(map);
         if let Some(room) = slot.as_ref().and_then(|s| s.cell.get()) {
             tracing::error!(doc = %doc, "document evicted after an internal error; clients will reload it");
             room.close_all(close::INTERNAL, "document reloading");
@@ -447,6 +556,9 @@ impl Rooms {
             map.remove(doc);
             if slot.cell.initialized() {
                 self.metrics.docs_loaded.dec();
+                if let Some(cluster) = &self.cluster {
+                    cluster.unsubscribe(doc);
+                }
             }
             tracing::debug!(doc = %doc, "unloaded");
         }
@@ -473,6 +585,13 @@ impl Rooms {
 
     async fn load(&self, doc: &DocId) -> Result<Arc<RoomHandle>, RoomError> {
         let started = Instant::now();
+        // The stream's tail before the load: see `cluster` for why.
+        let tail = match &self.cluster {
+            Some(cluster) => Some(cluster.tail(doc).await.inspect_err(|e| {
+                tracing::warn!(doc = %doc, error = %e, "cluster: no stream tail; will re-join");
+            })),
+            None => None,
+        };
         let stored = self.store.load(doc).await.inspect_err(|_| {
             self.metrics.store_errors.inc();
         })?;
@@ -495,6 +614,8 @@ impl Rooms {
             store: self.store.clone(),
             metrics: self.metrics.clone(),
             compact_after: self.config.compact_after.max(1),
+            cluster: self.cluster.clone(),
+            tail: Mutex::new(tail.map(Result::ok)),
         }))
     }
 }

@@ -14,11 +14,13 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::auth::{Auth, Level};
+use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::error::ServerError;
 use crate::http;
 use crate::limits::{ConnectLimiter, CreateLimiter, HOUR, MINUTE};
 use crate::metrics::Metrics;
+use crate::postgres::{redact, PgStore};
 use crate::rooms::{Rooms, RoomsConfig};
 use crate::store::{self, MemoryStore, SqliteStore, Store};
 
@@ -44,6 +46,8 @@ pub struct Shared {
     pub connects: ConnectLimiter,
     /// New documents per creator.
     pub creations: CreateLimiter,
+    /// Other nodes, in cluster mode.
+    pub cluster: Option<Arc<Cluster>>,
 }
 
 /// The configured auth, if any.
@@ -83,15 +87,22 @@ pub fn mint_token(
 /// URL, and serves until `shutdown` resolves.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), ServerError> {
     // One server per data directory; `restore` waits for it to stop.
-    let _lock = if config.in_memory {
+    let _lock = if config.in_memory || config.store.is_some() {
         None
     } else {
         Some(store::DirLock::acquire(&config.data_dir)?)
     };
     let store: Arc<dyn Store> = if config.in_memory {
         Arc::new(MemoryStore::default())
+    } else if let Some(url) = &config.store {
+        Arc::new(PgStore::open(url).await?)
     } else {
         Arc::new(SqliteStore::open(&config.data_dir)?)
+    };
+    let metrics = Arc::new(Metrics::default());
+    let cluster = match &config.redis {
+        Some(url) => Some(Cluster::connect(url, metrics.clone()).await?),
+        None => None,
     };
     // Fail on a bad certificate before saying we listen.
     tls_from(&config)?;
@@ -113,6 +124,12 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     }
     let storage = if config.in_memory {
         "memory (not durable)".to_owned()
+    } else if let Some(url) = &config.store {
+        let mut s = redact(url);
+        if let (Some(redis), Some(c)) = (&config.redis, &cluster) {
+            s += &format!(", cluster via {} as node {}", redact(redis), c.node());
+        }
+        s
     } else {
         config.data_dir.join("weft.db").display().to_string()
     };
@@ -124,7 +141,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         "ws"
     };
     println!("weft-server listening on {scheme}://{addr}  (store: {storage})");
-    serve(listener, store, config, shutdown).await
+    serve_with(listener, store, cluster, metrics, config, shutdown).await
 }
 
 /// Serves on `listener` with `store` until `shutdown` resolves: then stops
@@ -135,11 +152,26 @@ pub async fn serve(
     config: Config,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServerError> {
+    let metrics = Arc::new(Metrics::default());
+    let cluster = match &config.redis {
+        Some(url) => Some(Cluster::connect(url, metrics.clone()).await?),
+        None => None,
+    };
+    serve_with(listener, store, cluster, metrics, config, shutdown).await
+}
+
+async fn serve_with(
+    listener: TcpListener,
+    store: Arc<dyn Store>,
+    cluster: Option<Arc<Cluster>>,
+    metrics: Arc<Metrics>,
+    config: Config,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServerError> {
     let auth = auth_from(&config)?;
     let tls = tls_from(&config)?;
     let config_rate_connects = config.rate_connects;
     let creations = CreateLimiter::new(config.max_new_docs, HOUR);
-    let metrics = Arc::new(Metrics::default());
     let rooms = Rooms::new(
         store.clone(),
         metrics.clone(),
@@ -147,7 +179,11 @@ pub async fn serve(
             unload_after: config.unload_after,
             compact_after: config.compact_after,
         },
+        cluster.clone(),
     );
+    if let Some(cluster) = &cluster {
+        cluster.start(rooms.clone());
+    }
     let shared = Arc::new(Shared {
         conn_limit: Arc::new(Semaphore::new(config.max_connections)),
         config,
@@ -159,6 +195,7 @@ pub async fn serve(
         auth,
         connects: ConnectLimiter::new(config_rate_connects, MINUTE),
         creations,
+        cluster,
     });
 
     tokio::pin!(shutdown);
@@ -195,6 +232,10 @@ pub async fn serve(
     }
     shared.rooms.persist_all().await?;
     store::flush(&*shared.store).await?;
+    if let Some(cluster) = &shared.cluster {
+        // Clients' presence removals and the last updates reach the others.
+        cluster.close(Duration::from_secs(5)).await;
+    }
     tracing::info!("shutdown complete: all writes flushed");
     Ok(())
 }

@@ -7,6 +7,9 @@
 //! - [`Client`]: a Yjs client over tokio-tungstenite editing `Text("t")`.
 //! - [`http_get`]: one raw HTTP/1.1 GET, for status codes before the upgrade.
 //! - [`ServerProcess`]: starts `weft-server`, reads its URL, kills or stops it.
+//! - [`services`]: private PostgreSQL and Redis servers for cluster tests.
+
+pub mod services;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -1,6 +1,6 @@
 //! Where documents are kept: a small trait with an in-memory implementation
-//! for tests and an embedded SQLite one for production. PostgreSQL can slot
-//! in behind the same trait.
+//! for tests and an embedded SQLite one for production. The server adds a
+//! PostgreSQL one behind the same trait for cluster mode.
 //!
 //! Writes take a completion callback instead of returning a future because
 //! the room must enqueue them while it holds its lock (so the log order is the
@@ -54,6 +54,14 @@ pub enum StoreError {
         path: String,
         /// What is wrong with it.
         reason: String,
+    },
+    /// A networked backend (PostgreSQL) reported an error.
+    #[error("{backend}: {message}")]
+    Backend {
+        /// Which backend.
+        backend: &'static str,
+        /// What it said.
+        message: String,
     },
     /// Writes are failing on purpose (the memory store's failure switch, for tests).
     #[error("writes are failing (injected)")]

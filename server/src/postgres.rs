@@ -1,0 +1,397 @@
+//! The PostgreSQL store, for running several nodes on one database.
+//!
+//! Same shape as the SQLite store: one writer task group-commits whatever
+//! is queued (one transaction, one multi-row insert), then runs the
+//! completions in order; loads and health checks use a second connection so
+//! they never wait behind a batch.
+//!
+//! Compaction is safe with several nodes doing it at once: it takes a
+//! per-doc advisory lock, reads every row the doc has *in the database*,
+//! merges them with the node's snapshot and replaces exactly the rows it
+//! read. A node's snapshot alone could lack updates another node committed
+//! that this one has not seen yet; merging what is stored cannot.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::sync::{mpsc, Mutex};
+use tokio_postgres::{Client, NoTls};
+use yrs::updates::decoder::Decode;
+use yrs::{ReadTxn, StateVector, Transact, Update};
+
+use weft_core::doc_id::DocId;
+use weft_core::store::{Done, Store, StoreError, StoreFuture, StoredDoc};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS weft_updates (
+    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    doc TEXT NOT NULL,
+    snapshot BOOLEAN NOT NULL DEFAULT false,
+    data BYTEA NOT NULL
+);
+CREATE INDEX IF NOT EXISTS weft_updates_doc ON weft_updates (doc, seq);
+";
+
+/// Serialises schema creation between nodes starting together.
+const SCHEMA_LOCK: i64 = 0x7765_6674; // "weft"
+
+/// Most operations one transaction takes.
+const BATCH: usize = 2048;
+
+fn pg_err(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend {
+        backend: "postgres",
+        message: e.to_string(),
+    }
+}
+
+enum Op {
+    Append(DocId, Bytes, Done),
+    Compact(DocId, Bytes, Done),
+    Flush(Done),
+}
+
+/// An operation without its completion, which is not `Sync` and so cannot
+/// be held across the awaits of a transaction.
+enum Work {
+    Append(String, Bytes),
+    Compact(DocId, Bytes),
+}
+
+/// A connection that is reopened after it breaks (PostgreSQL restarted).
+struct Conn {
+    url: String,
+    client: Mutex<Option<Arc<Client>>>,
+}
+
+impl Conn {
+    async fn get(&self) -> Result<Arc<Client>, StoreError> {
+        let mut slot = self.client.lock().await;
+        if let Some(c) = slot.as_ref().filter(|c| !c.is_closed()) {
+            return Ok(c.clone());
+        }
+        let client = Arc::new(connect(&self.url).await?);
+        *slot = Some(client.clone());
+        Ok(client)
+    }
+}
+
+async fn connect(url: &str) -> Result<Client, StoreError> {
+    let connecting = tokio_postgres::connect(url, NoTls);
+    let (client, connection) = tokio::time::timeout(Duration::from_secs(10), connecting)
+        .await
+        .map_err(|_| pg_err(format!("connecting to {} timed out", redact(url))))?
+        .map_err(|e| pg_err(format!("connecting to {}: {e}", redact(url))))?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::warn!(error = %e, "postgres connection ended");
+        }
+    });
+    Ok(client)
+}
+
+/// The URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            let user = creds.split(':').next().unwrap_or_default();
+            format!("{}{}@{}", &url[..s + 3], user, &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Documents in PostgreSQL.
+pub struct PgStore {
+    tx: mpsc::UnboundedSender<Op>,
+    reads: Arc<Conn>,
+}
+
+impl PgStore {
+    /// Connects, creates the schema if missing, and starts the writer.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let client = connect(url).await?;
+        client
+            .query_one("SELECT pg_advisory_lock($1)", &[&SCHEMA_LOCK])
+            .await
+            .map_err(pg_err)?;
+        let created = client.batch_execute(SCHEMA).await.map_err(pg_err);
+        client
+            .query_one("SELECT pg_advisory_unlock($1)", &[&SCHEMA_LOCK])
+            .await
+            .map_err(pg_err)?;
+        created?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        let writes = Conn {
+            url: url.to_owned(),
+            client: Mutex::new(None),
+        };
+        tokio::spawn(writer(writes, rx));
+        Ok(PgStore {
+            tx,
+            reads: Arc::new(Conn {
+                url: url.to_owned(),
+                client: Mutex::new(Some(Arc::new(client))),
+            }),
+        })
+    }
+
+    fn send(&self, op: Op) {
+        if let Err(mpsc::error::SendError(op)) = self.tx.send(op) {
+            let (Op::Append(_, _, done) | Op::Compact(_, _, done) | Op::Flush(done)) = op;
+            done(Err(StoreError::Closed));
+        }
+    }
+
+    /// Every document id, for `export`.
+    pub async fn docs(&self) -> Result<Vec<String>, StoreError> {
+        let client = self.reads.get().await?;
+        let rows = client
+            .query("SELECT DISTINCT doc FROM weft_updates ORDER BY doc", &[])
+            .await
+            .map_err(pg_err)?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+}
+
+impl Store for PgStore {
+    fn load(&self, doc: &DocId) -> StoreFuture<StoredDoc> {
+        let reads = self.reads.clone();
+        let doc = doc.to_string();
+        Box::pin(async move {
+            let client = reads.get().await?;
+            let rows = client
+                .query(
+                    "SELECT snapshot, data FROM weft_updates WHERE doc = $1 ORDER BY snapshot DESC, seq",
+                    &[&doc],
+                )
+                .await
+                .map_err(pg_err)?;
+            let mut stored = StoredDoc::default();
+            for row in rows {
+                let snapshot: bool = row.get(0);
+                let data: Vec<u8> = row.get(1);
+                if !snapshot {
+                    stored.log_len += 1;
+                }
+                stored.updates.push(Bytes::from(data));
+            }
+            Ok(stored)
+        })
+    }
+
+    fn append(&self, doc: &DocId, update: Bytes, done: Done) {
+        self.send(Op::Append(doc.clone(), update, done));
+    }
+
+    fn compact(&self, doc: &DocId, snapshot: Bytes, done: Done) {
+        self.send(Op::Compact(doc.clone(), snapshot, done));
+    }
+
+    fn flush(&self, done: Done) {
+        self.send(Op::Flush(done));
+    }
+
+    fn check(&self) -> StoreFuture<()> {
+        let reads = self.reads.clone();
+        Box::pin(async move {
+            let client = reads.get().await?;
+            let probe = client.query_one("SELECT 1", &[]);
+            tokio::time::timeout(Duration::from_secs(5), probe)
+                .await
+                .map_err(|_| pg_err("no answer within 5 s"))?
+                .map_err(pg_err)?;
+            Ok(())
+        })
+    }
+}
+
+async fn writer(conn: Conn, mut rx: mpsc::UnboundedReceiver<Op>) {
+    let mut ops = Vec::with_capacity(BATCH);
+    while rx.recv_many(&mut ops, BATCH).await > 0 {
+        let work: Vec<Work> = ops
+            .iter()
+            .filter_map(|op| match op {
+                Op::Append(doc, data, _) => Some(Work::Append(doc.to_string(), data.clone())),
+                Op::Compact(doc, data, _) => Some(Work::Compact(doc.clone(), data.clone())),
+                Op::Flush(_) => None,
+            })
+            .collect();
+        let result = commit(&conn, &work).await;
+        if let Err(e) = &result {
+            tracing::error!(error = %e, ops = ops.len(), "postgres batch failed");
+        }
+        for op in ops.drain(..) {
+            let (Op::Append(_, _, done) | Op::Compact(_, _, done) | Op::Flush(done)) = op;
+            done(result.clone());
+        }
+    }
+}
+
+/// One transaction for the whole batch: runs of appends become one insert,
+/// compactions run in between, in queue order.
+async fn commit(conn: &Conn, ops: &[Work]) -> Result<(), StoreError> {
+    if ops.is_empty() {
+        return Ok(());
+    }
+    let client = conn.get().await?;
+    client.batch_execute("BEGIN").await.map_err(pg_err)?;
+    let result = async {
+        let mut docs: Vec<&str> = Vec::new();
+        let mut datas: Vec<&[u8]> = Vec::new();
+        for op in ops {
+            match op {
+                Work::Append(doc, data) => {
+                    docs.push(doc);
+                    datas.push(data);
+                }
+                Work::Compact(doc, snapshot) => {
+                    insert(&client, &mut docs, &mut datas).await?;
+                    compact(&client, doc, snapshot).await?;
+                }
+            }
+        }
+        insert(&client, &mut docs, &mut datas).await
+    }
+    .await;
+    match result {
+        Ok(()) => client.batch_execute("COMMIT").await.map_err(pg_err),
+        Err(e) => {
+            let _ = client.batch_execute("ROLLBACK").await;
+            Err(e)
+        }
+    }
+}
+
+async fn insert(
+    client: &Client,
+    docs: &mut Vec<&str>,
+    datas: &mut Vec<&[u8]>,
+) -> Result<(), StoreError> {
+    if docs.is_empty() {
+        return Ok(());
+    }
+    // WITH ORDINALITY keeps the queue order in the sequence numbers.
+    client
+        .execute(
+            "INSERT INTO weft_updates (doc, data)
+             SELECT d, u FROM unnest($1::text[], $2::bytea[]) WITH ORDINALITY AS t(d, u, i) ORDER BY i",
+            &[&*docs, &*datas],
+        )
+        .await
+        .map_err(pg_err)?;
+    docs.clear();
+    datas.clear();
+    Ok(())
+}
+
+async fn compact(client: &Client, doc: &DocId, snapshot: &Bytes) -> Result<(), StoreError> {
+    let doc = doc.to_string();
+    // Held to the end of the transaction: compactions of one doc take turns.
+    client
+        .execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+            &[&doc],
+        )
+        .await
+        .map_err(pg_err)?;
+    let rows = client
+        .query(
+            "SELECT seq, data FROM weft_updates WHERE doc = $1 ORDER BY seq",
+            &[&doc],
+        )
+        .await
+        .map_err(pg_err)?;
+    let seqs: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
+    let mut parts: Vec<Vec<u8>> = rows.iter().map(|r| r.get(1)).collect();
+    parts.push(snapshot.to_vec());
+    let merged = tokio::task::spawn_blocking(move || merge(&parts))
+        .await
+        .map_err(pg_err)?;
+    let Some(merged) = merged else {
+        tracing::warn!(
+            doc,
+            "compaction skipped: stored updates could not be merged"
+        );
+        return Ok(());
+    };
+    client
+        .execute(
+            "DELETE FROM weft_updates WHERE doc = $1 AND seq = ANY($2)",
+            &[&doc, &seqs],
+        )
+        .await
+        .map_err(pg_err)?;
+    client
+        .execute(
+            "INSERT INTO weft_updates (doc, snapshot, data) VALUES ($1, true, $2)",
+            &[&doc, &merged],
+        )
+        .await
+        .map_err(pg_err)?;
+    Ok(())
+}
+
+/// Everything in `parts` as one update; `None` if some part is unreadable,
+/// so nothing gets deleted that was not merged.
+pub fn merge(parts: &[Vec<u8>]) -> Option<Vec<u8>> {
+    let doc = yrs::Doc::new();
+    let mut txn = doc.transact_mut();
+    for part in parts {
+        let update = Update::decode_v1(part).ok()?;
+        txn.apply_update(update).ok()?;
+    }
+    let complete = txn.store().pending_update().is_none() && txn.store().pending_ds().is_none();
+    if complete {
+        Some(txn.encode_state_as_update_v1(&StateVector::default()))
+    } else {
+        // Updates waiting on missing ones would be dropped by a state
+        // encoding; a plain merge keeps them.
+        yrs::merge_updates_v1(parts.iter()).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use yrs::{GetString, Text};
+
+    #[test]
+    fn redact_hides_the_password() {
+        assert_eq!(
+            redact("postgres://weft:s3cret@db:5432/weft"),
+            "postgres://weft@db:5432/weft"
+        );
+        assert_eq!(redact("postgres://db/weft"), "postgres://db/weft");
+    }
+
+    #[test]
+    fn merge_keeps_updates_that_wait_on_missing_ones() {
+        let doc = yrs::Doc::with_client_id(1);
+        let t = doc.get_or_insert_text("t");
+        let a = {
+            let mut txn = doc.transact_mut();
+            t.insert(&mut txn, 0, "a");
+            txn.encode_update_v1()
+        };
+        let b = {
+            let mut txn = doc.transact_mut();
+            t.insert(&mut txn, 1, "b");
+            txn.encode_update_v1()
+        };
+        // Only `b`: it depends on `a`, which is not there.
+        let merged = merge(std::slice::from_ref(&b)).unwrap();
+        let out = yrs::Doc::new();
+        let ot = out.get_or_insert_text("t");
+        {
+            let mut txn = out.transact_mut();
+            txn.apply_update(Update::decode_v1(&merged).unwrap())
+                .unwrap();
+            txn.apply_update(Update::decode_v1(&a).unwrap()).unwrap();
+        }
+        assert_eq!(ot.get_string(&out.transact()), "ab");
+        assert!(merge(&[vec![0xff, 0xff]]).is_none());
+    }
+}

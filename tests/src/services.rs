@@ -1,0 +1,216 @@
+//! Real PostgreSQL and Redis servers for cluster tests, each a private
+//! instance on a free loopback port in a temporary directory, from Debian's
+//! packages (`scripts/test` installs them). Never mocks.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::process::{Child, Command};
+
+fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+/// Runs `bin` as the `postgres` user when we are root (PostgreSQL refuses
+/// to run as root); `setpriv` execs, so the child is the server itself.
+fn as_postgres(bin: &PathBuf) -> Command {
+    if is_root() {
+        let mut c = Command::new("setpriv");
+        c.args([
+            "--reuid=postgres",
+            "--regid=postgres",
+            "--init-groups",
+            "--",
+        ])
+        .arg(bin);
+        c
+    } else {
+        Command::new(bin)
+    }
+}
+
+fn pg_bin_dir() -> Result<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .context("PostgreSQL is not installed (apt-get install postgresql; scripts/test does it)")?
+        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+        .filter(|p| p.join("postgres").exists())
+        .collect();
+    dirs.sort();
+    dirs.pop()
+        .context("no /usr/lib/postgresql/*/bin/postgres found")
+}
+
+/// A private PostgreSQL server.
+pub struct Postgres {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Postgres {
+    /// `initdb` into a temporary directory and start on a free port.
+    pub async fn start() -> Result<Self> {
+        let bin = pg_bin_dir()?;
+        let dir = tempfile::tempdir()?;
+        let data = dir.path().join("data");
+        std::fs::create_dir(&data)?;
+        if is_root() {
+            let ok = std::process::Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(dir.path())
+                .status()?
+                .success();
+            if !ok {
+                bail!("chown to postgres failed");
+            }
+        }
+        let out = as_postgres(&bin.join("initdb"))
+            .args([
+                "-U",
+                "weft",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+                "-D",
+            ])
+            .arg(&data)
+            .output()
+            .await?;
+        if !out.status.success() {
+            bail!("initdb failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        let port = free_port()?;
+        let child = as_postgres(&bin.join("postgres"))
+            .arg("-D")
+            .arg(&data)
+            .args(["-p", &port.to_string(), "-k"])
+            .arg(dir.path())
+            .args(["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"])
+            .args(["-c", "max_connections=200"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .context("starting postgres")?;
+        let pg = Postgres {
+            child,
+            port,
+            _dir: dir,
+        };
+        let ready = bin.join("pg_isready");
+        for _ in 0..200 {
+            let ok = Command::new(&ready)
+                .args(["-q", "-h", "127.0.0.1", "-p", &port.to_string()])
+                .status()
+                .await?
+                .success();
+            if ok {
+                return Ok(pg);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        bail!("postgres did not become ready on port {port}")
+    }
+
+    /// The connection URL.
+    pub fn url(&self) -> String {
+        format!("postgres://weft@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}
+
+/// A private Redis server (no persistence: a restart loses every stream,
+/// the worst case for the nodes).
+pub struct Redis {
+    child: Option<Child>,
+    port: u16,
+}
+
+impl Redis {
+    /// Starts `redis-server` on a free loopback port.
+    pub async fn start() -> Result<Self> {
+        let mut r = Redis {
+            child: None,
+            port: free_port()?,
+        };
+        r.spawn().await?;
+        Ok(r)
+    }
+
+    async fn spawn(&mut self) -> Result<()> {
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .context(
+                "starting redis-server (apt-get install redis-server; scripts/test does it)",
+            )?;
+        self.child = Some(child);
+        for _ in 0..200 {
+            if self.ping().await {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        bail!("redis did not become ready on port {}", self.port)
+    }
+
+    async fn ping(&self) -> bool {
+        let Ok(mut tcp) = TcpStream::connect(("127.0.0.1", self.port)).await else {
+            return false;
+        };
+        let mut buf = [0u8; 7];
+        tcp.write_all(b"PING\r\n").await.is_ok()
+            && tcp.read_exact(&mut buf).await.is_ok()
+            && &buf == b"+PONG\r\n"
+    }
+
+    /// The connection URL.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Kills Redis, losing everything in it.
+    pub async fn stop(&mut self) -> Result<()> {
+        if let Some(mut c) = self.child.take() {
+            c.kill().await?;
+        }
+        Ok(())
+    }
+
+    /// Starts it again on the same port.
+    pub async fn start_again(&mut self) -> Result<()> {
+        self.spawn().await
+    }
+
+    /// Kills Redis (losing everything in it), waits `down`, and starts it
+    /// again on the same port.
+    pub async fn restart(&mut self, down: Duration) -> Result<()> {
+        self.stop().await?;
+        tokio::time::sleep(down).await;
+        self.spawn().await
+    }
+}

@@ -1,0 +1,292 @@
+//! Cluster mode with real processes: `weft-server` nodes sharing one real
+//! PostgreSQL and one real Redis (private instances on loopback).
+
+use std::time::Duration;
+
+use anyhow::{anyhow, Result};
+use tempfile::TempDir;
+use weft_e2e::services::{Postgres, Redis};
+use weft_e2e::{http_get, Client, ServerProcess};
+use yrs::sync::{Awareness, Message};
+use yrs::Doc;
+
+/// Longer than one heartbeat timeout plus two checks.
+const NODE_DEATH: Duration = Duration::from_secs(25);
+
+struct Services {
+    pg: Postgres,
+    redis: Redis,
+    dirs: Vec<TempDir>,
+}
+
+impl Services {
+    async fn start() -> Result<Self> {
+        Ok(Services {
+            pg: Postgres::start().await?,
+            redis: Redis::start().await?,
+            dirs: Vec::new(),
+        })
+    }
+
+    async fn node(&mut self) -> Result<ServerProcess> {
+        let dir = tempfile::tempdir()?;
+        let (pg, redis) = (self.pg.url(), self.redis.url());
+        let node = ServerProcess::start(
+            dir.path(),
+            &["--store", &pg, "--redis", &redis, "--unload-after", "1s"],
+        )
+        .await?;
+        self.dirs.push(dir);
+        Ok(node)
+    }
+}
+
+fn awareness_frame(client_id: u64, state: &str) -> Vec<u8> {
+    let mut a = Awareness::new(Doc::with_client_id(client_id));
+    a.set_local_state_raw(state);
+    weft_core::protocol::encode(&Message::Awareness(a.update().unwrap())).to_vec()
+}
+
+fn has_state(c: &Client, id: u64) -> bool {
+    c.session
+        .awareness()
+        .iter()
+        .any(|(cid, s)| cid.get() == id && s.data.is_some())
+}
+
+async fn wait_long(c: &mut Client, limit: Duration, pred: impl Fn(&Client) -> bool) -> Result<()> {
+    tokio::time::timeout(limit, async {
+        while !pred(c) {
+            c.step().await?;
+        }
+        Ok::<_, anyhow::Error>(())
+    })
+    .await
+    .map_err(|_| anyhow!("timed out after {limit:?}; text={:?}", c.text()))?
+}
+
+fn tokens(text: &str) -> usize {
+    text.matches('[').count()
+}
+
+#[tokio::test]
+async fn three_nodes_converge_and_share_presence() -> Result<()> {
+    let mut s = Services::start().await?;
+    let nodes = [s.node().await?, s.node().await?, s.node().await?];
+    let mut clients = Vec::new();
+    for n in &nodes {
+        clients.push(Client::synced(&n.url("shared")).await?);
+    }
+    for round in 0..30 {
+        for (i, c) in clients.iter_mut().enumerate() {
+            c.insert(&format!("[{i}:{round}]")).await?;
+        }
+    }
+    for c in clients.iter_mut() {
+        c.wait_for(|c| tokens(&c.text()) == 90).await?;
+    }
+    let text = clients[0].text();
+    for c in &clients {
+        assert_eq!(c.text(), text, "nodes diverged");
+    }
+    for i in 0..3 {
+        for round in 0..30 {
+            assert!(text.contains(&format!("[{i}:{round}]")));
+        }
+    }
+
+    // Presence set on node 0 reaches clients on nodes 1 and 2.
+    clients[0]
+        .send_raw(awareness_frame(4001, r#"{"user":{"name":"ann"}}"#))
+        .await?;
+    clients[1].wait_for(|c| has_state(c, 4001)).await?;
+    clients[2].wait_for(|c| has_state(c, 4001)).await?;
+    // A client joining node 2 later sees it at connect.
+    let mut late = Client::connect(&nodes[2].url("shared")).await?;
+    late.wait_for(|c| has_state(c, 4001)).await?;
+
+    // Node 0 dies: its client's cursor must not linger on the others.
+    let [n0, n1, n2] = nodes;
+    n0.kill9().await?;
+    wait_long(&mut clients[2], NODE_DEATH, |c| !has_state(c, 4001)).await?;
+    wait_long(&mut late, NODE_DEATH, |c| !has_state(c, 4001)).await?;
+    // The survivors still work together.
+    clients[1].insert("[after]").await?;
+    clients[2]
+        .wait_for(|c| c.text().contains("[after]"))
+        .await?;
+    drop((n1, n2));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_node_that_opens_a_doc_mid_edit_misses_nothing() -> Result<()> {
+    let mut s = Services::start().await?;
+    let a = s.node().await?;
+    let b = s.node().await?;
+    let docs: Vec<String> = (0..4).map(|i| format!("late-{i}")).collect();
+    let mut writers = Vec::new();
+    for d in &docs {
+        writers.push(Client::synced(&a.url(d)).await?);
+        writers.push(Client::synced(&b.url(d)).await?);
+    }
+    // A third node starts while both keep writing, and opens each doc at a
+    // different moment of the stream.
+    let mut c_node = None;
+    let mut joiners = Vec::new();
+    for round in 0..120 {
+        for (i, w) in writers.iter_mut().enumerate() {
+            w.insert(&format!("[{i}:{round}]")).await?;
+            w.drain().await?;
+        }
+        if round == 20 {
+            c_node = Some(s.node().await?);
+        }
+        if let Some(c) = &c_node {
+            if round % 20 == 0 && joiners.len() < docs.len() {
+                joiners.push(Client::connect(&c.url(&docs[joiners.len()])).await?);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(joiners.len(), docs.len());
+    for (d, j) in joiners.iter_mut().enumerate() {
+        // Two writers per doc, 120 tokens each.
+        j.wait_for(|c| tokens(&c.text()) == 240).await?;
+        for w in [2 * d, 2 * d + 1] {
+            writers[w].wait_for(|c| tokens(&c.text()) == 240).await?;
+            assert_eq!(writers[w].text(), j.text());
+        }
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn killing_a_node_under_load_loses_nothing_acked() -> Result<()> {
+    let mut s = Services::start().await?;
+    let victim = s.node().await?;
+    let b = s.node().await?;
+    let c = s.node().await?;
+    let mut watcher = Client::synced(&c.url("crash")).await?;
+    let mut writers = Vec::new();
+    for _ in 0..3 {
+        writers.push(Client::synced(&format!("{}?ack=1", victim.url("crash"))).await?);
+    }
+    for round in 0..150 {
+        for (w, cl) in writers.iter_mut().enumerate() {
+            cl.insert(&format!("[{w}:{round}]")).await?;
+        }
+        for cl in writers.iter_mut() {
+            cl.drain().await?;
+        }
+    }
+    writers[0].wait_for(|c| c.session.acked() > 50).await?;
+    for cl in writers.iter_mut() {
+        cl.drain().await?;
+    }
+    // The handshake's step 2 is acked first, then each update in order.
+    let durable: Vec<usize> = writers
+        .iter()
+        .map(|c| c.session.acked().saturating_sub(1) as usize)
+        .collect();
+    victim.kill9().await?;
+
+    let acked = |text: &str| {
+        durable
+            .iter()
+            .enumerate()
+            .all(|(w, &n)| (0..n).all(|r| text.contains(&format!("[{w}:{r}]"))))
+    };
+    // A client that was on another node all along gets every acked update
+    // (re-joined from PostgreSQL once the node's death is noticed) ...
+    wait_long(&mut watcher, NODE_DEATH, |c| acked(&c.text())).await?;
+    // ... and so does one that reconnects (as the killed node's clients do).
+    let fresh = Client::synced(&b.url("crash")).await?;
+    assert!(acked(&fresh.text()), "acked updates missing after kill -9");
+    let checked: usize = durable.iter().sum();
+    assert!(
+        checked > 50,
+        "too few acked updates to prove anything: {checked}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn restarting_redis_mid_edit_loses_nothing() -> Result<()> {
+    let mut s = Services::start().await?;
+    let a = s.node().await?;
+    let b = s.node().await?;
+    let mut wa = Client::synced(&format!("{}?ack=1", a.url("redis"))).await?;
+    let mut wb = Client::synced(&format!("{}?ack=1", b.url("redis"))).await?;
+    let mut round = 0;
+    let mut write = async |wa: &mut Client, wb: &mut Client, n: usize| -> Result<()> {
+        for _ in 0..n {
+            wa.insert(&format!("[a:{round}]")).await?;
+            wb.insert(&format!("[b:{round}]")).await?;
+            wa.drain().await?;
+            wb.drain().await?;
+            round += 1;
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        Ok(())
+    };
+    write(&mut wa, &mut wb, 30).await?;
+    s.redis.stop().await?;
+    // Edits go on while Redis is away: still acked (PostgreSQL), not yet fanned out.
+    write(&mut wa, &mut wb, 30).await?;
+    s.redis.start_again().await?;
+    write(&mut wa, &mut wb, 30).await?;
+    for c in [&mut wa, &mut wb] {
+        wait_long(c, Duration::from_secs(20), |c| tokens(&c.text()) == 180).await?;
+    }
+    assert_eq!(wa.text(), wb.text());
+    wa.wait_for(|c| c.session.acked() as usize == 91).await?;
+    // Nothing acked is missing from what a new client loads.
+    let fresh = Client::synced(&b.url("redis")).await?;
+    assert_eq!(fresh.text(), wa.text());
+    Ok(())
+}
+
+#[tokio::test]
+async fn health_and_stream_metrics_follow_redis_and_unloading() -> Result<()> {
+    let mut s = Services::start().await?;
+    let a = s.node().await?;
+    let (code, body) = http_get(a.addr, "/healthz", &[]).await?;
+    assert_eq!((code, body.as_str()), (200, "store: ok\nredis: ok\n"));
+
+    let metric = |body: &str, name: &str| -> Option<f64> {
+        body.lines()
+            .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+            .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+    };
+    let c = Client::synced(&a.url("unload")).await?;
+    let (_, m) = http_get(a.addr, "/metrics", &[]).await?;
+    assert_eq!(metric(&m, "weft_stream_subscriptions"), Some(1.0), "{m}");
+    assert!(metric(&m, "weft_stream_lag_seconds").is_some());
+    drop(c);
+    // With no clients, the doc unloads (1 s) and its stream is no longer read.
+    let mut unloaded = false;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let (_, m) = http_get(a.addr, "/metrics", &[]).await?;
+        if metric(&m, "weft_stream_subscriptions") == Some(0.0)
+            && metric(&m, "weft_docs_loaded") == Some(0.0)
+        {
+            unloaded = true;
+            break;
+        }
+    }
+    assert!(unloaded, "doc stayed loaded or subscribed");
+
+    s.redis.stop().await?;
+    let (code, body) = http_get(a.addr, "/healthz", &[]).await?;
+    assert_eq!(code, 503, "{body}");
+    assert!(
+        body.contains("store: ok") && body.contains("redis unreachable"),
+        "{body}"
+    );
+    s.redis.start_again().await?;
+    let (code, _) = http_get(a.addr, "/healthz", &[]).await?;
+    assert_eq!(code, 200);
+    Ok(())
+}
