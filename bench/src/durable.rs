@@ -42,10 +42,15 @@ pub async fn run(clients: usize, updates: usize) -> anyhow::Result<()> {
 
 /// Runs the writers against a weft-server at `addr`; acked updates per second.
 pub async fn against(addr: &str, clients: usize, updates: usize) -> anyhow::Result<f64> {
+    against_all(&[addr.to_owned()], clients, updates).await
+}
+
+/// Like [`against`], with the writers spread over several nodes in turn.
+pub async fn against_all(addrs: &[String], clients: usize, updates: usize) -> anyhow::Result<f64> {
     let started = Instant::now();
     let mut tasks = Vec::new();
     for c in 0..clients {
-        let addr = addr.to_owned();
+        let addr = addrs[c % addrs.len()].clone();
         tasks.push(tokio::spawn(async move {
             let (ws, _) =
                 tokio_tungstenite::connect_async(format!("ws://{addr}/durable-{c}?ack=1")).await?;

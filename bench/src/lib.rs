@@ -8,8 +8,11 @@
 //! - [`durable`]: acked (committed to SQLite) updates per second.
 //! - [`compare`]: weft-server side by side with the other Yjs servers and a
 //!   plain broadcast baseline ([`baseline`]), on seven workloads.
+//! - [`cluster`]: cluster mode against single-node SQLite, and one node
+//!   against three.
 
 pub mod baseline;
+pub mod cluster;
 pub mod compare;
 pub mod durable;
 pub mod join;
@@ -41,6 +44,8 @@ pub enum Bench {
     },
     /// Every server in turn on the same workloads (see docs/BENCHMARKS.md).
     Compare(compare::Options),
+    /// Cluster mode's cost: SQLite vs PostgreSQL + Redis, one node vs three.
+    Cluster(cluster::Options),
     /// The broadcast baseline server (started by `compare`).
     BaselineServer {
         /// host:port to listen on.
@@ -63,6 +68,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Bench::Join { trace, runs } => join::run(&trace, runs).await,
         Bench::Durable { clients, updates } => durable::run(clients, updates).await,
         Bench::Compare(opts) => compare::run(opts).await,
+        Bench::Cluster(opts) => cluster::run(opts).await,
         Bench::BaselineServer { addr } => baseline::serve(&addr).await,
     }
 }

@@ -62,8 +62,18 @@ pub struct Postgres {
 }
 
 impl Postgres {
-    /// `initdb` into a temporary directory and start on a free port.
+    /// `initdb` into a temporary directory and start on a free port, with
+    /// fsync off: tests kill weft nodes, never the database.
     pub async fn start() -> Result<Self> {
+        Self::start_with(false).await
+    }
+
+    /// Like [`Postgres::start`], with fsync on as in production (benchmarks).
+    pub async fn start_durable() -> Result<Self> {
+        Self::start_with(true).await
+    }
+
+    async fn start_with(fsync: bool) -> Result<Self> {
         let bin = pg_bin_dir()?;
         let dir = tempfile::tempdir()?;
         let data = dir.path().join("data");
@@ -100,7 +110,8 @@ impl Postgres {
             .arg(&data)
             .args(["-p", &port.to_string(), "-k"])
             .arg(dir.path())
-            .args(["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"])
+            .args(["-c", "listen_addresses=127.0.0.1", "-c"])
+            .arg(if fsync { "fsync=on" } else { "fsync=off" })
             .args(["-c", "max_connections=200"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())

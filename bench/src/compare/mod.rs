@@ -152,6 +152,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         root: root.clone(),
         bench: std::env::current_exe()?,
         pin: opts.server_cpu.clone(),
+        services: None,
     };
     let state = if opts.smoke {
         // A small doc: the smoke test checks the workload, not the trace.

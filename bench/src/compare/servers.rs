@@ -28,6 +28,11 @@ pub enum Kind {
     YSweet,
     /// A tokio-tungstenite broadcast server doing no CRDT work: the ceiling.
     Baseline,
+    /// weft-server on PostgreSQL with Redis fan-out, one node (`weft-bench cluster`).
+    WeftPostgres,
+    /// Three weft-server nodes on one PostgreSQL and one Redis, clients
+    /// spread over them in turn (`weft-bench cluster`).
+    WeftCluster,
 }
 
 impl Kind {
@@ -39,6 +44,8 @@ impl Kind {
             Kind::Hocuspocus => "@hocuspocus/server",
             Kind::YSweet => "y-sweet",
             Kind::Baseline => "baseline (broadcast)",
+            Kind::WeftPostgres => "weft, 1 node on PostgreSQL + Redis",
+            Kind::WeftCluster => "weft, 3 nodes on PostgreSQL + Redis",
         }
     }
 
@@ -49,7 +56,10 @@ impl Kind {
 
     /// Whether documents outlive the process.
     pub fn persists(self) -> bool {
-        matches!(self, Kind::Weft | Kind::YSweet)
+        matches!(
+            self,
+            Kind::Weft | Kind::YSweet | Kind::WeftPostgres | Kind::WeftCluster
+        )
     }
 }
 
@@ -64,6 +74,8 @@ pub struct Programs {
     pub bench: PathBuf,
     /// `taskset -c N` prefix for servers, if pinning is possible.
     pub pin: Option<String>,
+    /// PostgreSQL and Redis URLs, for the cluster kinds.
+    pub services: Option<(String, String)>,
 }
 
 /// A running server.
@@ -73,6 +85,9 @@ pub struct Running {
     /// `127.0.0.1:port`.
     pub addr: String,
     child: Child,
+    /// Further nodes (cluster kinds) and their addresses.
+    more: Vec<(Child, String)>,
+    next: std::sync::atomic::AtomicUsize,
     data: PathBuf,
     /// y-sweet's per-doc URLs, each fetched once (concurrent creation of
     /// one doc makes it answer 500).
@@ -83,6 +98,15 @@ impl Programs {
     fn command(&self, kind: Kind, port: u16, data: &Path) -> Result<Command> {
         let root = &self.root;
         let (program, args, env): (PathBuf, Vec<String>, Vec<(&str, String)>) = match kind {
+            Kind::WeftPostgres | Kind::WeftCluster => {
+                let (pg, redis) = self
+                    .services
+                    .clone()
+                    .context("the cluster kinds need PostgreSQL and Redis")?;
+                let mut cmd = self.command(Kind::Weft, port, data)?;
+                cmd.args(["--store", &pg, "--redis", &redis]);
+                return Ok(cmd);
+            }
             Kind::Weft => (
                 root.join(&self.weft_server),
                 [
@@ -176,6 +200,31 @@ impl Programs {
                 .local_addr()?
                 .port(),
         };
+        let child = self.spawn(kind, port, data).await?;
+        let mut more = Vec::new();
+        if kind == Kind::WeftCluster {
+            for _ in 0..2 {
+                let port = std::net::TcpListener::bind("127.0.0.1:0")?
+                    .local_addr()?
+                    .port();
+                more.push((
+                    self.spawn(kind, port, data).await?,
+                    format!("127.0.0.1:{port}"),
+                ));
+            }
+        }
+        Ok(Running {
+            kind,
+            addr: format!("127.0.0.1:{port}"),
+            child,
+            more,
+            next: Default::default(),
+            data: data.to_owned(),
+            urls: Default::default(),
+        })
+    }
+
+    async fn spawn(&self, kind: Kind, port: u16, data: &Path) -> Result<Child> {
         let child = self
             .command(kind, port, data)?
             .spawn()
@@ -188,13 +237,7 @@ impl Programs {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        Ok(Running {
-            kind,
-            addr,
-            child,
-            data: data.to_owned(),
-            urls: Default::default(),
-        })
+        Ok(child)
     }
 }
 
@@ -202,6 +245,28 @@ impl Running {
     /// The server's process id (taskset execs the server, so it is the same).
     pub fn pid(&self) -> u32 {
         self.child.id().unwrap_or(0)
+    }
+
+    /// Every node's process id.
+    fn pids(&self) -> Vec<u32> {
+        std::iter::once(&self.child)
+            .chain(self.more.iter().map(|(c, _)| c))
+            .filter_map(|c| c.id())
+            .collect()
+    }
+
+    /// Every node's address (one but for the cluster kind).
+    pub fn addrs(&self) -> Vec<String> {
+        std::iter::once(self.addr.clone())
+            .chain(self.more.iter().map(|(_, a)| a.clone()))
+            .collect()
+    }
+
+    /// The next node's address, in turn.
+    fn next_addr(&self) -> String {
+        let all = self.addrs();
+        let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        all[i % all.len()].clone()
     }
 
     /// The URL and framing a client uses for `doc`.
@@ -230,47 +295,58 @@ impl Running {
                     .await?;
                 (url.clone(), Framing::Plain)
             }
-            _ => (format!("ws://{}/{doc}", self.addr), Framing::Plain),
+            _ => (format!("ws://{}/{doc}", self.next_addr()), Framing::Plain),
         })
     }
 
     /// Resident memory (`Rss` in smaps_rollup), in KiB.
     pub fn rss_kib(&self) -> u64 {
-        let text = std::fs::read_to_string(format!("/proc/{}/smaps_rollup", self.pid()))
-            .unwrap_or_default();
-        text.lines()
-            .find_map(|l| l.strip_prefix("Rss:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap_or(0)
+        self.pids()
+            .into_iter()
+            .map(|pid| {
+                let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
+                    .unwrap_or_default();
+                text.lines()
+                    .find_map(|l| l.strip_prefix("Rss:"))
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+                    .unwrap_or(0)
+            })
+            .sum()
     }
 
     /// CPU time used so far (user + system, from /proc/PID/stat), in seconds.
     pub fn cpu_seconds(&self) -> f64 {
-        let text =
-            std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap_or_default();
-        // Fields after the command name, which is in parentheses.
-        let rest = text.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-        let f: Vec<&str> = rest.split_whitespace().collect();
-        let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-        // utime and stime are fields 14 and 15; `rest` starts at field 3.
-        (ticks(11) + ticks(12)) / 100.0
+        self.pids().into_iter().map(cpu_of).sum()
     }
 
     /// Stops it (SIGTERM, then SIGKILL after 10 s).
     pub async fn stop(mut self) -> Result<PathBuf> {
-        if let Some(pid) = self.child.id() {
+        for pid in self.pids() {
             let _ = std::process::Command::new("kill")
                 .args(["-TERM", &pid.to_string()])
                 .status();
         }
-        if tokio::time::timeout(Duration::from_secs(10), self.child.wait())
-            .await
-            .is_err()
-        {
-            let _ = self.child.kill().await;
+        for child in std::iter::once(&mut self.child).chain(self.more.iter_mut().map(|(c, _)| c)) {
+            if tokio::time::timeout(Duration::from_secs(10), child.wait())
+                .await
+                .is_err()
+            {
+                let _ = child.kill().await;
+            }
         }
         Ok(self.data.clone())
     }
+}
+
+/// CPU time a process used so far (user + system, from /proc/PID/stat), in seconds.
+fn cpu_of(pid: u32) -> f64 {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name, which is in parentheses.
+    let rest = text.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15; `rest` starts at field 3.
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 /// One HTTP POST with a JSON body; the response body.
