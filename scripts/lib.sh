@@ -31,9 +31,10 @@ ensure_build_tools() {
 
 ensure_cluster_services() {
   # Cluster mode's tests start private PostgreSQL and Redis servers on
-  # loopback from these packages (never mocks). setpriv runs postgres as
+  # loopback from these packages (never mocks), and put the documented nginx
+  # config in front of two nodes. setpriv runs postgres as
   # its own user when the tests run as root.
-  apt_install postgresql redis-server util-linux
+  apt_install postgresql redis-server util-linux nginx
 }
 
 ensure_rust() {

@@ -290,3 +290,122 @@ async fn health_and_stream_metrics_follow_redis_and_unloading() -> Result<()> {
     assert_eq!(code, 200);
     Ok(())
 }
+
+/// nginx with the config in `packaging/nginx/weft-cluster.conf`, rewritten
+/// to point at `nodes` and listen on a free port.
+struct Nginx {
+    child: tokio::process::Child,
+    port: u16,
+    _dir: TempDir,
+}
+
+impl Nginx {
+    async fn start(nodes: &[&ServerProcess]) -> Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let example = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../packaging/nginx/weft-cluster.conf"),
+        )?;
+        let mut conf = example
+            .replace("127.0.0.1:4455", &nodes[0].addr.to_string())
+            .replace("127.0.0.1:4456", &nodes[1].addr.to_string())
+            .replace("listen 8080;", &format!("listen 127.0.0.1:{port};"));
+        assert_ne!(
+            conf, example,
+            "the example's addresses changed; update this test"
+        );
+        conf = format!(
+            "daemon off;\nworker_processes 1;\n{}pid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{}}\nhttp {{\naccess_log off;\nclient_body_temp_path {d};\nproxy_temp_path {d};\n{conf}\n}}\n",
+            // Workers read the temp dirs as the master's user (root in CI).
+            "user root;\n",
+            d = dir.path().display(),
+        );
+        let path = dir.path().join("nginx.conf");
+        std::fs::write(&path, conf)?;
+        let child = tokio::process::Command::new("nginx")
+            .arg("-p")
+            .arg(dir.path())
+            .arg("-e")
+            .arg(dir.path().join("error.log"))
+            .arg("-c")
+            .arg(&path)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| {
+                anyhow!("starting nginx (apt-get install nginx; scripts/test does it): {e}")
+            })?;
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                return Ok(Nginx {
+                    child,
+                    port,
+                    _dir: dir,
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let log = std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default();
+        Err(anyhow!("nginx did not start: {log}"))
+    }
+
+    fn url(&self, doc: &str) -> String {
+        format!("ws://127.0.0.1:{}/{doc}", self.port)
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        // SIGTERM, not SIGKILL: the master then stops its workers, which
+        // would otherwise outlive the test holding the port.
+        if let Some(pid) = self.child.id() {
+            let _ = std::process::Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status();
+        }
+    }
+}
+
+/// The documented nginx config balances two nodes, and a client whose
+/// node died reconnects through it and finds every acked update.
+#[tokio::test]
+async fn the_documented_nginx_config_balances_nodes_and_survives_one_dying() -> Result<()> {
+    let mut s = Services::start().await?;
+    let a = s.node().await?;
+    let b = s.node().await?;
+    let proxy = Nginx::start(&[&a, &b]).await?;
+    let mut clients = Vec::new();
+    for _ in 0..4 {
+        clients.push(Client::synced(&format!("{}?ack=1", proxy.url("lb"))).await?);
+    }
+    for round in 0..25 {
+        for (i, c) in clients.iter_mut().enumerate() {
+            c.insert(&format!("[{i}:{round}]")).await?;
+        }
+    }
+    for c in clients.iter_mut() {
+        c.wait_for(|c| tokens(&c.text()) == 100 && c.session.acked() == 26)
+            .await?;
+    }
+    // least_conn put clients on both nodes: each node has the doc open.
+    for node in [&a, &b] {
+        let (_, m) = http_get(node.addr, "/metrics", &[]).await?;
+        assert!(
+            m.lines().any(|l| l == "weft_docs_loaded 1"),
+            "a node got no clients: {m}"
+        );
+    }
+    let text = clients[0].text();
+    a.kill9().await?;
+    // Reconnecting through nginx lands on the survivor, which has it all.
+    let again = Client::synced(&proxy.url("lb")).await?;
+    assert_eq!(again.text(), text);
+    Ok(())
+}
