@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use futures_util::{SinkExt, StreamExt};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
@@ -22,6 +21,7 @@ use weft_core::ProtocolError;
 
 use crate::limits::ConnLimits;
 use crate::metrics::Metrics;
+use crate::outbox::Outbox;
 use crate::rooms::{ConnControl, Peer};
 use crate::server::Shared;
 
@@ -77,9 +77,14 @@ pub async fn serve<S>(
     tracing::debug!("connected");
 
     let (sink, mut stream) = ws.split();
-    let (tx, rx) = mpsc::channel(shared.config.send_queue.max(4));
+    let tx = Arc::new(Outbox::new(shared.config.send_queue.max(4)));
     let ctl = Arc::new(ConnControl::default());
-    let writer = tokio::spawn(write_loop(sink, rx, ctl.clone(), shared.metrics.clone()));
+    let writer = tokio::spawn(write_loop(
+        sink,
+        tx.clone(),
+        ctl.clone(),
+        shared.metrics.clone(),
+    ));
     lease.room.connect(
         conn,
         Peer {
@@ -219,7 +224,7 @@ pub async fn serve<S>(
     shared.rooms.release(lease);
     // Stops the writer if nothing else did; it sends the close frame.
     ctl.close(close::NORMAL, "");
-    drop(tx);
+    tx.close();
     if tokio::time::timeout(Duration::from_secs(2), writer)
         .await
         .is_err()
@@ -248,12 +253,8 @@ fn close_frame(code: u16, reason: &str) -> CloseFrame {
     }
 }
 
-async fn write_loop<Si>(
-    mut sink: Si,
-    mut rx: mpsc::Receiver<Message>,
-    ctl: Arc<ConnControl>,
-    metrics: Arc<Metrics>,
-) where
+async fn write_loop<Si>(mut sink: Si, rx: Arc<Outbox>, ctl: Arc<ConnControl>, metrics: Arc<Metrics>)
+where
     Si: futures_util::Sink<Message, Error = WsError> + Unpin,
 {
     'outer: loop {
@@ -269,7 +270,7 @@ async fn write_loop<Si>(
                     if sink.feed(msg).await.is_err() {
                         break 'outer;
                     }
-                    next = rx.try_recv().ok();
+                    next = rx.try_recv();
                 }
                 if sink.flush().await.is_err() {
                     break;
@@ -277,6 +278,8 @@ async fn write_loop<Si>(
             }
         }
     }
+    // Senders see the writer is gone (the room drops this peer).
+    rx.close();
     if let Some((code, reason)) = ctl.close_frame() {
         let frame = close_frame(code, &reason);
         let _ = tokio::time::timeout(

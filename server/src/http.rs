@@ -158,7 +158,7 @@ pub async fn handle(
         .max_message_size(Some(shared.config.max_message_size))
         .max_frame_size(Some(shared.config.max_message_size))
         // Small buffers keep idle connections cheap; they grow on demand.
-        .read_buffer_size(4096)
+        .read_buffer_size(512)
         .write_buffer_size(8192);
     let task_shared = shared.clone();
     shared.tracker.spawn(async move {

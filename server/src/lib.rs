@@ -13,6 +13,7 @@
 //! - [`server`]: `run`/`serve`: the listener, connection cap, graceful shutdown.
 //! - [`http`]: health, metrics and the checks before the WebSocket upgrade.
 //! - [`connection`]: the socket loop of one connection (thin adapter).
+//! - [`outbox`]: a connection's bounded send queue.
 //! - [`tls`]: optional native TLS, reloaded when the files change.
 //! - [`limits`]: rate limits per connection and per IP.
 //! - [`rooms`]: loading, sharing, persisting and unloading documents.
@@ -34,6 +35,7 @@ pub mod error;
 pub mod http;
 pub mod limits;
 pub mod metrics;
+pub mod outbox;
 pub mod postgres;
 pub mod rooms;
 pub mod server;

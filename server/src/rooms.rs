@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use tokio::sync::{mpsc, Notify, OnceCell};
+use tokio::sync::{Notify, OnceCell};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 use weft_core::doc_id::DocId;
@@ -23,6 +23,7 @@ use weft_core::ProtocolError;
 
 use crate::cluster::Cluster;
 use crate::metrics::Metrics;
+use crate::outbox::{Outbox, SendError};
 use crate::store::{self, Store, StoreError};
 
 /// Why a doc could not be opened.
@@ -77,7 +78,7 @@ impl ConnControl {
 /// A connection as the room sees it: where to send, and how to stop it.
 pub struct Peer {
     /// Its bounded outbound queue.
-    pub tx: mpsc::Sender<Message>,
+    pub tx: Arc<Outbox>,
     /// Its control block.
     pub ctl: Arc<ConnControl>,
 }
@@ -335,7 +336,7 @@ fn broadcast(peers: &mut HashMap<ConnId, Peer>, from: ConnId, frame: Bytes, metr
                 metrics.messages_out.inc();
                 true
             }
-            Err(mpsc::error::TrySendError::Full(_)) => {
+            Err(SendError::Full) => {
                 // Never drop a message silently: the client is told to
                 // reconnect and resyncs from the doc.
                 metrics.slow_consumers.inc();
@@ -343,7 +344,7 @@ fn broadcast(peers: &mut HashMap<ConnId, Peer>, from: ConnId, frame: Bytes, metr
                     .close(close::TRY_AGAIN_LATER, "too slow: reconnect to resync");
                 false
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
+            Err(SendError::Closed) => false,
         }
     });
 }
