@@ -409,3 +409,51 @@ async fn the_documented_nginx_config_balances_nodes_and_survives_one_dying() -> 
     assert_eq!(again.text(), text);
     Ok(())
 }
+
+/// A node that cannot reach PostgreSQL or Redis refuses to start, says
+/// which and where, and never prints a password.
+#[tokio::test]
+async fn unreachable_services_fail_the_start_clearly() -> Result<()> {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let start = |store: String, redis: Option<String>| async move {
+        let dir = tempfile::tempdir()?;
+        let mut cmd = tokio::process::Command::new(weft_e2e::server_bin()?);
+        cmd.args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.path())
+            .args(["--store", &store]);
+        if let Some(r) = &redis {
+            cmd.args(["--redis", r]);
+        }
+        let out = tokio::time::timeout(Duration::from_secs(30), cmd.output()).await??;
+        Ok::<_, anyhow::Error>((
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        ))
+    };
+    let (code, stdout, stderr) = start(
+        format!("postgres://weft:hunter2@127.0.0.1:{closed}/weft"),
+        None,
+    )
+    .await?;
+    assert_ne!(code, Some(0));
+    assert!(!stdout.contains("listening"), "{stdout}");
+    assert!(
+        stderr.contains("postgres") && stderr.contains(&closed.to_string()),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("hunter2"), "password leaked: {stderr}");
+
+    let pg = Postgres::start().await?;
+    let (code, stdout, stderr) =
+        start(pg.url(), Some(format!("redis://127.0.0.1:{closed}"))).await?;
+    assert_ne!(code, Some(0));
+    assert!(!stdout.contains("listening"), "{stdout}");
+    assert!(
+        stderr.contains("redis") && stderr.contains(&closed.to_string()),
+        "{stderr}"
+    );
+    Ok(())
+}
