@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::sync::{mpsc, Mutex};
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
 use yrs::updates::decoder::Decode;
 use yrs::{ReadTxn, StateVector, Transact, Update};
 
@@ -44,6 +44,19 @@ fn pg_err(e: impl std::fmt::Display) -> StoreError {
         backend: "postgres",
         message: e.to_string(),
     }
+}
+
+/// A driver error with its causes: tokio-postgres' own text for a server
+/// error is just "db error", and the server's message is the cause.
+fn db_err(e: tokio_postgres::Error) -> StoreError {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    pg_err(text)
 }
 
 enum Op {
@@ -78,17 +91,118 @@ impl Conn {
 }
 
 async fn connect(url: &str) -> Result<Client, StoreError> {
-    let connecting = tokio_postgres::connect(url, NoTls);
+    let (mapped, tls) = tls_for(url);
+    let connecting = tokio_postgres::connect(&mapped, tls);
     let (client, connection) = tokio::time::timeout(Duration::from_secs(10), connecting)
         .await
         .map_err(|_| pg_err(format!("connecting to {} timed out", redact(url))))?
-        .map_err(|e| pg_err(format!("connecting to {}: {e}", redact(url))))?;
+        .map_err(|e| match db_err(e) {
+            StoreError::Backend { message, .. } => {
+                pg_err(format!("connecting to {}: {message}", redact(url)))
+            }
+            other => other,
+        })?;
     tokio::spawn(async move {
         if let Err(e) = connection.await {
             tracing::warn!(error = %e, "postgres connection ended");
         }
     });
     Ok(client)
+}
+
+/// The connector for `url`, with libpq's meaning of `sslmode`:
+/// `prefer` (the default) and `require` encrypt without checking the
+/// certificate; `verify-ca` and `verify-full` also check it against the
+/// system roots (and `SSL_CERT_FILE`), host name included. tokio-postgres
+/// knows only disable/prefer/require, so the verify modes become `require`
+/// with a verifying connector. Debian's own PostgreSQL, for one, serves a
+/// self-signed certificate by default.
+pub fn tls_for(url: &str) -> (String, tokio_postgres_rustls::MakeRustlsConnect) {
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    let mut verify = false;
+    let params: Vec<&str> = query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| match p {
+            "sslmode=verify-full" | "sslmode=verify-ca" => {
+                verify = true;
+                "sslmode=require"
+            }
+            other => other,
+        })
+        .collect();
+    let url = if params.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", params.join("&"))
+    };
+    let config = if verify {
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in rustls_native_certs::load_native_certs().certs {
+            let _ = roots.add(cert);
+        }
+        rustls::ClientConfig::builder()
+            .with_root_certificates(roots)
+            .with_no_client_auth()
+    } else {
+        rustls::ClientConfig::builder()
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(EncryptOnly(Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))))
+            .with_no_client_auth()
+    };
+    (url, tokio_postgres_rustls::MakeRustlsConnect::new(config))
+}
+
+/// Accepts any certificate but still checks the handshake signatures:
+/// libpq's `sslmode=require` (encrypted, not authenticated).
+#[derive(Debug)]
+struct EncryptOnly(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for EncryptOnly {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
 }
 
 /// The URL without its password, for messages.
@@ -116,12 +230,12 @@ impl PgStore {
         client
             .query_one("SELECT pg_advisory_lock($1)", &[&SCHEMA_LOCK])
             .await
-            .map_err(pg_err)?;
-        let created = client.batch_execute(SCHEMA).await.map_err(pg_err);
+            .map_err(db_err)?;
+        let created = client.batch_execute(SCHEMA).await.map_err(db_err);
         client
             .query_one("SELECT pg_advisory_unlock($1)", &[&SCHEMA_LOCK])
             .await
-            .map_err(pg_err)?;
+            .map_err(db_err)?;
         created?;
         let (tx, rx) = mpsc::unbounded_channel();
         let writes = Conn {
@@ -151,7 +265,7 @@ impl PgStore {
         let rows = client
             .query("SELECT DISTINCT doc FROM weft_updates ORDER BY doc", &[])
             .await
-            .map_err(pg_err)?;
+            .map_err(db_err)?;
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 }
@@ -168,7 +282,7 @@ impl Store for PgStore {
                     &[&doc],
                 )
                 .await
-                .map_err(pg_err)?;
+                .map_err(db_err)?;
             let mut stored = StoredDoc::default();
             for row in rows {
                 let snapshot: bool = row.get(0);
@@ -202,7 +316,7 @@ impl Store for PgStore {
             tokio::time::timeout(Duration::from_secs(5), probe)
                 .await
                 .map_err(|_| pg_err("no answer within 5 s"))?
-                .map_err(pg_err)?;
+                .map_err(db_err)?;
             Ok(())
         })
     }
@@ -237,7 +351,7 @@ async fn commit(conn: &Conn, ops: &[Work]) -> Result<(), StoreError> {
         return Ok(());
     }
     let client = conn.get().await?;
-    client.batch_execute("BEGIN").await.map_err(pg_err)?;
+    client.batch_execute("BEGIN").await.map_err(db_err)?;
     let result = async {
         let mut docs: Vec<&str> = Vec::new();
         let mut datas: Vec<&[u8]> = Vec::new();
@@ -257,7 +371,7 @@ async fn commit(conn: &Conn, ops: &[Work]) -> Result<(), StoreError> {
     }
     .await;
     match result {
-        Ok(()) => client.batch_execute("COMMIT").await.map_err(pg_err),
+        Ok(()) => client.batch_execute("COMMIT").await.map_err(db_err),
         Err(e) => {
             let _ = client.batch_execute("ROLLBACK").await;
             Err(e)
@@ -281,7 +395,7 @@ async fn insert(
             &[&*docs, &*datas],
         )
         .await
-        .map_err(pg_err)?;
+        .map_err(db_err)?;
     docs.clear();
     datas.clear();
     Ok(())
@@ -296,14 +410,14 @@ async fn compact(client: &Client, doc: &DocId, snapshot: &Bytes) -> Result<(), S
             &[&doc],
         )
         .await
-        .map_err(pg_err)?;
+        .map_err(db_err)?;
     let rows = client
         .query(
             "SELECT seq, data FROM weft_updates WHERE doc = $1 ORDER BY seq",
             &[&doc],
         )
         .await
-        .map_err(pg_err)?;
+        .map_err(db_err)?;
     let seqs: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
     let mut parts: Vec<Vec<u8>> = rows.iter().map(|r| r.get(1)).collect();
     parts.push(snapshot.to_vec());
@@ -323,14 +437,14 @@ async fn compact(client: &Client, doc: &DocId, snapshot: &Bytes) -> Result<(), S
             &[&doc, &seqs],
         )
         .await
-        .map_err(pg_err)?;
+        .map_err(db_err)?;
     client
         .execute(
             "INSERT INTO weft_updates (doc, snapshot, data) VALUES ($1, true, $2)",
             &[&doc, &merged],
         )
         .await
-        .map_err(pg_err)?;
+        .map_err(db_err)?;
     Ok(())
 }
 
@@ -357,6 +471,19 @@ pub fn merge(parts: &[Vec<u8>]) -> Option<Vec<u8>> {
 mod tests {
     use super::*;
     use yrs::{GetString, Text};
+
+    #[test]
+    fn verify_modes_become_require_with_a_verifying_connector() {
+        assert_eq!(
+            tls_for("postgres://h/db?sslmode=verify-full&application_name=w").0,
+            "postgres://h/db?sslmode=require&application_name=w"
+        );
+        assert_eq!(
+            tls_for("postgres://h/db?sslmode=require").0,
+            "postgres://h/db?sslmode=require"
+        );
+        assert_eq!(tls_for("postgres://h/db").0, "postgres://h/db");
+    }
 
     #[test]
     fn redact_hides_the_password() {

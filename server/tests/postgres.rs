@@ -139,3 +139,32 @@ async fn an_unreachable_database_is_a_clear_error() -> anyhow::Result<()> {
     assert!(!msg.contains("hunter2"), "password leaked: {msg}");
     Ok(())
 }
+
+/// TLS with libpq's `sslmode` meanings, against a server that refuses
+/// anything unencrypted (as managed databases do).
+#[tokio::test]
+async fn tls_follows_sslmode() -> anyhow::Result<()> {
+    let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()])?;
+    let pg = Postgres::start_tls_only(&cert.cert.pem(), &cert.signing_key.serialize_pem()).await?;
+    // Default (prefer) and require: encrypted, certificate not checked.
+    PgStore::open(&pg.url()).await?;
+    let s = PgStore::open(&format!("{}?sslmode=require", pg.url())).await?;
+    store::append(&s, &id("tls"), edit(1, "a")).await?;
+    assert_eq!(s.load(&id("tls")).await?.updates.len(), 1);
+    // The server really refuses plaintext, so the above was encrypted.
+    let err = PgStore::open(&format!("{}?sslmode=disable", pg.url()))
+        .await
+        .err()
+        .expect("plaintext accepted");
+    assert!(err.to_string().contains("pg_hba"), "{err}");
+    // verify-full checks the certificate, which no system root signed.
+    let err = PgStore::open(&format!("{}?sslmode=verify-full", pg.url()))
+        .await
+        .err()
+        .expect("an untrusted certificate was accepted");
+    assert!(
+        err.to_string().to_lowercase().contains("certificate"),
+        "{err}"
+    );
+    Ok(())
+}

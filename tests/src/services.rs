@@ -65,15 +65,21 @@ impl Postgres {
     /// `initdb` into a temporary directory and start on a free port, with
     /// fsync off: tests kill weft nodes, never the database.
     pub async fn start() -> Result<Self> {
-        Self::start_with(false).await
+        Self::start_with(false, None).await
     }
 
     /// Like [`Postgres::start`], with fsync on as in production (benchmarks).
     pub async fn start_durable() -> Result<Self> {
-        Self::start_with(true).await
+        Self::start_with(true, None).await
     }
 
-    async fn start_with(fsync: bool) -> Result<Self> {
+    /// Like [`Postgres::start`], accepting only TLS connections, with this
+    /// PEM certificate and key.
+    pub async fn start_tls_only(cert_pem: &str, key_pem: &str) -> Result<Self> {
+        Self::start_with(false, Some((cert_pem, key_pem))).await
+    }
+
+    async fn start_with(fsync: bool, tls: Option<(&str, &str)>) -> Result<Self> {
         let bin = pg_bin_dir()?;
         let dir = tempfile::tempdir()?;
         let data = dir.path().join("data");
@@ -104,6 +110,35 @@ impl Postgres {
         if !out.status.success() {
             bail!("initdb failed: {}", String::from_utf8_lossy(&out.stderr));
         }
+        let mut tls_args = Vec::new();
+        if let Some((cert, key)) = tls {
+            std::fs::write(data.join("server.crt"), cert)?;
+            std::fs::write(data.join("server.key"), key)?;
+            // Only encrypted connections get in.
+            std::fs::write(
+                data.join("pg_hba.conf"),
+                "local all all trust\nhostssl all all 127.0.0.1/32 trust\n",
+            )?;
+            let mut fix = std::process::Command::new("chmod");
+            fix.args(["600"]).arg(data.join("server.key"));
+            if !fix.status()?.success() {
+                bail!("chmod failed");
+            }
+            if is_root() {
+                std::process::Command::new("chown")
+                    .args(["-R", "postgres:postgres"])
+                    .arg(&data)
+                    .status()?;
+            }
+            tls_args = vec![
+                "-c",
+                "ssl=on",
+                "-c",
+                "ssl_cert_file=server.crt",
+                "-c",
+                "ssl_key_file=server.key",
+            ];
+        }
         let port = free_port()?;
         let child = as_postgres(&bin.join("postgres"))
             .arg("-D")
@@ -113,6 +148,7 @@ impl Postgres {
             .args(["-c", "listen_addresses=127.0.0.1", "-c"])
             .arg(if fsync { "fsync=on" } else { "fsync=off" })
             .args(["-c", "max_connections=200"])
+            .args(&tls_args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .kill_on_drop(true)
