@@ -266,6 +266,16 @@ impl ServerProcess {
 
     /// Like [`ServerProcess::start`] on a given address (to restart on the same port).
     pub async fn start_on(listen: &str, data_dir: &Path, args: &[&str]) -> Result<Self> {
+        Self::start_with_env(listen, data_dir, args, &[]).await
+    }
+
+    /// Like [`ServerProcess::start_on`] with extra environment variables.
+    pub async fn start_with_env(
+        listen: &str,
+        data_dir: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<Self> {
         let mut child = Command::new(server_bin()?)
             .args(["--listen", listen, "--data-dir"])
             .arg(data_dir)
@@ -276,6 +286,7 @@ impl ServerProcess {
                 "RUST_LOG",
                 std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
             )
+            .envs(env.iter().copied())
             .kill_on_drop(true)
             .spawn()?;
         let stdout = child.stdout.take().context("stdout")?;

@@ -191,6 +191,8 @@ impl Drop for Postgres {
 pub struct Redis {
     child: Option<Child>,
     port: u16,
+    /// Certificate and key files when serving TLS only.
+    tls: Option<(PathBuf, PathBuf)>,
 }
 
 impl Redis {
@@ -199,14 +201,38 @@ impl Redis {
         let mut r = Redis {
             child: None,
             port: free_port()?,
+            tls: None,
+        };
+        r.spawn().await?;
+        Ok(r)
+    }
+
+    /// Starts `redis-server` accepting only TLS (`rediss://`), with these
+    /// PEM files.
+    pub async fn start_tls(cert: PathBuf, key: PathBuf) -> Result<Self> {
+        let mut r = Redis {
+            child: None,
+            port: free_port()?,
+            tls: Some((cert, key)),
         };
         r.spawn().await?;
         Ok(r)
     }
 
     async fn spawn(&mut self) -> Result<()> {
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+        let mut cmd = Command::new("redis-server");
+        match &self.tls {
+            None => cmd.args(["--port", &self.port.to_string()]),
+            Some((cert, key)) => cmd
+                .args(["--port", "0", "--tls-port", &self.port.to_string()])
+                .arg("--tls-cert-file")
+                .arg(cert)
+                .arg("--tls-key-file")
+                .arg(key)
+                .args(["--tls-auth-clients", "no"]),
+        };
+        let child = cmd
+            .args(["--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -217,7 +243,11 @@ impl Redis {
             )?;
         self.child = Some(child);
         for _ in 0..200 {
-            if self.ping().await {
+            let ready = match self.tls {
+                None => self.ping().await,
+                Some(_) => TcpStream::connect(("127.0.0.1", self.port)).await.is_ok(),
+            };
+            if ready {
                 return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -237,7 +267,12 @@ impl Redis {
 
     /// The connection URL.
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
+        let scheme = if self.tls.is_some() {
+            "rediss"
+        } else {
+            "redis"
+        };
+        format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
     /// Kills Redis, losing everything in it.

@@ -457,3 +457,36 @@ async fn unreachable_services_fail_the_start_clearly() -> Result<()> {
     );
     Ok(())
 }
+
+/// Nodes reach Redis over TLS (`rediss://`), trusting its certificate
+/// through `SSL_CERT_FILE`, and fan out through it.
+#[tokio::test]
+async fn nodes_fan_out_through_redis_over_tls() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()])?;
+    let (cert_path, key_path) = (dir.path().join("redis.crt"), dir.path().join("redis.key"));
+    std::fs::write(&cert_path, cert.cert.pem())?;
+    std::fs::write(&key_path, cert.signing_key.serialize_pem())?;
+    let pg = Postgres::start().await?;
+    let redis = Redis::start_tls(cert_path.clone(), key_path).await?;
+    assert!(redis.url().starts_with("rediss://"));
+    let (pg_url, redis_url) = (pg.url(), redis.url());
+    let args = ["--store", &pg_url, "--redis", &redis_url];
+    let trust = [("SSL_CERT_FILE", cert_path.to_str().unwrap())];
+    let (da, db) = (tempfile::tempdir()?, tempfile::tempdir()?);
+    let a = ServerProcess::start_with_env("127.0.0.1:0", da.path(), &args, &trust).await?;
+    let b = ServerProcess::start_with_env("127.0.0.1:0", db.path(), &args, &trust).await?;
+    let mut ca = Client::synced(&a.url("tls")).await?;
+    let mut cb = Client::synced(&b.url("tls")).await?;
+    ca.insert("[over tls]").await?;
+    cb.wait_for(|c| c.text() == "[over tls]").await?;
+    let (code, body) = http_get(b.addr, "/healthz", &[]).await?;
+    assert_eq!((code, body.as_str()), (200, "store: ok\nredis: ok\n"));
+    drop(ca);
+
+    // Without the trust, the node refuses to start rather than run blind.
+    let dc = tempfile::tempdir()?;
+    let refused = ServerProcess::start(dc.path(), &args).await;
+    assert!(refused.is_err(), "a node trusted an unknown certificate");
+    Ok(())
+}
