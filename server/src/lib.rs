@@ -71,12 +71,6 @@ pub async fn execute(
         Some(Command::Restore { .. }) if config.store.is_some() => {
             Err(ServerError::SqliteOnly("restore"))
         }
-        Some(Command::Export { dir }) if config.store.is_some() => {
-            let url = config.store.as_deref().unwrap_or_default();
-            let total = admin::export_postgres(url, dir).await?;
-            eprintln!("exported {total} documents to {}", dir.display());
-            Ok(())
-        }
         Some(Command::Backup { file }) => {
             eprintln!("backing up {} …", config.data_dir.join("weft.db").display());
             let info = admin::backup(&config.data_dir, file)?;
@@ -101,11 +95,15 @@ pub async fn execute(
             Ok(())
         }
         Some(Command::Export { dir }) => {
-            let total = admin::export(&config.data_dir, dir, |n| {
+            let progress = |n| {
                 if n % 500 == 0 {
                     eprintln!("exported {n} documents …");
                 }
-            })?;
+            };
+            let total = match &config.store {
+                Some(url) => admin::export_postgres(url, dir, progress).await?,
+                None => admin::export(&config.data_dir, dir, progress)?,
+            };
             eprintln!("exported {total} documents to {}", dir.display());
             Ok(())
         }

@@ -24,6 +24,7 @@ use weft_core::doc_id::DocId;
 use weft_core::store::{Done, Store, StoreError, StoreFuture, StoredDoc};
 
 const SCHEMA: &str = "
+SET client_min_messages = warning; -- no 'already exists' notice on every start
 CREATE TABLE IF NOT EXISTS weft_updates (
     seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     doc TEXT NOT NULL,

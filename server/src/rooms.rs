@@ -199,22 +199,20 @@ impl RoomHandle {
     /// what was missing (after the cluster stream lost entries).
     pub fn catch_up(&self, stored: &[Bytes]) {
         let (loaded, _) = Room::load(stored);
-        let mut st = self.state.lock().unwrap();
         let missing = {
             use yrs::{ReadTxn, Transact};
-            let sv = st.room.doc().transact().state_vector();
+            let sv = self
+                .state
+                .lock()
+                .unwrap()
+                .room
+                .doc()
+                .transact()
+                .state_vector();
             loaded.doc().transact().encode_diff_v1(&sv)
         };
-        let frame = weft_core::protocol::update(missing);
         // Nothing new encodes as an empty update; handled, it is a no-op.
-        match st.room.handle(CATCH_UP, &frame, Access::Write) {
-            Ok(fx) => {
-                for frame in fx.broadcast {
-                    broadcast(&mut st.peers, CATCH_UP, frame, &self.metrics);
-                }
-            }
-            Err(e) => tracing::warn!(doc = %self.doc, error = %e, "cluster: catch-up failed"),
-        }
+        self.receive_remote(CATCH_UP, &weft_core::protocol::update(missing));
     }
 
     /// Removes a connection and tells the others its cursors are gone.

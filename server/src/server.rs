@@ -71,6 +71,17 @@ fn tls_from(config: &Config) -> Result<Option<tokio_rustls::TlsAcceptor>, Server
     })
 }
 
+/// The link to other nodes, if `--redis` is set.
+async fn cluster_from(
+    config: &Config,
+    metrics: &Arc<Metrics>,
+) -> Result<Option<Arc<Cluster>>, ServerError> {
+    Ok(match &config.redis {
+        Some(url) => Some(Cluster::connect(url, metrics.clone()).await?),
+        None => None,
+    })
+}
+
 /// Signs a token with the configured key (the `token` subcommand).
 pub fn mint_token(
     config: &Config,
@@ -100,10 +111,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         Arc::new(SqliteStore::open(&config.data_dir)?)
     };
     let metrics = Arc::new(Metrics::default());
-    let cluster = match &config.redis {
-        Some(url) => Some(Cluster::connect(url, metrics.clone()).await?),
-        None => None,
-    };
+    let cluster = cluster_from(&config, &metrics).await?;
     // Fail on a bad certificate before saying we listen.
     tls_from(&config)?;
     let listener = TcpListener::bind(&config.listen)
@@ -153,10 +161,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServerError> {
     let metrics = Arc::new(Metrics::default());
-    let cluster = match &config.redis {
-        Some(url) => Some(Cluster::connect(url, metrics.clone()).await?),
-        None => None,
-    };
+    let cluster = cluster_from(&config, &metrics).await?;
     serve_with(listener, store, cluster, metrics, config, shutdown).await
 }
 
