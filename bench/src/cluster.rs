@@ -99,14 +99,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     let md = table(&rows, opts.short)?;
     println!("{md}");
     if let Some(doc) = &opts.doc {
-        let text = std::fs::read_to_string(doc).unwrap_or_default();
-        let new = match (text.find(START), text.find(END)) {
-            (Some(a), Some(b)) if b > a => {
-                format!("{}{}{}", &text[..a], md.trim_end(), &text[b + END.len()..])
-            }
-            _ => format!("{text}\n{md}"),
-        };
-        std::fs::write(doc, new)?;
+        crate::compare::report::replace_section(doc, START, END, &md)?;
         eprintln!("written into {}", doc.display());
     }
     Ok(())

@@ -184,15 +184,18 @@ impl Cluster {
         }
     }
 
-    /// Runs one command on the shared command connection; a broken
-    /// connection is dropped, and the next call opens a new one.
-    async fn query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, ClusterError> {
+    /// Runs `f` on the shared command connection; a broken connection is
+    /// dropped, and the next call opens a new one.
+    async fn with_conn<T>(
+        &self,
+        f: impl AsyncFnOnce(&mut MultiplexedConnection) -> redis::RedisResult<T>,
+    ) -> Result<T, ClusterError> {
         let mut slot = self.cmd.lock().await;
         let mut conn = match slot.take() {
             Some(c) => c,
             None => self.open(Duration::from_secs(5)).await?,
         };
-        match cmd.query_async(&mut conn).await {
+        match f(&mut conn).await {
             Ok(v) => {
                 *slot = Some(conn);
                 Ok(v)
@@ -201,23 +204,17 @@ impl Cluster {
         }
     }
 
-    /// [`Cluster::query`] for a pipeline.
+    /// One command on the shared command connection.
+    async fn query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, ClusterError> {
+        self.with_conn(async |c| cmd.query_async(c).await).await
+    }
+
+    /// A pipeline on the shared command connection.
     async fn query_pipe<T: redis::FromRedisValue>(
         &self,
         pipe: &redis::Pipeline,
     ) -> Result<T, ClusterError> {
-        let mut slot = self.cmd.lock().await;
-        let mut conn = match slot.take() {
-            Some(c) => c,
-            None => self.open(Duration::from_secs(5)).await?,
-        };
-        match pipe.query_async(&mut conn).await {
-            Ok(v) => {
-                *slot = Some(conn);
-                Ok(v)
-            }
-            Err(e) => Err(self.error(e)),
-        }
+        self.with_conn(async |c| pipe.query_async(c).await).await
     }
 
     /// Succeeds while Redis answers.

@@ -252,11 +252,16 @@ pub fn write(doc: &Path, all: &[Measured], short: bool, clients: usize) -> anyho
         )?;
     }
     writeln!(md, "{END}")?;
+    replace_section(doc, START, END, &md)
+}
 
+/// Replaces the part of `doc` from `start` to `end` (markers included) with
+/// `md`, which carries the markers itself; appends it if they are missing.
+pub fn replace_section(doc: &Path, start: &str, end: &str, md: &str) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(doc).unwrap_or_default();
-    let new = match (text.find(START), text.find(END)) {
+    let new = match (text.find(start), text.find(end)) {
         (Some(a), Some(b)) if b > a => {
-            format!("{}{}{}", &text[..a], md.trim_end(), &text[b + END.len()..])
+            format!("{}{}{}", &text[..a], md.trim_end(), &text[b + end.len()..])
         }
         _ => format!("{text}\n{md}"),
     };
