@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -14,6 +15,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
+use tracing::Instrument;
 use weft_core::doc_id::DocId;
 use weft_core::protocol::{self, close};
 use weft_core::room::Access;
@@ -50,25 +52,44 @@ pub struct ConnOptions {
 static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
 
 /// Runs one connection to completion.
-pub async fn serve<S>(
+///
+/// Not `async` itself: the returned future lives as long as the connection,
+/// and an async fn would keep its arguments (the whole socket state) inline
+/// twice. Split and boxed here, they cost a few words.
+pub fn serve<S>(
     shared: Arc<Shared>,
-    mut ws: WebSocketStream<TokioIo<S>>,
+    ws: WebSocketStream<TokioIo<S>>,
     doc: DocId,
     opts: ConnOptions,
-) where
+) -> impl std::future::Future<Output = ()> + Send
+where
     TokioIo<S>: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let conn = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
     let user = opts.user.as_deref().unwrap_or("-");
     let span = tracing::debug_span!("conn", id = conn, doc = %doc, remote = %opts.remote, user);
-    let _enter = span.enter();
-    let lease = match shared.rooms.acquire(&doc).await {
+    let (sink, stream) = ws.split();
+    run(shared, conn, sink, stream, doc, Box::new(opts)).instrument(span)
+}
+
+async fn run<S>(
+    shared: Arc<Shared>,
+    conn: u64,
+    mut sink: SplitSink<WebSocketStream<TokioIo<S>>, Message>,
+    mut stream: SplitStream<WebSocketStream<TokioIo<S>>>,
+    doc: DocId,
+    opts: Box<ConnOptions>,
+) where
+    TokioIo<S>: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    // Boxed: this future lives as long as the connection, and an inline
+    // load would make every idle connection carry its 2.5 KiB.
+    let lease = match Box::pin(shared.rooms.acquire(&doc)).await {
         Ok(lease) => lease,
         Err(e) => {
             tracing::error!(error = %e, "cannot open document");
-            let _ = ws
-                .close(Some(close_frame(close::INTERNAL, "document unavailable")))
-                .await;
+            let frame = close_frame(close::INTERNAL, "document unavailable");
+            let _ = sink.send(Message::Close(Some(frame))).await;
             return;
         }
     };
@@ -76,9 +97,8 @@ pub async fn serve<S>(
     shared.metrics.connections_total.inc();
     tracing::debug!("connected");
 
-    let (sink, mut stream) = ws.split();
     let tx = Arc::new(Outbox::new(shared.config.send_queue.max(4)));
-    let ctl = Arc::new(ConnControl::default());
+    let ctl = Arc::new(ConnControl::new(&shared.shutdown));
     let writer = tokio::spawn(write_loop(
         sink,
         tx.clone(),
@@ -103,30 +123,27 @@ pub async fn serve<S>(
         shared.config.max_message_size,
         Instant::now(),
     );
-    // Access never outlives its token.
-    let expiry = opts.expires.map(|exp| {
+    // Access never outlives its token. Boxed, and only with a token: every
+    // byte inline here is paid by each idle connection.
+    let mut token_expired = opts.expires.map(|exp| {
         let left = exp.saturating_sub(crate::auth::now());
-        tokio::time::Instant::now() + Duration::from_secs(left)
+        Box::pin(tokio::time::sleep(Duration::from_secs(left)))
     });
-    let token_expired = async {
-        match expiry {
-            Some(at) => tokio::time::sleep_until(at).await,
-            None => std::future::pending().await,
-        }
-    };
-    tokio::pin!(token_expired);
     let mut acked: u64 = 0;
     let mut created = false;
     loop {
         let unacked = queued - ctl.durable.load(Ordering::SeqCst).min(queued);
         tokio::select! {
             biased;
-            _ = ctl.closed() => break,
-            _ = shared.shutdown.cancelled() => {
-                ctl.close(close::GOING_AWAY, "server shutting down");
+            _ = ctl.closed() => {
+                // Shutdown cancels the token without a code; the first
+                // close wins, so an earlier reason is kept.
+                if shared.shutdown.is_cancelled() {
+                    ctl.close(close::GOING_AWAY, "server shutting down");
+                }
                 break;
             }
-            _ = &mut token_expired => {
+            _ = async { token_expired.as_mut().expect("guarded").await }, if token_expired.is_some() => {
                 tracing::info!("token expired; closing");
                 ctl.close(close::TOKEN_EXPIRED, "token expired");
                 break;
@@ -253,33 +270,57 @@ fn close_frame(code: u16, reason: &str) -> CloseFrame {
     }
 }
 
-async fn write_loop<Si>(mut sink: Si, rx: Arc<Outbox>, ctl: Arc<ConnControl>, metrics: Arc<Metrics>)
+/// Drains the queue into the socket. Every idle connection carries this
+/// task, so it waits on one thing (the queue) and holds no message across a
+/// wait; whoever closes the connection also closes the queue, which wakes it.
+/// Not an `async fn`: that would keep its arguments inline twice.
+#[allow(clippy::manual_async_fn)]
+fn write_loop<Si>(
+    mut sink: Si,
+    rx: Arc<Outbox>,
+    ctl: Arc<ConnControl>,
+    metrics: Arc<Metrics>,
+) -> impl std::future::Future<Output = ()> + Send
+where
+    Si: futures_util::Sink<Message, Error = WsError> + Unpin + Send,
+{
+    async move {
+        'outer: while rx.ready().await {
+            // Closing drops what is queued: the client resyncs on reconnect.
+            if ctl.is_closed() {
+                break;
+            }
+            // Write everything already queued, then flush once.
+            loop {
+                if std::future::poll_fn(|cx| sink.poll_ready_unpin(cx))
+                    .await
+                    .is_err()
+                {
+                    break 'outer;
+                }
+                let Some(msg) = rx.try_recv() else { break };
+                metrics.bytes_out.inc_by(msg.len() as u64);
+                if sink.start_send_unpin(msg).is_err() {
+                    break 'outer;
+                }
+            }
+            if sink.flush().await.is_err() {
+                break;
+            }
+            rx.trim();
+        }
+        // Senders see the writer is gone (the room drops this peer).
+        rx.close();
+        // Boxed: only needed at the end, and it would otherwise make every
+        // idle connection's writer larger.
+        Box::pin(say_goodbye(sink, &ctl)).await;
+    }
+}
+
+async fn say_goodbye<Si>(mut sink: Si, ctl: &ConnControl)
 where
     Si: futures_util::Sink<Message, Error = WsError> + Unpin,
 {
-    'outer: loop {
-        tokio::select! {
-            biased;
-            _ = ctl.closed() => break,
-            msg = rx.recv() => {
-                let Some(msg) = msg else { break };
-                let mut next = Some(msg);
-                // Write everything already queued, then flush once.
-                while let Some(msg) = next.take() {
-                    metrics.bytes_out.inc_by(msg.len() as u64);
-                    if sink.feed(msg).await.is_err() {
-                        break 'outer;
-                    }
-                    next = rx.try_recv();
-                }
-                if sink.flush().await.is_err() {
-                    break;
-                }
-            }
-        }
-    }
-    // Senders see the writer is gone (the room drops this peer).
-    rx.close();
     if let Some((code, reason)) = ctl.close_frame() {
         let frame = close_frame(code, &reason);
         let _ = tokio::time::timeout(

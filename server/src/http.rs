@@ -158,20 +158,21 @@ pub async fn handle(
         .max_message_size(Some(shared.config.max_message_size))
         .max_frame_size(Some(shared.config.max_message_size))
         // Small buffers keep idle connections cheap; they grow on demand.
-        .read_buffer_size(512)
+        .read_buffer_size(256)
         .write_buffer_size(8192);
     let task_shared = shared.clone();
-    shared.tracker.spawn(async move {
-        match upgrade.await {
-            Ok(upgraded) => {
-                let ws = WebSocketStream::from_raw_socket(
-                    TokioIo::new(upgraded),
-                    Role::Server,
-                    Some(ws_config),
-                )
+    // The setup is boxed and freed once done, and the connection's future
+    // is boxed too, so the long-lived task holds neither inline twice.
+    let setup = Box::pin(async move {
+        let upgraded = upgrade.await?;
+        let ws =
+            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(ws_config))
                 .await;
-                connection::serve(task_shared, ws, doc, opts).await;
-            }
+        Ok::<_, hyper::Error>(Box::pin(connection::serve(task_shared, ws, doc, opts)))
+    });
+    shared.tracker.spawn(async move {
+        match setup.await {
+            Ok(conn) => conn.await,
             Err(e) => tracing::debug!(error = %e, "upgrade failed"),
         }
         drop(permit);

@@ -64,26 +64,48 @@ impl Outbox {
     }
 
     /// Queues `msg`, waiting for room; fails once closed.
-    pub async fn send(&self, mut msg: Message) -> Result<(), SendError> {
+    pub async fn send(&self, msg: Message) -> Result<(), SendError> {
+        match self.push(msg) {
+            Ok(()) => Ok(()),
+            Err((SendError::Closed, _)) => Err(SendError::Closed),
+            // Boxed: callers hold this future inline in a connection's
+            // state, and waiting for room is rare.
+            Err((SendError::Full, msg)) => Box::pin(self.wait_and_send(msg)).await,
+        }
+    }
+
+    async fn wait_and_send(&self, mut msg: Message) -> Result<(), SendError> {
         loop {
+            self.space.notified().await;
             // notify_one keeps a permit when nobody waits: no lost wakeup.
             match self.push(msg) {
                 Ok(()) => return Ok(()),
                 Err((SendError::Closed, _)) => return Err(SendError::Closed),
                 Err((SendError::Full, back)) => msg = back,
             }
-            self.space.notified().await;
         }
     }
 
     /// The next message, waiting for one; `None` once closed.
     pub async fn recv(&self) -> Option<Message> {
-        loop {
+        while self.ready().await {
             if let Some(msg) = self.try_recv() {
                 return Some(msg);
             }
+        }
+        None
+    }
+
+    /// Waits until something is queued (`true`), or the queue is closed and
+    /// empty (`false`). Takes nothing, so a writer holds no message while it
+    /// waits for the socket.
+    pub async fn ready(&self) -> bool {
+        loop {
+            if !self.queue.lock().unwrap().is_empty() {
+                return true;
+            }
             if self.closed.load(Ordering::Acquire) {
-                return None;
+                return false;
             }
             // notify_one keeps a permit when nobody waits: no lost wakeup.
             self.ready.notified().await;
@@ -94,18 +116,22 @@ impl Outbox {
     pub fn try_recv(&self) -> Option<Message> {
         let msg = {
             let mut q = self.queue.lock().unwrap();
-            let msg = q.pop_front();
-            // After a burst, give the memory back; small queues keep
-            // theirs so steady traffic does not allocate per message.
-            if q.is_empty() && q.capacity() > 64 {
-                *q = VecDeque::new();
-            }
-            msg
+            q.pop_front()
         };
         if msg.is_some() {
             self.space.notify_one();
         }
         msg
+    }
+
+    /// Frees the buffer if nothing is queued. The writer calls it when it
+    /// goes idle: an idle connection then holds no queue memory, and a busy
+    /// one keeps its buffer between messages of a burst.
+    pub fn trim(&self) {
+        let mut q = self.queue.lock().unwrap();
+        if q.is_empty() && q.capacity() > 0 {
+            *q = VecDeque::new();
+        }
     }
 
     /// Refuses further messages and wakes everyone.
@@ -148,5 +174,20 @@ mod tests {
         q.close();
         assert_eq!(q.try_send(msg(5)), Err(SendError::Closed));
         assert_eq!(q.recv().await, None);
+    }
+
+    #[test]
+    fn trim_frees_only_an_empty_queue() {
+        let q = Outbox::new(8);
+        q.try_send(msg(1)).unwrap();
+        q.try_send(msg(2)).unwrap();
+        q.trim();
+        assert_eq!(q.try_recv(), Some(msg(1)), "a queued message survives trim");
+        assert!(q.queue.lock().unwrap().capacity() > 0);
+        assert_eq!(q.try_recv(), Some(msg(2)));
+        q.trim();
+        assert_eq!(q.queue.lock().unwrap().capacity(), 0);
+        q.try_send(msg(3)).unwrap();
+        assert_eq!(q.try_recv(), Some(msg(3)), "usable after trim");
     }
 }

@@ -49,6 +49,20 @@ pub struct ConnControl {
 }
 
 impl ConnControl {
+    /// A control block whose `closed` also fires when `parent` is
+    /// cancelled (server shutdown): one future to wait on instead of two.
+    pub fn new(parent: &CancellationToken) -> Self {
+        ConnControl {
+            closed: parent.child_token(),
+            ..Default::default()
+        }
+    }
+
+    /// True once [`ConnControl::close`] was called or the parent cancelled.
+    pub fn is_closed(&self) -> bool {
+        self.closed.is_cancelled()
+    }
+
     /// Asks the connection to close with `code`; the first request wins.
     pub fn close(&self, code: u16, reason: &str) {
         if self
@@ -69,7 +83,8 @@ impl ConnControl {
         }
     }
 
-    /// Resolves once [`ConnControl::close`] has been called.
+    /// Resolves once [`ConnControl::close`] has been called or the parent
+    /// was cancelled.
     pub async fn closed(&self) {
         self.closed.cancelled().await
     }

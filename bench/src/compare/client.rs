@@ -242,11 +242,13 @@ impl LoadClient {
         self.send_raw(self.framing.wrap(&protocol::update(update)))
     }
 
-    /// Inserts `text` and returns the update, without sending it.
+    /// Appends `text` (typing at the end of what this client wrote) and
+    /// returns the update, without sending it.
     fn local_edit(&self, text: &str) -> Vec<u8> {
         let t = self.doc.get_or_insert_text("t");
         let mut txn = self.doc.transact_mut();
-        t.insert(&mut txn, 0, text);
+        let end = t.len(&txn);
+        t.insert(&mut txn, end, text);
         txn.encode_update_v1()
     }
 

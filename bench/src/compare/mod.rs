@@ -50,6 +50,29 @@ pub struct Options {
     /// The trace whose final state the join workload uses.
     #[arg(long, default_value = "../shared/traces/automerge-paper.json.gz")]
     pub trace: PathBuf,
+    /// Only these workloads, printed and not written anywhere (for
+    /// measuring one change quickly).
+    #[arg(long, value_enum, value_delimiter = ',', conflicts_with = "doc")]
+    pub only: Vec<Workload>,
+}
+
+/// A workload, for `--only`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Workload {
+    /// 1. One doc, rising edit rates.
+    Fanout,
+    /// 2. 100 clients × 2 edits/s.
+    Moderate,
+    /// 3. RSS per idle connection.
+    Idle,
+    /// 4. RSS after 1k docs came and went.
+    Leak,
+    /// 5. Joining the trace's final state.
+    Join,
+    /// 7. Reconnecting after a restart.
+    Storm,
+    /// 6. Acked updates per second.
+    Durable,
 }
 
 /// Everything measured for one server.
@@ -105,6 +128,7 @@ impl Plan {
             Plan {
                 rates: vec![
                     100.0, 200.0, 400.0, 800.0, 1200.0, 1600.0, 2000.0, 2400.0, 3200.0, 4800.0,
+                    6400.0, 8000.0, 9600.0,
                 ],
                 step_secs: 3.0,
                 moderate_secs: 5.0,
@@ -118,7 +142,7 @@ impl Plan {
             Plan {
                 rates: vec![
                     100.0, 200.0, 400.0, 800.0, 1200.0, 1600.0, 2000.0, 2400.0, 2800.0, 3200.0,
-                    4000.0, 4800.0, 6400.0,
+                    4000.0, 4800.0, 6400.0, 8000.0, 9600.0, 12800.0,
                 ],
                 step_secs: 10.0,
                 moderate_secs: 20.0,
@@ -173,6 +197,9 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     };
     let crowd = if opts.smoke { 5 } else { 100 };
 
+    if !opts.only.is_empty() {
+        return only(&opts, &plan, &programs, &kinds, &state, crowd).await;
+    }
     let mut all = Vec::new();
     for kind in kinds {
         eprintln!("== {}", kind.name());
@@ -242,6 +269,74 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     if let Some(doc) = &opts.doc {
         report::write(doc, &all, opts.short || opts.smoke, opts.clients)?;
         eprintln!("tables and plots written into {}", doc.display());
+    }
+    Ok(())
+}
+
+/// `--only`: the chosen workloads, each on a fresh server, printed.
+async fn only(
+    opts: &Options,
+    plan: &Plan,
+    programs: &Programs,
+    kinds: &[Kind],
+    state: &[u8],
+    crowd: usize,
+) -> anyhow::Result<()> {
+    for &kind in kinds {
+        eprintln!("== {}", kind.name());
+        for &w in &opts.only {
+            let dir = tempfile::tempdir()?;
+            let srv = programs.start(kind, dir.path(), None).await?;
+            let srv = match w {
+                Workload::Fanout => {
+                    let steps =
+                        workloads::fanout(&srv, opts.clients, &plan.rates, plan.step_secs).await?;
+                    let best = steps.iter().rev().find(|s| s.latency.p99 <= 50.0);
+                    eprintln!("    sustained: {:?}", best.map(|s| s.deliveries_per_s));
+                    srv
+                }
+                Workload::Moderate => {
+                    let rate = opts.clients as f64 * 2.0;
+                    let step = workloads::open_loop(
+                        &srv,
+                        "moderate",
+                        opts.clients,
+                        rate,
+                        plan.moderate_secs,
+                    )
+                    .await?;
+                    eprintln!("    moderate: {:?}", step.latency);
+                    srv
+                }
+                Workload::Idle => {
+                    let points = workloads::idle_memory(&srv, &plan.idle).await?;
+                    eprintln!("    {:.2} KiB per connection", workloads::slope(&points));
+                    srv
+                }
+                Workload::Leak => {
+                    let l = workloads::leak(&srv, plan.leak_docs, plan.leak_settle).await?;
+                    eprintln!("    leak: {} → {} → {} KiB", l.before, l.peak, l.after);
+                    srv
+                }
+                Workload::Join => {
+                    let (join, srv) = workloads::join(programs, srv, state, crowd).await?;
+                    eprintln!("    join: {join:?}");
+                    srv
+                }
+                Workload::Storm => {
+                    let (ms, srv) = workloads::reconnect_storm(programs, srv, plan.storm).await?;
+                    eprintln!("    storm: 99% resynced after {ms:.0} ms");
+                    srv
+                }
+                Workload::Durable => {
+                    let r =
+                        crate::durable::against(&srv.addr, plan.durable.0, plan.durable.1).await?;
+                    eprintln!("    durable: {r:.0} acked updates/s");
+                    srv
+                }
+            };
+            srv.stop().await?;
+        }
     }
     Ok(())
 }
