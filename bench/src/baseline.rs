@@ -9,6 +9,7 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 
 type Rooms = Arc<Mutex<HashMap<String, Vec<(u64, mpsc::UnboundedSender<Message>)>>>>;
@@ -34,7 +35,13 @@ async fn handle(tcp: TcpStream, rooms: Rooms, id: u64) {
         path = req.uri().path().to_owned();
         Ok(res)
     };
-    let Ok(ws) = tokio_tungstenite::accept_hdr_async(tcp, callback).await else {
+    // weft's socket buffer sizes, so memory compares like with like
+    // (tungstenite's default read buffer is 128 KiB per connection).
+    let config = WebSocketConfig::default()
+        .read_buffer_size(256)
+        .write_buffer_size(8192);
+    let Ok(ws) = tokio_tungstenite::accept_hdr_async_with_config(tcp, callback, Some(config)).await
+    else {
         return;
     };
     let (mut sink, mut stream) = ws.split();

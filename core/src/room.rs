@@ -8,6 +8,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Mutex;
 
 use bytes::Bytes;
 use yrs::sync::{Awareness, Message, SyncMessage};
@@ -50,6 +51,18 @@ pub struct Room {
     /// Set if yrs panicked while integrating an update: the doc may be
     /// half-changed, so the adapter must drop the room and reload it.
     poisoned: bool,
+    /// Stored updates not integrated yet (see [`Room::load_lazy`]). A lock,
+    /// not a plain field, so `doc(&self)` can integrate them on first use.
+    pending: Mutex<Option<Pending>>,
+    /// The step 2 for a joiner with nothing, until the doc changes: a crowd
+    /// joining at once shares one encoding of the whole doc.
+    whole_step2: Option<Bytes>,
+}
+
+/// What [`Room::load_lazy`] defers: the stored bytes and their state vector.
+struct Pending {
+    stored: Vec<Bytes>,
+    sv: StateVector,
 }
 
 impl Default for Room {
@@ -65,6 +78,61 @@ impl Room {
             awareness: Awareness::new(doc),
             owners: HashMap::new(),
             poisoned: false,
+            pending: Mutex::new(None),
+            whole_step2: None,
+        }
+    }
+
+    /// Like [`Room::load`], but integrates the updates only when something
+    /// needs the doc itself. Until then a joiner with nothing (an empty
+    /// state vector) is answered with the stored bytes as they are, so the
+    /// first join after a load skips integrating and re-encoding the whole
+    /// doc (most of a cold join: measured in docs/BENCHMARKS.md). Decoding
+    /// still happens here, for the state vector the handshake sends and to
+    /// count what cannot be decoded.
+    pub fn load_lazy(stored: Vec<Bytes>) -> (Self, usize) {
+        let mut sv = StateVector::default();
+        let mut kept = Vec::with_capacity(stored.len());
+        let mut skipped = 0;
+        for bytes in stored {
+            match protocol::decode_update(&bytes) {
+                Ok(update) if update.is_empty() => {}
+                Ok(update) => {
+                    sv.merge(update.state_vector());
+                    kept.push(bytes);
+                }
+                Err(_) => skipped += 1,
+            }
+        }
+        let room = Room::default();
+        if !kept.is_empty() {
+            *room.pending.lock().unwrap() = Some(Pending { stored: kept, sv });
+        }
+        (room, skipped)
+    }
+
+    /// Integrates what [`Room::load_lazy`] deferred, if anything.
+    fn integrate_pending(&self) {
+        let Some(pending) = self.pending.lock().unwrap().take() else {
+            return;
+        };
+        let mut txn = self.awareness.doc().transact_mut();
+        for bytes in &pending.stored {
+            // Decoded once already; an apply error leaves the rest in place,
+            // as in `load`.
+            if let Ok(update) = protocol::decode_update(bytes) {
+                let _ = txn.apply_update(update);
+            }
+        }
+    }
+
+    /// The stored bytes, if the doc is exactly one of them not yet
+    /// integrated: the whole doc, as is.
+    fn pending_whole(&self) -> Option<Bytes> {
+        let pending = self.pending.lock().unwrap();
+        match pending.as_ref()?.stored.as_slice() {
+            [only] => Some(only.clone()),
+            _ => None,
         }
     }
 
@@ -95,12 +163,24 @@ impl Room {
 
     /// True while the document has no content at all.
     pub fn is_empty(&self) -> bool {
-        self.doc().transact().state_vector().is_empty()
+        // Only non-empty updates are kept pending.
+        self.pending.lock().unwrap().is_none()
+            && self.awareness.doc().transact().state_vector().is_empty()
     }
 
-    /// The document.
+    /// The document, with everything loaded integrated. For reading:
+    /// changes go through [`Room::handle`], which keeps the cached step 2
+    /// right.
     pub fn doc(&self) -> &Doc {
+        self.integrate_pending();
         self.awareness.doc()
+    }
+
+    fn state_vector(&self) -> StateVector {
+        match self.pending.lock().unwrap().as_ref() {
+            Some(p) => p.sv.clone(),
+            None => self.awareness.doc().transact().state_vector(),
+        }
     }
 
     /// The awareness state.
@@ -122,8 +202,7 @@ impl Room {
     /// server's step 1, then the current awareness states if there are any.
     pub fn join(&mut self, conn: ConnId) -> Vec<Bytes> {
         self.owners.entry(conn).or_default();
-        let sv = self.doc().transact().state_vector();
-        let mut frames = vec![protocol::step1(sv)];
+        let mut frames = vec![protocol::step1(self.state_vector())];
         if let Some(states) = self.awareness_frame() {
             frames.push(states);
         }
@@ -178,6 +257,22 @@ impl Room {
         let mut fx = Effects::default();
         for step in steps {
             match step {
+                Step::Step1(sv) if sv.is_empty() => {
+                    let frame = match &self.whole_step2 {
+                        Some(frame) => frame.clone(),
+                        None => {
+                            let whole = match self.pending_whole() {
+                                Some(stored) => stored.to_vec(),
+                                None => self
+                                    .doc()
+                                    .transact()
+                                    .encode_state_as_update_v1(&StateVector::default()),
+                            };
+                            self.whole_step2.insert(protocol::step2(whole)).clone()
+                        }
+                    };
+                    fx.reply.push(frame);
+                }
                 Step::Step1(sv) => {
                     let diff = self.doc().transact().encode_diff_v1(&sv);
                     fx.reply.push(protocol::step2(diff));
@@ -278,6 +373,7 @@ impl Room {
     }
 
     fn apply(&mut self, update: Update) -> Result<(), ProtocolError> {
+        self.whole_step2 = None;
         let doc = self.doc().clone();
         // yrs is not hardened against every hostile update; a panic must
         // cost one connection, not the process.
@@ -396,6 +492,86 @@ mod tests {
             Message::Awareness(u) => assert_eq!(&*u.clients[&ClientID::new(5)].json, "null"),
             other => panic!("{other:?}"),
         }
+    }
+
+    fn text_of(update: &[u8]) -> String {
+        let doc = Doc::new();
+        doc.transact_mut()
+            .apply_update(Update::decode_v1(update).unwrap())
+            .unwrap();
+        let t = doc.get_or_insert_text("t");
+        let s = t.get_string(&doc.transact());
+        s
+    }
+
+    /// The step 2 a fresh client gets for `sv` (the reply to its step 1).
+    fn step2_for(room: &mut Room, sv: StateVector) -> Vec<u8> {
+        let fx = room.handle(1, &protocol::step1(sv), Access::Write).unwrap();
+        match Message::decode_v1(&fx.reply[0]).unwrap() {
+            Message::Sync(SyncMessage::SyncStep2(diff)) => diff,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn lazy_room_answers_a_fresh_joiner_with_the_stored_bytes() {
+        let source = Doc::new();
+        edit(&source, "stored ");
+        let stored = source
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default());
+        let (mut room, skipped) = Room::load_lazy(vec![Bytes::from(stored.clone())]);
+        assert_eq!(skipped, 0);
+        assert!(!room.is_empty());
+        // The handshake's state vector is the stored one.
+        match Message::decode_v1(&room.join(1)[0]).unwrap() {
+            Message::Sync(SyncMessage::SyncStep1(sv)) => {
+                assert_eq!(sv, source.transact().state_vector())
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(step2_for(&mut room, StateVector::default()), stored);
+        assert_eq!(
+            step2_for(&mut room, StateVector::default()),
+            stored,
+            "a second fresh joiner gets the same (cached) bytes"
+        );
+        // A client holding all of it gets nothing new (from the integrated doc).
+        let nothing = step2_for(&mut room, source.transact().state_vector());
+        assert_eq!(text_of(&nothing), "");
+        // An update lands on top of what was stored.
+        let other = Doc::new();
+        other
+            .transact_mut()
+            .apply_update(Update::decode_v1(&stored).unwrap())
+            .unwrap();
+        let update = edit(&other, "then edited");
+        room.handle(2, &protocol::update(update), Access::Write)
+            .unwrap();
+        let whole = step2_for(&mut room, StateVector::default());
+        assert_eq!(text_of(&whole), "stored then edited");
+    }
+
+    #[test]
+    fn lazy_room_with_several_entries_or_bad_ones_matches_an_eager_load() {
+        let source = Doc::new();
+        let first = edit(&source, "one ");
+        let second = edit(&source, "two");
+        let stored = vec![
+            Bytes::from(first),
+            Bytes::from_static(&[9, 9, 9]),
+            Bytes::from(second),
+        ];
+        let (mut lazy, skipped) = Room::load_lazy(stored.clone());
+        assert_eq!(skipped, 1, "the undecodable entry is counted");
+        let (mut eager, _) = Room::load(&stored);
+        let a = step2_for(&mut lazy, StateVector::default());
+        let b = step2_for(&mut eager, StateVector::default());
+        assert_eq!(text_of(&a), "one two");
+        assert_eq!(text_of(&a), text_of(&b));
+        // Nothing stored: an empty doc, as eager loading gives.
+        let (empty, _) = Room::load_lazy(Vec::new());
+        assert!(empty.is_empty());
     }
 
     use yrs::updates::decoder::Decode;

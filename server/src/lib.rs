@@ -17,6 +17,7 @@
 //! - [`tls`]: optional native TLS, reloaded when the files change.
 //! - [`limits`]: rate limits per connection and per IP.
 //! - [`rooms`]: loading, sharing, persisting and unloading documents.
+//! - [`memory`]: returning freed memory to the OS after unloads.
 //! - `store`: re-exported from `weft-core`: the `Store` trait, with memory
 //!   and SQLite implementations.
 //! - [`postgres`]: the PostgreSQL store, for several nodes on one database.
@@ -34,6 +35,7 @@ pub mod connection;
 pub mod error;
 pub mod http;
 pub mod limits;
+pub mod memory;
 pub mod metrics;
 pub mod outbox;
 pub mod postgres;

@@ -22,6 +22,7 @@ use weft_core::room::{Access, ConnId, Room};
 use weft_core::ProtocolError;
 
 use crate::cluster::Cluster;
+use crate::memory::Trimmer;
 use crate::metrics::Metrics;
 use crate::outbox::{Outbox, SendError};
 use crate::store::{self, Store, StoreError};
@@ -389,6 +390,7 @@ pub struct Rooms {
     metrics: Arc<Metrics>,
     config: RoomsConfig,
     cluster: Option<Arc<Cluster>>,
+    trimmer: Arc<Trimmer>,
 }
 
 /// A connection's hold on a doc; give it back with [`Rooms::release`].
@@ -413,6 +415,7 @@ impl Rooms {
             metrics,
             config,
             cluster,
+            trimmer: Arc::default(),
         })
     }
 
@@ -575,6 +578,7 @@ impl Rooms {
                 }
             }
             tracing::debug!(doc = %doc, "unloaded");
+            self.trimmer.request();
         }
     }
 
@@ -610,11 +614,13 @@ impl Rooms {
             self.metrics.store_errors.inc();
         })?;
         let bytes: usize = stored.updates.iter().map(|u| u.len()).sum();
-        let (room, skipped) = Room::load(&stored.updates);
+        let entries = stored.updates.len();
+        let read = started.elapsed();
+        let (room, skipped) = Room::load_lazy(stored.updates);
         if skipped > 0 {
             tracing::error!(doc = %doc, skipped, "stored updates could not be decoded and were skipped");
         }
-        tracing::debug!(doc = %doc, entries = stored.updates.len(), bytes, elapsed = ?started.elapsed(), "loaded");
+        tracing::debug!(doc = %doc, entries, bytes, ?read, elapsed = ?started.elapsed(), "loaded");
         self.metrics.docs_loaded.inc();
         Ok(Arc::new(RoomHandle {
             doc: doc.clone(),
