@@ -153,6 +153,15 @@ impl RoomHandle {
     ) -> Result<(Vec<Bytes>, u64), ProtocolError> {
         let mut st = self.state.lock().unwrap();
         let fx = st.room.handle(conn, frame, access)?;
+        // Peers first: queuing to the store wakes its writer thread, which on
+        // a busy core could otherwise run before the peers' writers.
+        for frame in fx.broadcast {
+            // Updates go to other nodes once committed (see `on_commit`).
+            if let Some(cluster) = self.cluster.as_ref().filter(|_| frame.first() == Some(&1)) {
+                cluster.publish(&self.doc, frame.clone());
+            }
+            broadcast(&mut st.peers, conn, frame, &self.metrics);
+        }
         let updates = fx.updates.len() as u64;
         for update in fx.updates {
             self.metrics.updates_in.inc();
@@ -169,13 +178,6 @@ impl RoomHandle {
         }
         if st.log_len >= self.compact_after {
             self.compact_locked(&mut st);
-        }
-        for frame in fx.broadcast {
-            // Updates go to other nodes once committed (see `on_commit`).
-            if let Some(cluster) = self.cluster.as_ref().filter(|_| frame.first() == Some(&1)) {
-                cluster.publish(&self.doc, frame.clone());
-            }
-            broadcast(&mut st.peers, conn, frame, &self.metrics);
         }
         Ok((fx.reply, updates))
     }

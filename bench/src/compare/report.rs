@@ -39,7 +39,7 @@ pub fn write(doc: &Path, all: &[Measured], short: bool, clients: usize) -> anyho
 
     // 1. Fan-out.
     writeln!(md, "### 1. Fan-out: one doc, {clients} clients\n")?;
-    writeln!(md, "Edits per second rise until p99 delivery latency passes 50 ms or a delivery goes missing. \"Sustained\" is the highest rate that held.\n")?;
+    writeln!(md, "Each client types at the end of its own text. Edits per second rise until p99 delivery latency passes 50 ms or a delivery goes missing. \"Sustained\" is the highest rate that held.\n")?;
     writeln!(
         md,
         "| server | sustained deliveries/s | p50 ms | p99 ms | p99.9 ms | server CPU | ratio |"
@@ -172,7 +172,7 @@ pub fn write(doc: &Path, all: &[Measured], short: bool, clients: usize) -> anyho
     writeln!(md, "### 4. Documents that come and go\n")?;
     writeln!(
         md,
-        "Each doc is opened, written once and left; then the server gets time to unload.\n"
+        "Each doc is opened, written once and left; then the server gets time to unload. A tenth as many docs come and go first, so \"before\" is a warmed-up server.\n"
     )?;
     writeln!(
         md,
@@ -198,7 +198,7 @@ pub fn write(doc: &Path, all: &[Measured], short: bool, clients: usize) -> anyho
         md,
         "\n### 5. Joining the automerge-paper document (376 KB of Yjs state)\n"
     )?;
-    writeln!(md, "Milliseconds from opening the socket to holding the whole state (client-observed, loopback). Cold: the first joins after a restart, loading from storage (servers that persist).\n")?;
+    writeln!(md, "Milliseconds from asking for the doc (for y-sweet, its auth request, which loads the doc) to holding the whole state (client-observed, loopback). Cold: the first joins after a restart, loading from storage (servers that persist).\n")?;
     writeln!(md, "| server | one joiner | 100 at once: p50 / slowest | cold, one | cold, 100 at once: p50 / slowest |")?;
     writeln!(md, "|---|---:|---:|---:|---:|")?;
     for m in all {
