@@ -79,6 +79,9 @@ impl ConnControl {
     /// The close code and reason requested, if any.
     pub fn close_frame(&self) -> Option<(u16, String)> {
         match self.code.load(Ordering::SeqCst) {
+            // Closed with no code: only the parent (shutdown) does that. The
+            // writer can see it before the reader records why.
+            0 if self.is_closed() => Some((close::GOING_AWAY, "server shutting down".to_owned())),
             0 => None,
             code => Some((code, self.reason.lock().unwrap().clone())),
         }
@@ -639,5 +642,31 @@ impl Rooms {
             cluster: self.cluster.clone(),
             tail: Mutex::new(tail.map(Result::ok)),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn close_code_first_wins_and_shutdown_means_going_away() {
+        let parent = CancellationToken::new();
+        let fresh = ConnControl::new(&parent);
+        assert_eq!(fresh.close_frame(), None);
+        let closed = ConnControl::new(&parent);
+        closed.close(close::POLICY, "rate limit exceeded");
+        closed.close(close::NORMAL, "");
+        parent.cancel();
+        assert!(fresh.is_closed());
+        assert_eq!(
+            fresh.close_frame(),
+            Some((close::GOING_AWAY, "server shutting down".into()))
+        );
+        assert_eq!(
+            closed.close_frame(),
+            Some((close::POLICY, "rate limit exceeded".into())),
+            "an earlier reason survives shutdown"
+        );
     }
 }
