@@ -86,16 +86,6 @@ impl Outbox {
         }
     }
 
-    /// The next message, waiting for one; `None` once closed.
-    pub async fn recv(&self) -> Option<Message> {
-        while self.ready().await {
-            if let Some(msg) = self.try_recv() {
-                return Some(msg);
-            }
-        }
-        None
-    }
-
     /// Waits until something is queued (`true`), or the queue is closed and
     /// empty (`false`). Takes nothing, so a writer holds no message while it
     /// waits for the socket.
@@ -149,6 +139,18 @@ mod tests {
 
     fn msg(i: u8) -> Message {
         Message::Binary(vec![i].into())
+    }
+
+    impl Outbox {
+        /// What the writer does: wait with `ready`, take with `try_recv`.
+        async fn recv(&self) -> Option<Message> {
+            while self.ready().await {
+                if let Some(msg) = self.try_recv() {
+                    return Some(msg);
+                }
+            }
+            None
+        }
     }
 
     #[tokio::test]
