@@ -112,7 +112,11 @@ pub fn carries_content(frame: &[u8]) -> bool {
 
 /// Encodes one message as one frame.
 pub fn encode(msg: &Message) -> Bytes {
-    Bytes::from(msg.encode_v1())
+    let mut frame = msg.encode_v1();
+    // yrs' encoder starts at 1 KiB. A frame can wait in a hundred peers'
+    // queues or in the step-2 cache, so it keeps only its length.
+    frame.shrink_to_fit();
+    Bytes::from(frame)
 }
 
 /// `sync step 1` carrying `sv`.
