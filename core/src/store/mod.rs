@@ -171,6 +171,27 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn sqlite_store_answers_a_burst_of_loads_each_with_its_own_doc() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        for i in 0..100u8 {
+            append(&store, &id(&format!("d{i}")), Bytes::from(vec![i]))
+                .await
+                .unwrap();
+        }
+        // All asked before any is awaited: they queue on the reader thread.
+        let loads: Vec<_> = (0..100u8)
+            .map(|i| store.load(&id(&format!("d{i}"))))
+            .collect();
+        for (i, load) in loads.into_iter().enumerate() {
+            assert_eq!(
+                load.await.unwrap().updates,
+                vec![Bytes::from(vec![i as u8])]
+            );
+        }
+    }
+
+    #[tokio::test]
     async fn sqlite_store_survives_reopen_and_group_commits() {
         let dir = tempfile::tempdir().unwrap();
         let d = id("doc");

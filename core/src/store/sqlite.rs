@@ -2,8 +2,11 @@
 //!
 //! One writer thread owns the write connection. It takes every write that
 //! is waiting, commits them in one transaction (group commit), then runs
-//! their callbacks in order. Reads use a second connection, which WAL lets
-//! run beside the writer.
+//! their callbacks in order. Loads go to a reader thread that owns a second
+//! connection, which WAL lets run beside the writer. One thread, not one
+//! blocking task per load: a burst of cold loads used to start a thread
+//! each (about 20 for 1,000 docs), and glibc gives threads their own heaps,
+//! which stayed fragmented after the threads exited (docs/BENCHMARKS.md, workload 4).
 //!
 //! Layout of `weft.db`:
 //! - `updates(id INTEGER PRIMARY KEY, doc TEXT, data BLOB)`: the log, in id order;
@@ -20,6 +23,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::doc_id::DocId;
 use bytes::Bytes;
 use rusqlite::{params, Connection, OpenFlags};
+use tokio::sync::oneshot;
 
 use super::{Done, Store, StoreError, StoreFuture, StoredDoc};
 
@@ -33,10 +37,13 @@ enum Op {
     Check(Done),
 }
 
+/// A load for the reader thread, and where its answer goes.
+struct Load(DocId, oneshot::Sender<Result<StoredDoc, StoreError>>);
+
 /// SQLite-backed [`Store`].
 pub struct SqliteStore {
     tx: Mutex<mpsc::Sender<Op>>,
-    read: Arc<Mutex<Connection>>,
+    loads: mpsc::Sender<Load>,
     batches: Arc<AtomicU64>,
     path: PathBuf,
 }
@@ -65,19 +72,25 @@ impl SqliteStore {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         read.busy_timeout(std::time::Duration::from_secs(5))?;
+        let spawn_failed = |e| StoreError::DataDir {
+            path: dir.display().to_string(),
+            source: Arc::new(e),
+        };
+        let (loads, load_rx) = mpsc::channel();
+        thread::Builder::new()
+            .name("weft-sqlite-reader".into())
+            .spawn(move || reader(read, load_rx))
+            .map_err(spawn_failed)?;
         let (tx, rx) = mpsc::channel();
         let batches = Arc::new(AtomicU64::new(0));
         let counter = batches.clone();
         thread::Builder::new()
             .name("weft-sqlite-writer".into())
             .spawn(move || writer(write, rx, counter))
-            .map_err(|e| StoreError::DataDir {
-                path: dir.display().to_string(),
-                source: Arc::new(e),
-            })?;
+            .map_err(spawn_failed)?;
         Ok(SqliteStore {
             tx: Mutex::new(tx),
-            read: Arc::new(Mutex::new(read)),
+            loads,
             batches,
             path,
         })
@@ -100,6 +113,13 @@ impl SqliteStore {
             };
             done(Err(StoreError::Closed));
         }
+    }
+}
+
+/// Serves loads in the order asked; ends when the store is dropped.
+fn reader(conn: Connection, rx: mpsc::Receiver<Load>) {
+    while let Ok(Load(doc, reply)) = rx.recv() {
+        let _ = reply.send(load(&conn, doc.as_str()).map_err(StoreError::from));
     }
 }
 
@@ -343,14 +363,10 @@ fn load(conn: &Connection, doc: &str) -> rusqlite::Result<StoredDoc> {
 
 impl Store for SqliteStore {
     fn load(&self, doc: &DocId) -> StoreFuture<StoredDoc> {
-        let read = self.read.clone();
-        let doc = doc.clone();
-        Box::pin(async move {
-            tokio::task::spawn_blocking(move || load(&read.lock().unwrap(), doc.as_str()))
-                .await
-                .map_err(|_| StoreError::Closed)?
-                .map_err(StoreError::from)
-        })
+        let (reply, answer) = oneshot::channel();
+        // If the reader is gone, the reply is dropped and the load reads Closed.
+        let _ = self.loads.send(Load(doc.clone(), reply));
+        Box::pin(async move { answer.await.unwrap_or(Err(StoreError::Closed)) })
     }
 
     fn append(&self, doc: &DocId, update: Bytes, done: Done) {
