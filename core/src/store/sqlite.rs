@@ -16,7 +16,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -42,7 +42,7 @@ struct Load(DocId, oneshot::Sender<Result<StoredDoc, StoreError>>);
 
 /// SQLite-backed [`Store`].
 pub struct SqliteStore {
-    tx: Mutex<mpsc::Sender<Op>>,
+    tx: mpsc::Sender<Op>,
     loads: mpsc::Sender<Load>,
     batches: Arc<AtomicU64>,
     path: PathBuf,
@@ -89,7 +89,7 @@ impl SqliteStore {
             .spawn(move || writer(write, rx, counter))
             .map_err(spawn_failed)?;
         Ok(SqliteStore {
-            tx: Mutex::new(tx),
+            tx,
             loads,
             batches,
             path,
@@ -107,7 +107,7 @@ impl SqliteStore {
     }
 
     fn send(&self, op: Op) {
-        if let Err(mpsc::SendError(op)) = self.tx.lock().unwrap().send(op) {
+        if let Err(mpsc::SendError(op)) = self.tx.send(op) {
             let done = match op {
                 Op::Append(_, _, d) | Op::Compact(_, _, d) | Op::Flush(d) | Op::Check(d) => d,
             };
