@@ -9,7 +9,7 @@ use yrs::sync::{Awareness, AwarenessUpdate, Message, SyncMessage};
 use yrs::updates::encoder::Encode;
 use yrs::{Doc, ReadTxn, Transact};
 
-use crate::protocol::{self, Incoming, ACK_TAG};
+use crate::protocol::{self, Incoming, ACK_TAG, STORE_TAG};
 use crate::ProtocolError;
 
 /// Transaction origin of updates that came from the server, so observers
@@ -29,6 +29,9 @@ pub enum ClientEvent {
     Acked(u64),
     /// The server refused a change (read-only access).
     Denied(String),
+    /// The server cannot save this doc's changes right now (`Some(reason)`;
+    /// nothing more is acked until it can), or can again (`None`).
+    StoreNotice(Option<String>),
 }
 
 /// What handling one frame produced.
@@ -166,9 +169,16 @@ impl ClientSession {
                 }
                 Incoming::Known(Message::Auth(None) | Message::Custom(..)) => {}
                 Incoming::Unknown(ACK_TAG) => {
-                    if let Some(count) = read_ack(frame) {
+                    if let Some(count) = read_custom(frame, ACK_TAG, protocol::parse_ack) {
                         self.acked = self.acked.max(count);
                         out.events.push(ClientEvent::Acked(self.acked));
+                    }
+                }
+                Incoming::Unknown(STORE_TAG) => {
+                    if let Some(notice) =
+                        read_custom(frame, STORE_TAG, protocol::parse_store_notice)
+                    {
+                        out.events.push(ClientEvent::StoreNotice(notice));
                     }
                 }
                 Incoming::Unknown(_) => {}
@@ -191,12 +201,16 @@ impl ClientSession {
     }
 }
 
-/// The server sends each ack as a frame of its own, so the payload is read
-/// from the frame directly.
-fn read_ack(frame: &[u8]) -> Option<u64> {
+/// The server sends each Weft message as a frame of its own, so the
+/// payload is read from the frame directly.
+fn read_custom<T, E>(
+    frame: &[u8],
+    tag: u8,
+    parse: impl FnOnce(&[u8]) -> Result<T, E>,
+) -> Option<T> {
     use yrs::updates::decoder::Decode;
     match Message::decode_v1(frame).ok()? {
-        Message::Custom(ACK_TAG, payload) => protocol::parse_ack(&payload).ok(),
+        Message::Custom(t, payload) if t == tag => parse(&payload).ok(),
         _ => None,
     }
 }
@@ -215,5 +229,19 @@ mod tests {
         let out = s.handle(&protocol::ack(1)).unwrap();
         assert_eq!(out.events, vec![ClientEvent::Acked(1)]);
         assert_eq!(s.unacked(), 1);
+    }
+
+    #[test]
+    fn store_notices_become_events() {
+        let mut s = ClientSession::new(Doc::new());
+        let out = s
+            .handle(&protocol::store_notice(Some("disk full")))
+            .unwrap();
+        assert_eq!(
+            out.events,
+            vec![ClientEvent::StoreNotice(Some("disk full".into()))]
+        );
+        let out = s.handle(&protocol::store_notice(None)).unwrap();
+        assert_eq!(out.events, vec![ClientEvent::StoreNotice(None)]);
     }
 }

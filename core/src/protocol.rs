@@ -20,6 +20,12 @@ use crate::ProtocolError;
 /// connections that asked for it (see `docs/PROTOCOL.md`).
 pub const ACK_TAG: u8 = 100;
 
+/// Message tag of Weft's store notice, sent with acks: `[STORE_TAG, len,
+/// varuint(1), varstring(reason)]` when the server cannot save this doc's
+/// changes (nothing more is acked until it can), `[STORE_TAG, len,
+/// varuint(0), varstring("")]` when it saves again.
+pub const STORE_TAG: u8 = 101;
+
 /// The query parameter a client sets (`?ack=1`) to receive acks.
 pub const ACK_PARAM: &str = "ack";
 
@@ -147,6 +153,23 @@ pub fn parse_ack(payload: &[u8]) -> Result<u64, ReadError> {
     decoder.read_var()
 }
 
+/// Weft's store notice: `Some(reason)` while the server cannot save the
+/// doc's changes, `None` once it saves again.
+pub fn store_notice(failing: Option<&str>) -> Bytes {
+    let mut payload = EncoderV1::new();
+    payload.write_var(u32::from(failing.is_some()));
+    payload.write_string(failing.unwrap_or(""));
+    encode(&Message::Custom(STORE_TAG, payload.to_vec()))
+}
+
+/// Reads a store notice's payload: `Some(reason)` means cannot save.
+pub fn parse_store_notice(payload: &[u8]) -> Result<Option<String>, ReadError> {
+    let mut decoder = DecoderV1::from(payload);
+    let failing: u32 = decoder.read_var()?;
+    let reason = decoder.read_string()?.to_owned();
+    Ok((failing != 0).then_some(reason))
+}
+
 /// The y-protocols "permission denied" auth message, with a reason.
 pub fn permission_denied(reason: &str) -> Bytes {
     encode(&Message::Auth(Some(reason.to_owned())))
@@ -214,6 +237,23 @@ mod tests {
         match Message::decode_v1(&frame).unwrap() {
             Message::Custom(ACK_TAG, payload) => assert_eq!(parse_ack(&payload).unwrap(), 300),
             other => panic!("not an ack: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn store_notice_round_trips() {
+        for failing in [Some("sqlite: database or disk is full"), None] {
+            let frame = store_notice(failing);
+            assert_eq!(
+                decode_frame(&frame).unwrap(),
+                vec![Incoming::Unknown(STORE_TAG)]
+            );
+            match Message::decode_v1(&frame).unwrap() {
+                Message::Custom(STORE_TAG, payload) => {
+                    assert_eq!(parse_store_notice(&payload).unwrap().as_deref(), failing)
+                }
+                other => panic!("not a store notice: {other:?}"),
+            }
         }
     }
 

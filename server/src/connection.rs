@@ -130,6 +130,7 @@ async fn run<S>(
         Box::pin(tokio::time::sleep(Duration::from_secs(left)))
     });
     let mut acked: u64 = 0;
+    let mut told_failing = false;
     let mut created = false;
     loop {
         let unacked = queued - ctl.durable.load(Ordering::SeqCst).min(queued);
@@ -149,14 +150,22 @@ async fn run<S>(
                 break;
             }
             _ = ctl.acked.notified() => {
-                if ctl.store_failed.load(Ordering::SeqCst) {
-                    ctl.close(close::INTERNAL, "store write failed; reconnect");
-                    break;
+                if !opts.ack {
+                    continue;
                 }
                 let durable = ctl.durable.load(Ordering::SeqCst);
-                if opts.ack && durable > acked {
+                if durable > acked {
                     acked = durable;
                     if tx.send(Message::Binary(protocol::ack(durable))).await.is_err() {
+                        break;
+                    }
+                }
+                // Tell the client why its updates wait, and when they stop.
+                let failing = lease.room.unsaved();
+                if failing.is_some() != told_failing {
+                    told_failing = failing.is_some();
+                    let reason = failing.map(|e| format!("the server cannot write: {e}"));
+                    if tx.send(Message::Binary(protocol::store_notice(reason.as_deref()))).await.is_err() {
                         break;
                     }
                 }

@@ -31,4 +31,50 @@ pub enum ServerError {
     /// The store could not be opened or flushed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// At shutdown, some documents' latest changes could not be saved.
+    #[error("the latest changes of {} could not be saved ({reason}); clients that made them still hold them and send them again on their next connection", names(.docs))]
+    Unsaved {
+        /// The documents.
+        docs: Vec<String>,
+        /// Why, for the first of them.
+        reason: String,
+    },
+}
+
+/// "3 documents: a, b, c", with at most ten names.
+fn names(docs: &[String]) -> String {
+    let shown: Vec<&str> = docs.iter().take(10).map(String::as_str).collect();
+    let more = docs.len().saturating_sub(shown.len());
+    let noun = if docs.len() == 1 {
+        "document"
+    } else {
+        "documents"
+    };
+    let mut out = format!("{} {noun}: {}", docs.len(), shown.join(", "));
+    if more > 0 {
+        out += &format!(" and {more} more");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unsaved_names_the_documents_on_one_line() {
+        let e = ServerError::Unsaved {
+            docs: vec!["fill".into()],
+            reason: "sqlite: database or disk is full".into(),
+        };
+        assert_eq!(e.to_string(), "the latest changes of 1 document: fill could not be saved (sqlite: database or disk is full); clients that made them still hold them and send them again on their next connection");
+        let many = ServerError::Unsaved {
+            docs: (0..12).map(|i| format!("d{i}")).collect(),
+            reason: "x".into(),
+        };
+        assert!(many
+            .to_string()
+            .contains("12 documents: d0, d1, d2, d3, d4, d5, d6, d7, d8, d9 and 2 more"));
+        assert!(!many.to_string().contains('\n'));
+    }
 }

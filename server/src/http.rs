@@ -288,6 +288,18 @@ async fn health(shared: &Shared) -> Response<Body> {
             lines.push(format!("store not writable: {e}"));
         }
     }
+    // The probe's small write may get through where a doc's does not (a
+    // nearly full disk); a doc holding unsaved changes is the real signal.
+    let unsaved = shared.rooms.unsaved();
+    if let Some((_, e)) = unsaved.first() {
+        ok = false;
+        let docs: Vec<&str> = unsaved.iter().take(10).map(|(d, _)| d.as_str()).collect();
+        lines.push(format!(
+            "cannot save changes to {} document(s) ({}): {e}",
+            unsaved.len(),
+            docs.join(", ")
+        ));
+    }
     if let Some(cluster) = &shared.cluster {
         match cluster.check().await {
             Ok(()) => lines.push("redis: ok".to_owned()),

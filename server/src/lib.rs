@@ -13,10 +13,13 @@
 //! - [`server`]: `run`/`serve`: the listener, connection cap, graceful shutdown.
 //! - [`http`]: health, metrics and the checks before the WebSocket upgrade.
 //! - [`connection`]: the socket loop of one connection (thin adapter).
+//! - [`control`]: what a connection shares with the rooms (closing, acks).
 //! - [`outbox`]: a connection's bounded send queue.
 //! - [`tls`]: optional native TLS, reloaded when the files change.
 //! - [`limits`]: rate limits per connection and per IP.
 //! - [`rooms`]: loading, sharing, persisting and unloading documents.
+//! - [`durability`]: which writes are durable, so which updates are acked;
+//!   no acks after a failed write until a snapshot repairs it.
 //! - [`memory`]: returning freed memory to the OS after unloads.
 //! - `store`: re-exported from `weft-core`: the `Store` trait, with memory
 //!   and SQLite implementations.
@@ -32,6 +35,8 @@ pub mod auth;
 pub mod cluster;
 pub mod config;
 pub mod connection;
+pub mod control;
+pub mod durability;
 pub mod error;
 pub mod http;
 pub mod limits;

@@ -3,7 +3,7 @@
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() {
     let config = weft_server::Config::load().unwrap_or_else(|e| e.exit());
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -11,6 +11,9 @@ async fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    weft_server::execute(config, weft_server::shutdown_signal()).await?;
-    Ok(())
+    // One line a person can read, and a non-zero exit.
+    if let Err(e) = weft_server::execute(config, weft_server::shutdown_signal()).await {
+        eprintln!("weft-server: error: {e}");
+        std::process::exit(1);
+    }
 }

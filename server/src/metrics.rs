@@ -35,8 +35,8 @@ pub struct Metrics {
     pub protocol_errors: Counter,
     /// Connections closed for falling behind (1013).
     pub slow_consumers: Counter,
-    /// Docs unloaded with writes that never reached the store.
-    pub unload_data_loss: Counter,
+    /// Docs holding changes the store could not write (nothing of them is acked).
+    pub docs_unsaved: Gauge,
     /// Cluster: seconds between a stream entry's append and its read here, last seen.
     pub stream_lag: Gauge<f64, AtomicU64>,
     /// Cluster: stream entries read from other nodes.
@@ -67,7 +67,7 @@ impl Default for Metrics {
             store_errors: Counter::default(),
             protocol_errors: Counter::default(),
             slow_consumers: Counter::default(),
-            unload_data_loss: Counter::default(),
+            docs_unsaved: Gauge::default(),
             stream_lag: Gauge::default(),
             stream_read: Counter::default(),
             stream_published: Counter::default(),
@@ -123,7 +123,7 @@ impl Default for Metrics {
         );
         registry.register(
             "store_errors",
-            "Failed store operations",
+            "Failed store operations (writes and loads)",
             m.store_errors.clone(),
         );
         registry.register(
@@ -137,9 +137,9 @@ impl Default for Metrics {
             m.slow_consumers.clone(),
         );
         registry.register(
-            "unload_unsaved",
-            "Docs unloaded with writes the store never took",
-            m.unload_data_loss.clone(),
+            "docs_unsaved",
+            "Documents holding changes the store could not write yet (not acked; kept in memory and retried)",
+            m.docs_unsaved.clone(),
         );
         registry.register(
             "stream_lag_seconds",

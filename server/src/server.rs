@@ -235,12 +235,22 @@ async fn serve_with(
     {
         tracing::warn!("some connections did not close in time");
     }
-    shared.rooms.persist_all().await?;
-    store::flush(&*shared.store).await?;
+    let unsaved = shared
+        .rooms
+        .persist_all(shared.config.shutdown_timeout)
+        .await;
+    let flushed = store::flush(&*shared.store).await;
     if let Some(cluster) = &shared.cluster {
         // Clients' presence removals and the last updates reach the others.
         cluster.close(Duration::from_secs(5)).await;
     }
+    if let Some((_, reason)) = unsaved.first() {
+        return Err(ServerError::Unsaved {
+            docs: unsaved.iter().map(|(d, _)| d.to_string()).collect(),
+            reason: reason.clone(),
+        });
+    }
+    flushed?;
     tracing::info!("shutdown complete: all writes flushed");
     Ok(())
 }

@@ -388,22 +388,111 @@ async fn idle_docs_unload_and_reload_intact() -> anyhow::Result<()> {
     server.stop().await
 }
 
+/// The doc's text as the store holds it (what a restart would load).
+async fn stored_text(store: &MemoryStore, doc: &str) -> anyhow::Result<String> {
+    use weft_core::doc_id::DocId;
+    let stored = store.load(&DocId::new(doc)?).await?;
+    let (room, skipped) = weft_core::room::Room::load(&stored.updates);
+    assert_eq!(skipped, 0);
+    let t = room.doc().get_or_insert_text("t");
+    let s = yrs::GetString::get_string(&t, &room.doc().transact());
+    Ok(s)
+}
+
+fn told_cannot_save(c: &Client) -> Option<bool> {
+    c.events.iter().rev().find_map(|e| match e {
+        ClientEvent::StoreNotice(n) => Some(n.is_some()),
+        _ => None,
+    })
+}
+
 #[tokio::test]
-async fn unloading_happens_even_when_the_store_fails() -> anyhow::Result<()> {
+async fn nothing_is_acked_while_the_store_fails_and_acks_resume_by_themselves() -> anyhow::Result<()>
+{
+    let store = mem();
+    let server = TestServer::start(store.clone(), config()).await;
+    let url = format!("{}?ack=1", server.url("full"));
+    let mut a = Client::synced(&url).await?;
+    a.insert("saved ").await?;
+    a.wait_for(|c| c.session.unacked() == 0).await?;
+
+    store.fail_writes(true);
+    a.insert("unsaved").await?;
+    // The server says why instead of acking, and keeps the connection.
+    a.wait_for(|c| told_cannot_save(c) == Some(true)).await?;
+    assert_eq!(a.session.unacked(), 1);
+    let (status, body) = http_get(server.addr, "/healthz", &[]).await?;
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        body.contains("cannot save changes to 1 document(s) (full)"),
+        "{body}"
+    );
+    wait_metric(server.addr, "weft_docs_unsaved 1").await?;
+
+    // What used to turn memory into "saved": a client holding the same
+    // edits connects; its step 2 brings nothing new to the server.
+    let mut b = Client::connect_doc(&url, a.doc().clone()).await?;
+    b.wait_for(|c| c.session.is_synced() && told_cannot_save(c) == Some(true))
+        .await?;
+    assert_eq!(b.session.sent(), 1, "b sent its (empty) step 2");
+    assert_eq!(b.session.acked(), 0, "an edit only in memory is not saved");
+    assert_eq!(stored_text(&store, "full").await?, "saved ");
+
+    // Space returns: the repair snapshot lands and acks resume on the
+    // same connections, with no restart and no reconnect.
+    store.fail_writes(false);
+    a.wait_for(|c| c.session.unacked() == 0 && told_cannot_save(c) == Some(false))
+        .await?;
+    b.wait_for(|c| c.session.unacked() == 0).await?;
+    assert_eq!(stored_text(&store, "full").await?, "saved unsaved");
+    let (status, _) = http_get(server.addr, "/healthz", &[]).await?;
+    assert_eq!(status, 200);
+    wait_metric(server.addr, "weft_docs_unsaved 0").await?;
+    // And new writes are acked as before.
+    a.insert(" more").await?;
+    a.wait_for(|c| c.session.unacked() == 0).await?;
+    server.stop().await
+}
+
+#[tokio::test]
+async fn a_doc_with_unsaved_changes_stays_loaded_until_the_store_takes_them() -> anyhow::Result<()>
+{
     let mut cfg = config();
     cfg.unload_after = Duration::from_millis(20);
     let store = mem();
     let server = TestServer::start(store.clone(), cfg).await;
-    let mut c = Client::synced(&server.url("doomed")).await?;
+    let url = format!("{}?ack=1", server.url("kept"));
+    let mut c = Client::synced(&url).await?;
     store.fail_writes(true);
-    c.insert("lost").await?;
-    // The failed write closes the connection with 1011 rather than pretend.
-    assert_eq!(c.close_code().await, 1011);
-    wait_metric(server.addr, "weft_docs_loaded 0").await?;
-    let (_, metrics) = http_get(server.addr, "/metrics", &[]).await?;
-    assert!(metrics.contains("weft_unload_unsaved_total 1"), "{metrics}");
+    c.insert("only in memory").await?;
+    c.wait_for(|c| told_cannot_save(c) == Some(true)).await?;
+    drop(c);
+    wait_metric(server.addr, "weft_connections 0").await?;
+    // Well past the grace period: memory is the only copy, so it stays.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    wait_metric(server.addr, "weft_docs_loaded 1").await?;
     store.fail_writes(false);
+    wait_metric(server.addr, "weft_docs_loaded 0").await?;
+    assert_eq!(stored_text(&store, "kept").await?, "only in memory");
     server.stop().await
+}
+
+#[tokio::test]
+async fn shutdown_with_a_failing_store_names_the_unsaved_docs() -> anyhow::Result<()> {
+    let mut cfg = config();
+    cfg.shutdown_timeout = Duration::from_millis(500);
+    let store = mem();
+    let server = TestServer::start(store.clone(), cfg).await;
+    let mut c = Client::synced(&format!("{}?ack=1", server.url("lost-at-exit"))).await?;
+    store.fail_writes(true);
+    c.insert("x").await?;
+    c.wait_for(|c| told_cannot_save(c) == Some(true)).await?;
+    let err = server.stop().await.unwrap_err().to_string();
+    assert!(
+        err.contains("1 document: lost-at-exit could not be saved"),
+        "{err}"
+    );
+    Ok(())
 }
 
 #[tokio::test]

@@ -44,7 +44,7 @@ pub fn frame(event: &Event) -> Option<Vec<u8>> {
         Event::Status(s) => (2, serde_json::to_vec(&serde_json::json!({ "status": format!("{s:?}").to_lowercase() })).ok()?),
         Event::Counts(c) => (
             2,
-            serde_json::to_vec(&serde_json::json!({ "pending": c.pending, "saved": c.saved, "savedLocally": c.saved_locally }))
+            serde_json::to_vec(&serde_json::json!({ "pending": c.pending, "saved": c.saved, "savedLocally": c.saved_locally, "serverCannotSave": c.server_cannot_save }))
                 .ok()?,
         ),
         Event::Error(e) => (3, serde_json::to_vec(&serde_json::json!({ "code": e.code(), "message": e.to_string() })).ok()?),

@@ -8,7 +8,7 @@ import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate, removeAwareness
 /** Origin of changes that came from Rust: never sent back. */
 export const FROM_RUST = Symbol('weft-rust')
 
-export interface Status { status?: string, pending?: number, saved?: number, savedLocally?: number }
+export interface Status { status?: string, pending?: number, saved?: number, savedLocally?: number, serverCannotSave?: boolean }
 export interface IpcError { code: string, message: string }
 
 /** What the bridge needs from Tauri; a fake in tests. */

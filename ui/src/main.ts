@@ -101,8 +101,14 @@ function showStatus (s: Status) {
     $('status-dot').className = s.status
   }
   if (s.pending !== undefined) {
-    $('counts').textContent = s.pending > 0 ? `${s.pending} change${s.pending === 1 ? '' : 's'} not yet saved on server` : 'Saved on server'
-    $('counts').className = s.pending > 0 ? 'pending' : 'saved'
+    const pending = s.pending > 0
+    // The server said it cannot write: say so, rather than "not yet".
+    const stuck = pending && s.serverCannotSave === true
+    $('counts').textContent = stuck
+      ? 'Not saved on server: the server cannot write (disk full?)'
+      : pending ? `${s.pending} change${s.pending === 1 ? '' : 's'} not yet saved on server` : 'Saved on server'
+    $('counts').className = stuck ? 'not-saved' : pending ? 'pending' : 'saved'
+    $('counts').title = stuck ? 'Your changes are kept on this computer and sent again until the server stores them.' : ''
   }
 }
 

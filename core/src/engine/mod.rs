@@ -52,6 +52,9 @@ pub enum EngineError {
     /// Waiting took longer than allowed.
     #[error("timed out: {0}")]
     Timeout(String),
+    /// The server has not confirmed that local edits are durable.
+    #[error("not saved: {0}")]
+    NotSaved(String),
     /// The session was closed.
     #[error("the session is closed")]
     Closed,
@@ -77,6 +80,7 @@ impl EngineError {
             EngineError::Store(_) => "store",
             EngineError::Library(_) => "library",
             EngineError::Timeout(_) => "timeout",
+            EngineError::NotSaved(_) => "not_saved",
             EngineError::Closed => "closed",
         }
     }

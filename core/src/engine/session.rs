@@ -50,6 +50,9 @@ pub struct Counts {
     pub saved: u64,
     /// Local edits durable in the local store in this session.
     pub saved_locally: u64,
+    /// The server said it cannot save this doc's changes right now (its
+    /// disk is full, its database is down): pending edits wait for it.
+    pub server_cannot_save: bool,
 }
 
 /// Something that happened to the session.
@@ -118,6 +121,8 @@ struct Inner {
     saved: AtomicU64,
     saved_locally: AtomicU64,
     acks: AtomicBool,
+    /// Why the server cannot save right now, as it said (store notice).
+    cannot_save: Mutex<Option<String>>,
     /// An awareness update made elsewhere on this device (the editor's own
     /// awareness, under its own client id); re-sent on every connection.
     relayed: Mutex<Option<Bytes>>,
@@ -140,6 +145,7 @@ impl Inner {
             pending: self.pending.load(Ordering::SeqCst),
             saved: self.saved.load(Ordering::SeqCst),
             saved_locally: self.saved_locally.load(Ordering::SeqCst),
+            server_cannot_save: self.cannot_save.lock().unwrap().is_some(),
         };
         self.counts.send_replace(c);
         let _ = self.events.send(Event::Counts(c));
@@ -149,6 +155,21 @@ impl Inner {
         tracing::debug!(doc = %self.url, error = %e, "engine");
         *self.last_error.lock().unwrap() = Some(e.clone());
         let _ = self.events.send(Event::Error(e));
+    }
+
+    /// Records the server's store notice; `None` also on a new connection.
+    fn set_cannot_save(&self, reason: Option<String>) {
+        let changed = {
+            let mut cur = self.cannot_save.lock().unwrap();
+            std::mem::replace(&mut *cur, reason.clone()) != reason
+        };
+        if !changed {
+            return;
+        }
+        if let Some(r) = reason {
+            self.error(EngineError::NotSaved(cannot_save_message(&r)));
+        }
+        self.publish_counts();
     }
 
     fn mark_saved(&self, edits: u64) {
@@ -230,6 +251,7 @@ impl Session {
             saved: AtomicU64::new(0),
             saved_locally: AtomicU64::new(0),
             acks: AtomicBool::new(false),
+            cannot_save: Mutex::new(None),
             relayed: Mutex::new(None),
             fatal: Mutex::new(None),
             last_error: Mutex::new(None),
@@ -391,7 +413,11 @@ impl Session {
                 _ = counts.changed() => {}
                 _ = tick => {}
                 _ = tokio::time::sleep_until(deadline) => {
-                    return Err(EngineError::Timeout(format!("saving to {}", self.inner.url)));
+                    let why = match self.inner.cannot_save.lock().unwrap().as_deref() {
+                        Some(reason) => cannot_save_message(reason),
+                        None => format!("the server did not confirm it stored the change within {timeout:?}"),
+                    };
+                    return Err(EngineError::NotSaved(why));
                 }
             }
         }
@@ -572,6 +598,8 @@ async fn connection(
         }
     }
     inner.set_status(Status::Syncing);
+    // A new connection: the server says again if it still cannot save.
+    inner.set_cannot_save(None);
     // Which sent messages cover how many local edits, for counting acks.
     let mut covered: VecDeque<(u64, u64)> = VecDeque::new();
     let mut step2_sent = false;
@@ -653,6 +681,7 @@ async fn connection(
                             inner.mark_saved(edits);
                         }
                         ClientEvent::Denied(reason) => inner.error(EngineError::Denied(reason)),
+                        ClientEvent::StoreNotice(reason) => inner.set_cannot_save(reason),
                     }
                 }
             }
@@ -698,6 +727,12 @@ async fn connection(
         }
     }
     (false, synced)
+}
+
+/// What a person reads when the server cannot save: the likely cause
+/// first, the server's own words after it.
+fn cannot_save_message(reason: &str) -> String {
+    format!("the server cannot write (disk full?): {reason}")
 }
 
 /// After a disconnect nobody else is known to be present: drop their
