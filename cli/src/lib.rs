@@ -50,7 +50,8 @@ pub enum Command {
         format: Format,
     },
     /// Write a Markdown file into a document. Replaces the whole document
-    /// unless --append is given. Waits until the server has stored it.
+    /// unless --append is given. Waits until the server has stored it; if it
+    /// does not confirm that within --timeout, says "not saved" and exits 1.
     Put {
         /// ws://HOST:PORT/DOC-ID
         url: String,
@@ -195,4 +196,23 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeout_works_before_or_after_the_subcommand() {
+        for args in [
+            &["weft", "--timeout", "2s", "cat", "ws://h/d"][..],
+            &["weft", "cat", "ws://h/d", "--timeout", "2s"],
+            &["weft", "put", "--timeout", "2s", "ws://h/d", "f.md"],
+            &["weft", "watch", "ws://h/d", "--timeout=2s"],
+            &["weft", "share", "ws://h/d", "--timeout", "2s"],
+        ] {
+            let cli = Cli::try_parse_from(args).unwrap();
+            assert_eq!(cli.timeout, Duration::from_secs(2), "{args:?}");
+        }
+    }
 }

@@ -22,55 +22,76 @@ pub struct Config {
     pub command: Option<Command>,
 
     /// TOML file with defaults for any flag (keys are flag names). Without it, /etc/weft/server.toml is read if present.
-    #[arg(long, env = "WEFT_CONFIG")]
+    #[arg(global = true, long, env = "WEFT_CONFIG")]
     pub config: Option<PathBuf>,
 
     /// Address to listen on (host:port). Port 0 picks a free port.
-    #[arg(long, env = "WEFT_LISTEN", default_value = "127.0.0.1:4455")]
+    #[arg(
+        global = true,
+        long,
+        env = "WEFT_LISTEN",
+        default_value = "127.0.0.1:4455"
+    )]
     pub listen: String,
 
     /// Directory holding the SQLite database (weft.db). Created if missing.
-    #[arg(long, env = "WEFT_DATA_DIR", default_value = "./weft-data")]
+    #[arg(
+        global = true,
+        long,
+        env = "WEFT_DATA_DIR",
+        default_value = "./weft-data"
+    )]
     pub data_dir: PathBuf,
 
     /// Store documents in PostgreSQL instead of SQLite (postgres://user:pass@host/db). Needed to run several nodes.
-    #[arg(long, env = "WEFT_STORE", conflicts_with = "in_memory", value_parser = parse_store)]
+    #[arg(global = true, long, env = "WEFT_STORE", conflicts_with = "in_memory", value_parser = parse_store)]
     pub store: Option<String>,
 
     /// Fan updates and presence out between nodes through Redis Streams (redis://host:6379). Needs --store postgres://.
-    #[arg(long, env = "WEFT_REDIS", requires = "store")]
+    #[arg(global = true, long, env = "WEFT_REDIS", requires = "store")]
     pub redis: Option<String>,
 
     /// Keep documents in memory only (nothing survives a restart). For tests and benchmarks.
-    #[arg(long, env = "WEFT_IN_MEMORY")]
+    #[arg(global = true, long, env = "WEFT_IN_MEMORY")]
     pub in_memory: bool,
 
     /// Most simultaneous WebSocket connections; further upgrades get HTTP 503.
-    #[arg(long, env = "WEFT_MAX_CONNECTIONS", default_value_t = 10_000)]
+    #[arg(
+        global = true,
+        long,
+        env = "WEFT_MAX_CONNECTIONS",
+        default_value_t = 10_000
+    )]
     pub max_connections: usize,
 
-    /// Largest WebSocket message in bytes; larger ones close the connection with 1009.
-    #[arg(long, env = "WEFT_MAX_MESSAGE_SIZE", default_value_t = 16 << 20)]
+    /// Largest WebSocket message (e.g. 16MiB, 512KiB, or bytes); larger ones close the connection with 1009.
+    #[arg(global = true, long, env = "WEFT_MAX_MESSAGE_SIZE", default_value = "16MiB", value_parser = parse_size::<usize>)]
     pub max_message_size: usize,
 
     /// Frames queued per connection before it counts as too slow and is closed with 1013.
-    #[arg(long, env = "WEFT_SEND_QUEUE", default_value_t = 1024)]
+    #[arg(global = true, long, env = "WEFT_SEND_QUEUE", default_value_t = 1024)]
     pub send_queue: usize,
 
     /// How long a document with no connections stays in memory (e.g. 30s, 2m).
-    #[arg(long, env = "WEFT_UNLOAD_AFTER", default_value = "30s", value_parser = humantime::parse_duration)]
+    #[arg(global = true, long, env = "WEFT_UNLOAD_AFTER", default_value = "30s", value_parser = humantime::parse_duration)]
     pub unload_after: Duration,
 
     /// How often to ping each connection; one silent for two intervals is closed.
-    #[arg(long, env = "WEFT_PING_INTERVAL", default_value = "30s", value_parser = humantime::parse_duration)]
+    #[arg(global = true, long, env = "WEFT_PING_INTERVAL", default_value = "30s", value_parser = humantime::parse_duration)]
     pub ping_interval: Duration,
 
     /// Logged updates after which a document is compacted into one snapshot.
-    #[arg(long, env = "WEFT_COMPACT_AFTER", default_value_t = 1000)]
+    #[arg(
+        global = true,
+        long,
+        env = "WEFT_COMPACT_AFTER",
+        default_value_t = 1000
+    )]
     pub compact_after: usize,
 
     /// Require tokens signed with this HS256 secret (a file of at least 32 bytes).
     #[arg(
+        global = true,
         long,
         env = "WEFT_AUTH_SECRET_FILE",
         conflicts_with = "auth_public_key_file"
@@ -78,11 +99,12 @@ pub struct Config {
     pub auth_secret_file: Option<PathBuf>,
 
     /// Require EdDSA tokens verified with this PEM public key.
-    #[arg(long, env = "WEFT_AUTH_PUBLIC_KEY_FILE")]
+    #[arg(global = true, long, env = "WEFT_AUTH_PUBLIC_KEY_FILE")]
     pub auth_public_key_file: Option<PathBuf>,
 
     /// The EdDSA PEM private key, to mint tokens (`token`, `POST /share/<doc>`).
     #[arg(
+        global = true,
         long,
         env = "WEFT_AUTH_PRIVATE_KEY_FILE",
         requires = "auth_public_key_file"
@@ -90,11 +112,12 @@ pub struct Config {
     pub auth_private_key_file: Option<PathBuf>,
 
     /// Serve a non-loopback address without auth. Anyone who can reach it can read and write.
-    #[arg(long, env = "WEFT_ALLOW_ANONYMOUS")]
+    #[arg(global = true, long, env = "WEFT_ALLOW_ANONYMOUS")]
     pub allow_anonymous: bool,
 
     /// Only accept WebSocket upgrades from these Origins (repeatable). Requests without an Origin are not browsers and pass.
     #[arg(
+        global = true,
         long = "allowed-origin",
         env = "WEFT_ALLOWED_ORIGINS",
         value_delimiter = ','
@@ -102,32 +125,40 @@ pub struct Config {
     pub allowed_origins: Vec<String>,
 
     /// Messages per second one connection may send (token bucket, burst of 2 s; 0: unlimited); beyond it: close 1008.
-    #[arg(long, env = "WEFT_RATE_MESSAGES", default_value_t = 200)]
+    #[arg(global = true, long, env = "WEFT_RATE_MESSAGES", default_value_t = 200)]
     pub rate_messages: u32,
 
-    /// Bytes per second one connection may send (token bucket, burst of 2 s, at least one max-size message; 0: unlimited); beyond it: close 1008.
-    #[arg(long, env = "WEFT_RATE_BYTES", default_value_t = 4 << 20)]
+    /// Bytes per second one connection may send (e.g. 4MiB; token bucket, burst of 2 s, at least one max-size message; 0: unlimited); beyond it: close 1008.
+    #[arg(global = true, long, env = "WEFT_RATE_BYTES", default_value = "4MiB", value_parser = parse_size::<u64>)]
     pub rate_bytes: u64,
 
     /// Connection attempts per minute from one IP address (0: unlimited); beyond it: HTTP 429.
-    #[arg(long, env = "WEFT_RATE_CONNECTS", default_value_t = 600)]
+    #[arg(global = true, long, env = "WEFT_RATE_CONNECTS", default_value_t = 600)]
     pub rate_connects: u32,
 
     /// New documents one token (per user and scope) or, without auth, one IP may create per hour (0: unlimited); beyond it: close 1008.
-    #[arg(long, env = "WEFT_MAX_NEW_DOCS", default_value_t = 1000)]
+    #[arg(global = true, long, env = "WEFT_MAX_NEW_DOCS", default_value_t = 1000)]
     pub max_new_docs: u32,
 
     /// PEM certificate chain: serve wss:// (and https://) natively. Re-read when the file changes.
-    #[arg(long, env = "WEFT_TLS_CERT", requires = "tls_key")]
+    #[arg(global = true, long, env = "WEFT_TLS_CERT", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
 
     /// PEM private key for --tls-cert (PKCS#8, PKCS#1 or SEC1).
-    #[arg(long, env = "WEFT_TLS_KEY", requires = "tls_cert")]
+    #[arg(global = true, long, env = "WEFT_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
 
     /// How long shutdown waits for connections to close before flushing.
-    #[arg(long, env = "WEFT_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    #[arg(global = true, long, env = "WEFT_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub shutdown_timeout: Duration,
+}
+
+/// A size with a unit (`16MiB`, `4MB`, `512KiB`, `1 GiB`) or in bytes.
+fn parse_size<T: TryFrom<u64>>(s: &str) -> Result<T, String> {
+    let size: bytesize::ByteSize = s.trim().parse().map_err(|e| {
+        format!("{e} (expected a size such as 16MiB, 4MB, 512KiB or a number of bytes)")
+    })?;
+    T::try_from(size.as_u64()).map_err(|_| format!("{s} is too large"))
 }
 
 fn parse_store(s: &str) -> Result<String, String> {
@@ -371,6 +402,100 @@ mod tests {
             let args = file_args(&cmd, &matches, &table).unwrap();
             assert!(!args.is_empty(), "{long}");
         }
+    }
+
+    fn parse(args: &[&str]) -> Config {
+        let mut argv = vec!["weft-server"];
+        argv.extend(args);
+        Config::load_from(argv, Path::new("/nonexistent")).unwrap()
+    }
+
+    #[test]
+    fn options_work_before_or_after_a_subcommand() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("server.toml");
+        std::fs::write(&file, "compact-after = 7\n").unwrap();
+        let file = file.to_str().unwrap();
+        let token = ["token", "--doc", "x", "--access", "write", "--ttl", "1h"];
+        for (options, sub) in [
+            (&["--auth-secret-file", "/s"][..], &token[..]),
+            (
+                &["--data-dir", "/d", "--config", file],
+                &["backup", "/b.db"],
+            ),
+            (&["--data-dir", "/d"], &["restore", "/b.db"]),
+            (
+                &["--data-dir", "/d", "--store", "postgres://h/db"],
+                &["export", "/out"],
+            ),
+        ] {
+            let before = parse(&[options, sub].concat());
+            let after = parse(&[sub, options].concat());
+            assert_eq!(
+                format!("{before:?}"),
+                format!("{after:?}"),
+                "{sub:?} {options:?}"
+            );
+            assert!(before.command.is_some());
+        }
+        let c = parse(&["backup", "/b.db", "--data-dir", "/d", "--config", file]);
+        assert_eq!(c.data_dir, Path::new("/d"));
+        assert_eq!(
+            c.compact_after, 7,
+            "the file named after the subcommand is read"
+        );
+        assert_eq!(
+            parse(&[
+                "token",
+                "--auth-secret-file",
+                "/s",
+                "--doc",
+                "x",
+                "--access",
+                "read"
+            ])
+            .auth_secret_file
+            .as_deref(),
+            Some(Path::new("/s"))
+        );
+    }
+
+    #[test]
+    fn sizes_take_units_in_flags_env_and_the_file() {
+        assert_eq!(Config::default().max_message_size, 16 << 20);
+        assert_eq!(Config::default().rate_bytes, 4 << 20);
+        for (given, bytes) in [
+            ("16MiB", 16 << 20),
+            ("4MB", 4_000_000),
+            ("512KiB", 512 << 10),
+            ("1 GiB", 1 << 30),
+            ("1024", 1024),
+        ] {
+            assert_eq!(
+                parse(&["--max-message-size", given]).max_message_size,
+                bytes,
+                "{given}"
+            );
+            assert_eq!(
+                parse(&["--rate-bytes", given]).rate_bytes,
+                bytes as u64,
+                "{given}"
+            );
+        }
+        let c = load(&[], "max-message-size = \"2MiB\"\nrate-bytes = 1000\n").unwrap();
+        assert_eq!((c.max_message_size, c.rate_bytes), (2 << 20, 1000));
+        let e = Config::load_from(
+            ["weft-server", "--max-message-size", "lots"],
+            Path::new("/x"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("expected a size such as 16MiB"), "{e}");
+        let help = Config::command().render_help().to_string();
+        assert!(
+            help.contains("[default: 16MiB]") && help.contains("[default: 4MiB]"),
+            "{help}"
+        );
     }
 
     #[test]

@@ -120,7 +120,7 @@ impl Durability {
         match result {
             Ok(()) if snapshot => {
                 if st.failing.take().is_some() {
-                    tracing::warn!(doc = %self.doc, "the store took a snapshot again: every change is saved, acks resume");
+                    tracing::info!(doc = %self.doc, "the store took a snapshot again: every change is saved, acks resume");
                     self.metrics.docs_unsaved.dec();
                     outcome = Completed::Repaired;
                 }

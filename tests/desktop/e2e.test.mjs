@@ -2,7 +2,7 @@
 // real weft-server, under Xvfb. Screenshots go to target/e2e-screenshots.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, execFileSync } from 'node:child_process'
+import { spawn, spawnSync, execFileSync } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
@@ -13,6 +13,7 @@ import { launchApp, freePort } from './webdriver.mjs'
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const APP = process.env.WEFT_DESKTOP_BIN || join(root, 'target', 'debug', 'weft-desktop')
 const SERVER = process.env.WEFT_SERVER_BIN || join(root, 'target', 'debug', 'weft-server')
+const CLI = process.env.WEFT_CLI_BIN || join(root, 'target', 'debug', 'weft')
 const SHOTS = join(root, 'target', 'e2e-screenshots')
 
 async function startServer (port, dataDir, extra = []) {
@@ -226,5 +227,36 @@ test('a view-only link made in the share dialog opens read-only, and says so', a
     await bob.screenshot(SHOTS, 'bob-view-only')
   } finally {
     await authServer.stop()
+  }
+})
+
+// Mounting the small filesystem needs root, which CI has.
+test('a server that cannot write says so in the status bar, and saves once it can', { skip: process.getuid?.() !== 0 && !process.env.CI && 'mounting a tmpfs needs root' }, async () => {
+  const fullPort = await freePort()
+  const disk = mkdtempSync(join(tmpdir(), 'weft-e2e-full-'))
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', disk])
+  const full = await startServer(fullPort, disk)
+  try {
+    const url = `ws://127.0.0.1:${fullPort}/full`
+    // The CLI fills the disk until the server cannot store any more.
+    const chunk = join(mkdtempSync(join(tmpdir(), 'weft-e2e-chunk-')), 'chunk.md')
+    writeFileSync(chunk, 'Minutes of a very long meeting. '.repeat(8000))
+    let filled = false
+    for (let i = 0; i < 10 && !filled; i++) {
+      filled = spawnSync(CLI, ['--timeout', '3s', 'put', '--append', url, chunk]).status !== 0
+    }
+    assert.ok(filled, 'the disk never filled')
+    await ann.click('#open-link')
+    await ann.exec('document.getElementById("prompt-input").value = arguments[0]', url)
+    await ann.click('#prompt menu button[value=ok]')
+    await ann.until(async () => (await editorText(ann)).includes('Minutes of a very long meeting'), 'the document', 30000)
+    await typeAtEnd(ann, ' [typed while the disk is full]')
+    await ann.until(async () => (await ann.text('#counts')) === 'Not saved on server: the server cannot write (disk full?)', 'the not-saved status')
+    await ann.screenshot(SHOTS, 'ann-server-cannot-save')
+    execFileSync('mount', ['-o', 'remount,size=60m', disk])
+    await ann.until(async () => (await ann.text('#counts')) === 'Saved on server', 'saved once the disk has room', 30000)
+  } finally {
+    await full.stop()
+    execFileSync('umount', ['-l', disk])
   }
 })

@@ -8,10 +8,11 @@ import { createInterface } from 'node:readline'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 
-export async function startWeft (extraArgs = []) {
+// `dataDir`, if given, is the caller's: kept after stop.
+export async function startWeft (extraArgs = [], { dataDir: given, listen = '127.0.0.1:0' } = {}) {
   const bin = process.env.WEFT_SERVER_BIN || join(root, 'target', 'debug', 'weft-server')
-  const dataDir = mkdtempSync(join(tmpdir(), 'weft-interop-'))
-  const child = spawn(bin, ['--listen', '127.0.0.1:0', '--data-dir', dataDir, ...extraArgs], {
+  const dataDir = given ?? mkdtempSync(join(tmpdir(), 'weft-interop-'))
+  const child = spawn(bin, ['--listen', listen, '--data-dir', dataDir, ...extraArgs], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn' }
   })
@@ -25,10 +26,13 @@ export async function startWeft (extraArgs = []) {
   })
   return {
     url,
+    // Resolves with the exit code.
     async stop () {
+      const exited = new Promise(resolve => child.once('exit', resolve))
       child.kill('SIGTERM')
-      await new Promise(resolve => child.once('exit', resolve))
-      rmSync(dataDir, { recursive: true, force: true })
+      const code = await exited
+      if (!given) rmSync(dataDir, { recursive: true, force: true })
+      return code
     }
   }
 }

@@ -56,9 +56,12 @@ fn pg_bin_dir() -> Result<PathBuf> {
 
 /// A private PostgreSQL server.
 pub struct Postgres {
-    child: Child,
+    child: Option<Child>,
     port: u16,
-    _dir: tempfile::TempDir,
+    bin: PathBuf,
+    /// What `postgres` was started with, to start it again the same way.
+    args: Vec<std::ffi::OsString>,
+    dir: tempfile::TempDir,
 }
 
 impl Postgres {
@@ -140,38 +143,94 @@ impl Postgres {
             ];
         }
         let port = free_port()?;
-        let child = as_postgres(&bin.join("postgres"))
-            .arg("-D")
-            .arg(&data)
-            .args(["-p", &port.to_string(), "-k"])
-            .arg(dir.path())
-            .args(["-c", "listen_addresses=127.0.0.1", "-c"])
-            .arg(if fsync { "fsync=on" } else { "fsync=off" })
-            .args(["-c", "max_connections=200"])
-            .args(&tls_args)
+        let mut args: Vec<std::ffi::OsString> = vec!["-D".into(), data.into()];
+        for a in [
+            "-p",
+            &port.to_string(),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            if fsync { "fsync=on" } else { "fsync=off" },
+            "-c",
+            "max_connections=200",
+            "-k",
+        ] {
+            args.push(a.into());
+        }
+        args.push(dir.path().into());
+        args.extend(tls_args.iter().map(Into::into));
+        let mut pg = Postgres {
+            child: None,
+            port,
+            bin,
+            args,
+            dir,
+        };
+        pg.spawn().await?;
+        Ok(pg)
+    }
+
+    async fn spawn(&mut self) -> Result<()> {
+        let child = as_postgres(&self.bin.join("postgres"))
+            .args(&self.args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .kill_on_drop(true)
             .spawn()
             .context("starting postgres")?;
-        let pg = Postgres {
-            child,
-            port,
-            _dir: dir,
-        };
-        let ready = bin.join("pg_isready");
+        self.child = Some(child);
+        let ready = self.bin.join("pg_isready");
         for _ in 0..200 {
             let ok = Command::new(&ready)
-                .args(["-q", "-h", "127.0.0.1", "-p", &port.to_string()])
+                .args(["-q", "-h", "127.0.0.1", "-p", &self.port.to_string()])
                 .status()
                 .await?
                 .success();
             if ok {
-                return Ok(pg);
+                return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        bail!("postgres did not become ready on port {port}")
+        bail!("postgres did not become ready on port {}", self.port)
+    }
+
+    /// `pg_ctl stop -m immediate`: SIGQUIT, no checkpoint; every client
+    /// connection drops at once, as in a crash of the database server.
+    pub async fn stop_immediate(&mut self) -> Result<()> {
+        if let Some(mut child) = self.child.take() {
+            let pid = child.id().context("postgres already exited")?;
+            let ok = std::process::Command::new("kill")
+                .args(["-QUIT", &pid.to_string()])
+                .status()?
+                .success();
+            if !ok {
+                bail!("kill -QUIT postgres failed");
+            }
+            tokio::time::timeout(Duration::from_secs(20), child.wait()).await??;
+        }
+        Ok(())
+    }
+
+    /// Starts it again, same data and port.
+    pub async fn start_again(&mut self) -> Result<()> {
+        self.spawn().await
+    }
+
+    /// Runs each statement with `psql`, in one session, one after another
+    /// (so statements that refuse a transaction block work).
+    pub async fn psql(&self, statements: &[&str]) -> Result<String> {
+        let mut cmd = Command::new(self.bin.join("psql"));
+        cmd.args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h"])
+            .arg(self.dir.path())
+            .args(["-p", &self.port.to_string(), "-U", "weft", "postgres"]);
+        for st in statements {
+            cmd.args(["-c", st]);
+        }
+        let out = cmd.output().await.context("running psql")?;
+        if !out.status.success() {
+            bail!("psql failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
     /// The connection URL.
@@ -182,7 +241,9 @@ impl Postgres {
 
 impl Drop for Postgres {
     fn drop(&mut self) {
-        let _ = self.child.start_kill();
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.start_kill();
+        }
     }
 }
 

@@ -152,3 +152,43 @@ async fn export_writes_every_document_as_markdown_and_bad_backups_are_refused() 
     ensure!(std::fs::read_to_string(again.join("alpha.md"))? == "# alpha\n\n- [x] done\n");
     Ok(())
 }
+
+/// People write options after the subcommand, as with git: both orders work.
+#[test]
+fn options_work_before_or_after_each_subcommand() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let secret = dir.path().join("secret");
+    std::fs::write(&secret, "a-secret-that-is-at-least-32-bytes-long")?;
+    let secret = secret.to_str().unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(server_bin().unwrap())
+            .args(args)
+            .output()
+            .unwrap();
+        ensure!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let token = ["token", "--doc", "x", "--access", "write", "--ttl", "1h"];
+    let before = run(&[&["--auth-secret-file", secret][..], &token].concat())?;
+    let after = run(&[&token[..], &["--auth-secret-file", secret]].concat())?;
+    ensure!(before.starts_with("ey") && after.starts_with("ey"));
+
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+    let (one, two) = (dir.path().join("one.db"), dir.path().join("two.db"));
+    let (one, two) = (one.to_str().unwrap(), two.to_str().unwrap());
+    // A database to back up: the server makes it on its first start.
+    weft_core::store::SqliteStore::open(std::path::Path::new(data))?;
+    run(&["--data-dir", data, "backup", one])?;
+    run(&["backup", two, "--data-dir", data])?;
+    run(&["--data-dir", data, "restore", one])?;
+    run(&["restore", two, "--data-dir", data])?;
+    let (md1, md2) = (dir.path().join("md1"), dir.path().join("md2"));
+    run(&["--data-dir", data, "export", md1.to_str().unwrap()])?;
+    run(&["export", md2.to_str().unwrap(), "--data-dir", data])?;
+    Ok(())
+}

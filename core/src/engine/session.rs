@@ -163,13 +163,11 @@ impl Inner {
             let mut cur = self.cannot_save.lock().unwrap();
             std::mem::replace(&mut *cur, reason.clone()) != reason
         };
-        if !changed {
-            return;
+        // Shown through the counts (the app's status bar), not as an error:
+        // it is a state, and it ends by itself.
+        if changed {
+            self.publish_counts();
         }
-        if let Some(r) = reason {
-            self.error(EngineError::NotSaved(cannot_save_message(&r)));
-        }
-        self.publish_counts();
     }
 
     fn mark_saved(&self, edits: u64) {
