@@ -132,6 +132,16 @@ pub struct Config {
     #[arg(global = true, long, env = "WEFT_RATE_BYTES", default_value = "4MiB", value_parser = parse_size::<u64>)]
     pub rate_bytes: u64,
 
+    /// A reverse proxy (CIDR range or address; repeatable) whose X-Forwarded-For or Forwarded header names the client. Other peers' headers are ignored.
+    #[arg(
+        global = true,
+        long = "trusted-proxy",
+        env = "WEFT_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        value_parser = crate::proxy::parse_cidr
+    )]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+
     /// Connection attempts per minute from one IP address (0: unlimited); beyond it: HTTP 429.
     #[arg(global = true, long, env = "WEFT_RATE_CONNECTS", default_value_t = 600)]
     pub rate_connects: u32,
@@ -392,6 +402,7 @@ mod tests {
                     }
                     "unload-after" | "ping-interval" | "shutdown-timeout" => "\"1s\"".to_owned(),
                     "allowed-origin" => "[\"https://x\"]".to_owned(),
+                    "trusted-proxy" => "[\"10.0.0.0/8\"]".to_owned(),
                     _ => "1".to_owned(),
                 }
             } else {

@@ -52,6 +52,10 @@ pub async fn handle(
     mut req: Request<Incoming>,
     remote: SocketAddr,
 ) -> Result<Response<Body>, Infallible> {
+    // Behind a trusted proxy, limits and logs are about the real client.
+    let client =
+        crate::proxy::client_ip(remote.ip(), req.headers(), &shared.config.trusted_proxies);
+    let remote = SocketAddr::new(client, remote.port());
     let path = req.uri().path();
     if req.method() == Method::GET && !is_upgrade(&req) {
         return Ok(match path {

@@ -17,6 +17,7 @@
 //! - [`outbox`]: a connection's bounded send queue.
 //! - [`tls`]: optional native TLS, reloaded when the files change.
 //! - [`limits`]: rate limits per connection and per IP.
+//! - [`proxy`]: the client's address behind a trusted reverse proxy.
 //! - [`rooms`]: loading, sharing, persisting and unloading documents.
 //! - [`durability`]: which writes are durable, so which updates are acked;
 //!   no acks after a failed write until a snapshot repairs it.
@@ -44,6 +45,7 @@ pub mod memory;
 pub mod metrics;
 pub mod outbox;
 pub mod postgres;
+pub mod proxy;
 pub mod rooms;
 pub mod server;
 pub mod tls;

@@ -591,3 +591,41 @@ async fn too_many_connection_attempts_from_one_ip_get_429() -> anyhow::Result<()
     assert_eq!(codes, vec![400, 400, 400, 400, 400, 429, 429]);
     server.stop().await
 }
+
+/// Upgrade attempts (refused after the rate check) as if forwarded for `ip`.
+async fn attempts_from(addr: std::net::SocketAddr, ip: &str, n: usize) -> anyhow::Result<Vec<u16>> {
+    let mut headers = UPGRADE_HEADERS.to_vec();
+    headers.push(("X-Forwarded-For", ip));
+    let mut codes = Vec::new();
+    for _ in 0..n {
+        codes.push(http_get(addr, "/a%2Fb", &headers).await?.0);
+    }
+    Ok(codes)
+}
+
+#[tokio::test]
+async fn a_forwarded_address_counts_only_from_a_trusted_proxy() -> anyhow::Result<()> {
+    // Nobody trusted: a client cannot dodge its limit by naming another IP.
+    let mut cfg = config();
+    cfg.rate_connects = 2;
+    let server = TestServer::start(mem(), cfg.clone()).await;
+    assert_eq!(attempts_from(server.addr, "1.1.1.1", 2).await?, [400, 400]);
+    assert_eq!(attempts_from(server.addr, "2.2.2.2", 1).await?, [429]);
+    server.stop().await?;
+
+    // Behind a trusted proxy (here, loopback), each client has its own limit.
+    cfg.trusted_proxies = vec!["127.0.0.1/32".parse()?];
+    let server = TestServer::start(mem(), cfg).await;
+    assert_eq!(
+        attempts_from(server.addr, "1.1.1.1", 3).await?,
+        [400, 400, 429]
+    );
+    assert_eq!(attempts_from(server.addr, "2.2.2.2", 2).await?, [400, 400]);
+    // Behind two proxies, the address the outer one saw counts.
+    assert_eq!(
+        attempts_from(server.addr, "6.6.6.6, 3.3.3.3", 1).await?,
+        [400]
+    );
+    assert_eq!(attempts_from(server.addr, "3.3.3.3", 2).await?, [400, 429]);
+    server.stop().await
+}

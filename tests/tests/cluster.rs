@@ -410,6 +410,53 @@ async fn the_documented_nginx_config_balances_nodes_and_survives_one_dying() -> 
     Ok(())
 }
 
+/// One upgrade attempt (refused after the rate check: a bad doc id) from
+/// `source`, through the proxy on `port`; the status code.
+async fn attempt_from(source: &str, port: u16) -> Result<u16> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind(format!("{source}:0").parse()?)?;
+    let mut tcp = socket.connect(format!("127.0.0.1:{port}").parse()?).await?;
+    let mut req = "GET /a%2Fb HTTP/1.1\r\nHost: test\r\nConnection: close\r\n".to_owned();
+    for (k, v) in weft_e2e::UPGRADE_HEADERS {
+        if *k != "Connection" {
+            req.push_str(&format!("{k}: {v}\r\n"));
+        }
+    }
+    // A client trying to pass for someone else: nginx appends the real one.
+    req.push_str("X-Forwarded-For: 9.9.9.9\r\n\r\n");
+    tcp.write_all(req.as_bytes()).await?;
+    let mut buf = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), tcp.read_to_end(&mut buf)).await??;
+    let text = String::from_utf8_lossy(&buf);
+    Ok(text.split_whitespace().nth(1).unwrap_or("0").parse()?)
+}
+
+/// Behind the documented nginx config with `--trusted-proxy`, two clients
+/// (from 127.0.0.2 and 127.0.0.3) each get their own connect limit.
+#[tokio::test]
+async fn behind_the_documented_nginx_each_client_has_its_own_limit() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let node = ServerProcess::start(
+        dir.path(),
+        &["--trusted-proxy", "127.0.0.1", "--rate-connects", "2"],
+    )
+    .await?;
+    let proxy = Nginx::start(&[&node, &node]).await?;
+    let mut codes = Vec::new();
+    for source in [
+        "127.0.0.2",
+        "127.0.0.2",
+        "127.0.0.2",
+        "127.0.0.3",
+        "127.0.0.3",
+    ] {
+        codes.push(attempt_from(source, proxy.port).await?);
+    }
+    assert_eq!(codes, [400, 400, 429, 400, 400]);
+    Ok(())
+}
+
 /// A node that cannot reach PostgreSQL or Redis refuses to start, says
 /// which and where, and never prints a password.
 #[tokio::test]
