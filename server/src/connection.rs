@@ -164,7 +164,7 @@ async fn run<S>(
                 let failing = lease.room.unsaved();
                 if failing.is_some() != told_failing {
                     told_failing = failing.is_some();
-                    let reason = failing.map(|e| format!("the server cannot write: {e}"));
+                    let reason = failing.map(|e| e.to_string());
                     if tx.send(Message::Binary(protocol::store_notice(reason.as_deref()))).await.is_err() {
                         break;
                     }

@@ -94,14 +94,26 @@ impl Conn {
 async fn connect(url: &str) -> Result<Client, StoreError> {
     let (mapped, tls) = tls_for(url);
     let connecting = tokio_postgres::connect(&mapped, tls);
+    let unreachable = |why: String| {
+        StoreError::Unreachable(format!(
+            "cannot connect to PostgreSQL at {} ({why})",
+            address(url)
+        ))
+    };
     let (client, connection) = tokio::time::timeout(Duration::from_secs(10), connecting)
         .await
-        .map_err(|_| pg_err(format!("connecting to {} timed out", redact(url))))?
-        .map_err(|e| match db_err(e) {
-            StoreError::Backend { message, .. } => {
-                pg_err(format!("connecting to {}: {message}", redact(url)))
+        .map_err(|_| unreachable("no answer within 10 s".into()))?
+        .map_err(|e| {
+            // The OS's words ("connection refused") when there are some,
+            // else the server's (a bad password, an unknown database).
+            let io = std::iter::successors(std::error::Error::source(&e), |s| s.source())
+                .find_map(|s| s.downcast_ref::<std::io::Error>())
+                .map(|io| io.kind().to_string());
+            match (io, db_err(e)) {
+                (Some(kind), _) => unreachable(kind),
+                (None, StoreError::Backend { message, .. }) => unreachable(message),
+                (None, other) => other,
             }
-            other => other,
         })?;
     tokio::spawn(async move {
         if let Err(e) = connection.await {
@@ -204,6 +216,13 @@ impl rustls::client::danger::ServerCertVerifier for EncryptOnly {
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
     }
+}
+
+/// `host:port/db` of a URL, for messages: no scheme, user or password.
+fn address(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
+    rest.split('?').next().unwrap_or(rest).to_owned()
 }
 
 /// The URL without its password, for messages.
@@ -485,6 +504,15 @@ mod tests {
             "postgres://h/db?sslmode=require"
         );
         assert_eq!(tls_for("postgres://h/db").0, "postgres://h/db");
+    }
+
+    #[test]
+    fn address_keeps_only_where() {
+        assert_eq!(
+            address("postgres://weft:s3cret@db:5432/weft?sslmode=require"),
+            "db:5432/weft"
+        );
+        assert_eq!(address("postgresql://127.0.0.1/x"), "127.0.0.1/x");
     }
 
     #[test]

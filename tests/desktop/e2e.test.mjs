@@ -91,6 +91,8 @@ test('both edit while the server is down, then converge', async () => {
   await typeAtEnd(ann, ' [Ann offline]')
   await typeAtEnd(bob, ' [Bob offline]')
   await ann.until(async () => /not yet saved/.test(await ann.text('#counts')), 'Ann\'s pending count')
+  // Said for a person, not as the socket's error.
+  await ann.until(async () => (await ann.text('#message')).startsWith(`Can't reach the server at 127.0.0.1:${port}. You can keep editing`), 'the offline message')
   await ann.screenshot(SHOTS, 'ann-offline')
   server = await startServer(port, serverData)
   for (const app of [ann, bob]) {
@@ -101,6 +103,8 @@ test('both edit while the server is down, then converge', async () => {
   }
   assert.equal(await editorText(ann), await editorText(bob))
   await ann.until(async () => (await ann.text('#counts')) === 'Saved on server', 'Ann saved', 30000)
+  // The connection is back, so the message about it is gone.
+  await ann.until(async () => (await ann.text('#message')) === '', 'the offline message cleared')
 })
 
 test('an instance closed while offline keeps its edits and delivers them on reopen', async () => {

@@ -2,6 +2,7 @@
 import './styles.css'
 import type { Editor } from '@tiptap/core'
 import { DocBridge, asError, type Status } from './bridge'
+import { CONNECTION_CODES, forPerson } from './messages'
 import { createEditor, findNext, renderToolbar } from './editor'
 import { invoke, tauriTransport } from './tauri'
 import { listen } from '@tauri-apps/api/event'
@@ -14,18 +15,21 @@ const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getEleme
 let settings: Settings
 let current: { entry: DocEntry, bridge: DocBridge, editor: Editor, untoolbar: () => void } | null = null
 
-function say (text: string, isError = false) {
+// `kind` 'connection': the message describes the connection, and goes
+// once it is back.
+function say (text: string, isError = false, kind = '') {
   const m = $('message')
   m.textContent = text
+  m.title = text
   m.classList.toggle('error', isError)
+  m.dataset.kind = kind
 }
 
 async function call<T> (cmd: string, args?: Record<string, unknown>): Promise<T | undefined> {
   try {
     return await invoke<T>(cmd, args)
   } catch (e) {
-    const err = asError(e)
-    say(`${err.message}`, true)
+    say(forPerson(asError(e)), true)
     return undefined
   }
 }
@@ -99,6 +103,8 @@ function showStatus (s: Status) {
     const labels: Record<string, string> = { offline: 'Offline', connecting: 'Connecting…', syncing: 'Syncing…', synced: 'Connected' }
     $('status').textContent = labels[s.status] ?? s.status
     $('status-dot').className = s.status
+    // A connection problem is over once connected again.
+    if (s.status === 'synced' && $('message').dataset.kind === 'connection') say('')
   }
   if (s.pending !== undefined) {
     const pending = s.pending > 0
@@ -143,12 +149,12 @@ async function openDoc (entry: DocEntry) {
   bridge.onError = e => {
     // The server refused an edit: this link only allows reading.
     if (e.code === 'denied') { setViewOnly(true); say('This link is view-only: your changes are not saved.', true); return }
-    say(e.message, true)
+    say(forPerson(e, entry.url), true, CONNECTION_CODES.has(e.code) ? 'connection' : '')
   }
   try {
     await bridge.open()
   } catch (e) {
-    say(asError(e).message, true)
+    say(forPerson(asError(e), entry.url), true)
     return
   }
   $('empty').hidden = true
@@ -213,7 +219,7 @@ $('share').addEventListener('click', async () => {
     $('share-view-row').hidden = !links.view
     $('share-note').textContent = links.note
   } catch (e) {
-    $('share-status').textContent = `Could not make share links: ${asError(e).message}`
+    $('share-status').textContent = `Could not make share links. ${forPerson(asError(e), current?.entry.url)}`
   }
 })
 for (const button of shareDialog.querySelectorAll<HTMLButtonElement>('[data-copy]')) {

@@ -63,6 +63,9 @@ pub enum StoreError {
         /// What it said.
         message: String,
     },
+    /// A networked backend could not be reached; the message says which and where.
+    #[error("{0}")]
+    Unreachable(String),
     /// Writes are failing on purpose (the memory store's failure switch, for tests).
     #[error("writes are failing (injected)")]
     Injected,

@@ -1,0 +1,34 @@
+// What a person reads when something goes wrong: the engine's errors come
+// as {code, message} (the message is for logs); this turns them into a
+// sentence that says what happened and what to do.
+import type { IpcError } from './bridge'
+
+/** Errors about the connection: they end when the connection is back. */
+export const CONNECTION_CODES = new Set(['unreachable', 'timeout', 'rejected', 'unauthorized', 'forbidden'])
+
+function host (url: string | undefined): string {
+  if (!url) return 'the server'
+  try {
+    return new URL(url.replace(/^ws/, 'http')).host
+  } catch {
+    return 'the server'
+  }
+}
+
+/** The sentence for `e`, about the document at `url` if known. */
+export function forPerson (e: IpcError, url?: string): string {
+  const at = host(url)
+  const kept = 'You can keep editing; changes are saved on this computer and will sync when it\'s back.'
+  switch (e.code) {
+    case 'unreachable': return `Can't reach the server at ${at}. ${kept}`
+    case 'timeout': return `The server at ${at} is not answering. ${kept}`
+    case 'unauthorized': return `The server at ${at} did not accept the access token. Ask for a new link, or set a token in Settings.`
+    case 'forbidden': return `Your access token does not open this document on ${at}. Ask for a new link.`
+    case 'rejected': return `The server at ${at} refused to open this document. ${kept}`
+    case 'protocol': return `The server at ${at} sent something Weft does not understand. Is it a Weft or y-websocket server?`
+    case 'store':
+    case 'library': return 'Could not save on this computer. Check that the disk has free space.'
+    case 'bad_url': return 'That link is not a Weft document link. It looks like ws://host:port/document or weft://host:port/document.'
+    default: return e.message
+  }
+}
