@@ -181,6 +181,45 @@ test('Markdown shortcuts make blocks, and undo only undoes your own edits', asyn
   await bob.until(async () => !(await editorText(bob)).includes('Agenda'), 'the undo reaching Bob')
 })
 
+// One row at any width: groups that do not fit go into the More menu.
+const toolbarRows = app => app.exec('return new Set([...document.querySelectorAll("#toolbar > .group:not([hidden]) > button, #toolbar > .toolbar-more:not([hidden])")].map(b => Math.round(b.getBoundingClientRect().top))).size')
+
+test('the toolbar stays on one row with the rest in a menu, and Ctrl+/ lists the shortcuts', async () => {
+  for (const width of [1400, 1100, 760]) {
+    await ann.cmd('POST', '/window/rect', { width, height: 820 })
+    await ann.until(async () => Math.abs((await ann.exec('return window.outerWidth')) - width) < 40, `a ${width} px window`)
+    await new Promise(resolve => setTimeout(resolve, 300))
+    assert.equal(await toolbarRows(ann), 1, `the toolbar wraps at ${width} px`)
+    if (width === 1100) {
+      // Light and dark, as a person sees them.
+      for (let i = 0; i < 2; i++) {
+        const theme = await ann.exec('return document.documentElement.dataset.theme')
+        await ann.screenshot(SHOTS, `ann-toolbar-1100-${theme}`)
+        await ann.click('#theme-toggle')
+      }
+    }
+  }
+  // At 760 px the later groups are in the menu, with names and shortcuts.
+  assert.ok(await ann.exec('return document.querySelectorAll("#toolbar > .group[hidden]").length') > 0)
+  await ann.click('#toolbar .toolbar-more')
+  const items = await ann.exec('return [...document.querySelectorAll(".toolbar-menu:not([hidden]) .menu-item")].map(i => i.innerText)')
+  assert.ok(items.some(t => t.includes('Keyboard shortcuts') && t.includes('Ctrl+/')), items.join(' | '))
+  await ann.screenshot(SHOTS, 'ann-toolbar-menu')
+  await ann.click('#toolbar .toolbar-more')
+  // Every button says what it does and its keys.
+  assert.equal(await ann.exec('return document.querySelector("#toolbar button[aria-label=Bold]").title'), 'Bold (Ctrl+B)')
+  // Ctrl+/ typed in the editor opens the sheet.
+  await ann.exec('window.__weft.editor.commands.focus("end")')
+  await ann.type('.tiptap', '\uE009/\uE000')
+  await ann.until(() => ann.exec('return document.getElementById("shortcuts").open'), 'the shortcut sheet')
+  const sheet = await ann.text('#shortcut-list')
+  assert.match(sheet, /Bold\s+Ctrl\s*B/)
+  assert.match(sheet, /Find in document\s+Ctrl\s*F/)
+  await ann.screenshot(SHOTS, 'ann-shortcuts')
+  await ann.click('#shortcuts menu button[value=close]')
+  await ann.cmd('POST', '/window/rect', { width: 1400, height: 900 })
+})
+
 test('a view-only link made in the share dialog opens read-only, and says so', async () => {
   const authPort = await freePort()
   const authData = mkdtempSync(join(tmpdir(), 'weft-e2e-auth-'))

@@ -7,6 +7,10 @@ import Collaboration from '@tiptap/extension-collaboration'
 import CollaborationCaret from '@tiptap/extension-collaboration-caret'
 import { TextSelection } from '@tiptap/pm/state'
 import type { DocBridge } from './bridge'
+import {
+  Bold, Code, Ellipsis, Heading1, Heading2, Heading3, Italic, Keyboard, Link, List, ListOrdered, ListTodo,
+  Minus, Redo2, Search, SquareCode, Strikethrough, TextQuote, Underline, Undo2, createElement, type IconNode
+} from 'lucide'
 
 export interface User { name: string, color: string }
 
@@ -26,55 +30,141 @@ export function createEditor (element: HTMLElement, bridge: DocBridge, user: Use
   })
 }
 
-type Button = [label: string, title: string, run: (e: Editor) => void, active?: (e: Editor) => boolean]
+/** One toolbar command: its icon, name, shortcut, what it does, when it is on. */
+interface Command {
+  icon: IconNode
+  name: string
+  keys?: string
+  run: (e: Editor) => void
+  active?: (e: Editor) => boolean
+}
 
-const buttons: (Button | '|')[] = [
-  ['H1', 'Heading 1 (Ctrl+Alt+1)', e => e.chain().focus().toggleHeading({ level: 1 }).run(), e => e.isActive('heading', { level: 1 })],
-  ['H2', 'Heading 2 (Ctrl+Alt+2)', e => e.chain().focus().toggleHeading({ level: 2 }).run(), e => e.isActive('heading', { level: 2 })],
-  ['H3', 'Heading 3 (Ctrl+Alt+3)', e => e.chain().focus().toggleHeading({ level: 3 }).run(), e => e.isActive('heading', { level: 3 })],
-  '|',
-  ['B', 'Bold (Ctrl+B)', e => e.chain().focus().toggleBold().run(), e => e.isActive('bold')],
-  ['I', 'Italic (Ctrl+I)', e => e.chain().focus().toggleItalic().run(), e => e.isActive('italic')],
-  ['U', 'Underline (Ctrl+U)', e => e.chain().focus().toggleUnderline().run(), e => e.isActive('underline')],
-  ['S', 'Strikethrough (Ctrl+Shift+S)', e => e.chain().focus().toggleStrike().run(), e => e.isActive('strike')],
-  ['</>', 'Code (Ctrl+E)', e => e.chain().focus().toggleCode().run(), e => e.isActive('code')],
-  ['Link', 'Link', e => {
-    const prev = e.getAttributes('link').href as string | undefined
-    const href = window.prompt('Link address (empty to remove)', prev ?? 'https://')
-    if (href === null) return
-    if (href === '') e.chain().focus().extendMarkRange('link').unsetLink().run()
-    else e.chain().focus().extendMarkRange('link').setLink({ href }).run()
-  }, e => e.isActive('link')],
-  '|',
-  ['• List', 'Bullet list (Ctrl+Shift+8)', e => e.chain().focus().toggleBulletList().run(), e => e.isActive('bulletList')],
-  ['1. List', 'Ordered list (Ctrl+Shift+7)', e => e.chain().focus().toggleOrderedList().run(), e => e.isActive('orderedList')],
-  ['☑ Tasks', 'Task list (Ctrl+Shift+9)', e => e.chain().focus().toggleTaskList().run(), e => e.isActive('taskList')],
-  ['❝', 'Quote (Ctrl+Shift+B)', e => e.chain().focus().toggleBlockquote().run(), e => e.isActive('blockquote')],
-  ['{ }', 'Code block (Ctrl+Alt+C)', e => e.chain().focus().toggleCodeBlock().run(), e => e.isActive('codeBlock')],
-  ['―', 'Horizontal rule', e => e.chain().focus().setHorizontalRule().run()],
-  '|',
-  ['↶', 'Undo your last change (Ctrl+Z)', e => e.chain().focus().undo().run()],
-  ['↷', 'Redo (Ctrl+Shift+Z)', e => e.chain().focus().redo().run()],
-  ['Find', 'Find in document (Ctrl+F)', () => document.dispatchEvent(new CustomEvent('weft-find'))]
+/** Commands in groups; a group stays together, in the bar or in the menu. */
+export const groups: Command[][] = [
+  [
+    { icon: Heading1, name: 'Heading 1', keys: 'Ctrl+Alt+1', run: e => e.chain().focus().toggleHeading({ level: 1 }).run(), active: e => e.isActive('heading', { level: 1 }) },
+    { icon: Heading2, name: 'Heading 2', keys: 'Ctrl+Alt+2', run: e => e.chain().focus().toggleHeading({ level: 2 }).run(), active: e => e.isActive('heading', { level: 2 }) },
+    { icon: Heading3, name: 'Heading 3', keys: 'Ctrl+Alt+3', run: e => e.chain().focus().toggleHeading({ level: 3 }).run(), active: e => e.isActive('heading', { level: 3 }) }
+  ],
+  [
+    { icon: Bold, name: 'Bold', keys: 'Ctrl+B', run: e => e.chain().focus().toggleBold().run(), active: e => e.isActive('bold') },
+    { icon: Italic, name: 'Italic', keys: 'Ctrl+I', run: e => e.chain().focus().toggleItalic().run(), active: e => e.isActive('italic') },
+    { icon: Underline, name: 'Underline', keys: 'Ctrl+U', run: e => e.chain().focus().toggleUnderline().run(), active: e => e.isActive('underline') },
+    { icon: Strikethrough, name: 'Strikethrough', keys: 'Ctrl+Shift+S', run: e => e.chain().focus().toggleStrike().run(), active: e => e.isActive('strike') },
+    { icon: Code, name: 'Inline code', keys: 'Ctrl+E', run: e => e.chain().focus().toggleCode().run(), active: e => e.isActive('code') },
+    {
+      icon: Link,
+      name: 'Link',
+      run: e => {
+        const prev = e.getAttributes('link').href as string | undefined
+        const href = window.prompt('Link address (empty to remove)', prev ?? 'https://')
+        if (href === null) return
+        if (href === '') e.chain().focus().extendMarkRange('link').unsetLink().run()
+        else e.chain().focus().extendMarkRange('link').setLink({ href }).run()
+      },
+      active: e => e.isActive('link')
+    }
+  ],
+  [
+    { icon: List, name: 'Bullet list', keys: 'Ctrl+Shift+8', run: e => e.chain().focus().toggleBulletList().run(), active: e => e.isActive('bulletList') },
+    { icon: ListOrdered, name: 'Numbered list', keys: 'Ctrl+Shift+7', run: e => e.chain().focus().toggleOrderedList().run(), active: e => e.isActive('orderedList') },
+    { icon: ListTodo, name: 'Task list', keys: 'Ctrl+Shift+9', run: e => e.chain().focus().toggleTaskList().run(), active: e => e.isActive('taskList') }
+  ],
+  [
+    { icon: TextQuote, name: 'Quote', keys: 'Ctrl+Shift+B', run: e => e.chain().focus().toggleBlockquote().run(), active: e => e.isActive('blockquote') },
+    { icon: SquareCode, name: 'Code block', keys: 'Ctrl+Alt+C', run: e => e.chain().focus().toggleCodeBlock().run(), active: e => e.isActive('codeBlock') },
+    { icon: Minus, name: 'Horizontal rule', run: e => e.chain().focus().setHorizontalRule().run() }
+  ],
+  [
+    { icon: Undo2, name: 'Undo your last change', keys: 'Ctrl+Z', run: e => e.chain().focus().undo().run() },
+    { icon: Redo2, name: 'Redo', keys: 'Ctrl+Shift+Z', run: e => e.chain().focus().redo().run() }
+  ],
+  [
+    { icon: Search, name: 'Find in document', keys: 'Ctrl+F', run: () => document.dispatchEvent(new CustomEvent('weft-find')) },
+    { icon: Keyboard, name: 'Keyboard shortcuts', keys: 'Ctrl+/', run: () => document.dispatchEvent(new CustomEvent('weft-shortcuts')) }
+  ]
 ]
 
+/** "Bold (Ctrl+B)": the tooltip. */
+export function label (c: Command): string {
+  return c.keys ? `${c.name} (${c.keys})` : c.name
+}
+
+function icon (node: IconNode): SVGElement {
+  return createElement(node, { width: 18, height: 18, 'aria-hidden': 'true' })
+}
+
+/**
+ * Renders the groups into `toolbar` on one row. Groups that do not fit go,
+ * whole, into the "More" menu at the end, and come back when there is room.
+ * Returns a function that removes the toolbar's listeners.
+ */
 export function renderToolbar (toolbar: HTMLElement, editor: Editor): () => void {
   toolbar.replaceChildren()
   const refreshers: (() => void)[] = []
-  for (const b of buttons) {
-    if (b === '|') { toolbar.append(Object.assign(document.createElement('span'), { className: 'sep' })); continue }
-    const [label, title, run, active] = b
-    const el = Object.assign(document.createElement('button'), { textContent: label, title, type: 'button' })
-    el.setAttribute('aria-label', title)
-    el.addEventListener('mousedown', ev => ev.preventDefault())
-    el.addEventListener('click', () => run(editor))
-    toolbar.append(el)
-    if (active) refreshers.push(() => el.classList.toggle('active', active(editor)))
+  const bar: HTMLElement[] = []
+  const menuItems: HTMLElement[][] = []
+  const menu = Object.assign(document.createElement('div'), { className: 'toolbar-menu', hidden: true })
+  menu.setAttribute('role', 'menu')
+  const more = Object.assign(document.createElement('button'), { type: 'button', title: 'More', className: 'toolbar-more' })
+  more.setAttribute('aria-label', 'More')
+  more.setAttribute('aria-haspopup', 'menu')
+  more.append(icon(Ellipsis))
+  groups.forEach((group, i) => {
+    const box = Object.assign(document.createElement('div'), { className: 'group' })
+    box.setAttribute('role', 'group')
+    const items: HTMLElement[] = []
+    for (const c of group) {
+      const el = Object.assign(document.createElement('button'), { type: 'button', title: label(c) })
+      el.setAttribute('aria-label', c.name)
+      el.append(icon(c.icon))
+      el.addEventListener('mousedown', ev => ev.preventDefault())
+      el.addEventListener('click', () => c.run(editor))
+      box.append(el)
+      const item = Object.assign(document.createElement('button'), { type: 'button', className: 'menu-item' })
+      item.setAttribute('role', 'menuitem')
+      item.append(icon(c.icon), Object.assign(document.createElement('span'), { textContent: c.name }))
+      if (c.keys) item.append(Object.assign(document.createElement('kbd'), { textContent: c.keys }))
+      item.addEventListener('mousedown', ev => ev.preventDefault())
+      item.addEventListener('click', () => { menu.hidden = true; c.run(editor) })
+      items.push(item)
+      if (c.active) refreshers.push(() => { const on = c.active!(editor); el.classList.toggle('active', on); item.classList.toggle('active', on) })
+    }
+    if (i > 0) box.classList.add('after-sep')
+    bar.push(box)
+    menuItems.push(items)
+    toolbar.append(box)
+  })
+  toolbar.append(more, menu)
+
+  // Shows groups from the left while they fit beside the More button.
+  const layout = () => {
+    for (const box of bar) box.hidden = false
+    more.hidden = true
+    menu.replaceChildren()
+    if (toolbar.scrollWidth <= toolbar.clientWidth) { menu.hidden = true; return }
+    more.hidden = false
+    for (let i = bar.length - 1; i >= 0 && toolbar.scrollWidth > toolbar.clientWidth; i--) {
+      bar[i].hidden = true
+    }
+    bar.forEach((box, i) => { if (box.hidden) menu.append(...menuItems[i]) })
   }
+  more.addEventListener('mousedown', ev => ev.preventDefault())
+  more.addEventListener('click', () => { menu.hidden = !menu.hidden })
+  const closeMenu = (ev: MouseEvent) => { if (!toolbar.contains(ev.target as Node)) menu.hidden = true }
+  document.addEventListener('mousedown', closeMenu)
+  const resize = new ResizeObserver(layout)
+  resize.observe(toolbar)
+  layout()
+
   const refresh = () => refreshers.forEach(r => r())
   editor.on('transaction', refresh)
   refresh()
-  return () => editor.off('transaction', refresh)
+  return () => {
+    editor.off('transaction', refresh)
+    resize.disconnect()
+    document.removeEventListener('mousedown', closeMenu)
+  }
 }
 
 /** Every match of `query` (case-insensitive) as document ranges. */

@@ -3,7 +3,7 @@ import './styles.css'
 import type { Editor } from '@tiptap/core'
 import { DocBridge, asError, type Status } from './bridge'
 import { CONNECTION_CODES, forPerson } from './messages'
-import { createEditor, findNext, renderToolbar } from './editor'
+import { createEditor, findNext, groups, renderToolbar } from './editor'
 import { invoke, tauriTransport } from './tauri'
 import { listen } from '@tauri-apps/api/event'
 
@@ -264,7 +264,27 @@ document.addEventListener('weft-find', openFind)
 $('find-next').addEventListener('click', doFind)
 $('find-input').addEventListener('keydown', e => { if (e.key === 'Enter') { e.preventDefault(); doFind() } if (e.key === 'Escape') $('findbar').hidden = true })
 $('find-close').addEventListener('click', () => { $('findbar').hidden = true })
+// The keyboard shortcut sheet: every toolbar command with keys, and the app's own.
+function openShortcuts () {
+  const rows: [string, string][] = [
+    ...groups.flat().filter(c => c.keys).map(c => [c.name, c.keys!] as [string, string]),
+    ['New document', 'Ctrl+N']
+  ]
+  const seen = new Set<string>()
+  $('shortcut-list').replaceChildren(...rows.filter(([name]) => !seen.has(name) && seen.add(name)).map(([name, keys]) => {
+    const tr = document.createElement('tr')
+    tr.append(Object.assign(document.createElement('td'), { textContent: name }))
+    const td = document.createElement('td')
+    td.append(...keys.split('+').map(k => Object.assign(document.createElement('kbd'), { textContent: k })))
+    tr.append(td)
+    return tr
+  }))
+  const d = $<HTMLDialogElement>('shortcuts')
+  if (!d.open) d.showModal()
+}
+document.addEventListener('weft-shortcuts', openShortcuts)
 document.addEventListener('keydown', e => {
+  if ((e.ctrlKey || e.metaKey) && e.key === '/') { e.preventDefault(); openShortcuts() }
   if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 'f') { e.preventDefault(); openFind() }
   if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 'n') { e.preventDefault(); newDoc() }
 })
