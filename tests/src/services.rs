@@ -17,7 +17,8 @@ fn free_port() -> Result<u16> {
         .port())
 }
 
-fn is_root() -> bool {
+/// True when the tests run as root (as in CI).
+pub fn is_root() -> bool {
     std::process::Command::new("id")
         .arg("-u")
         .output()

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use tokio::io::{AsyncBufReadExt, BufReader};
-use weft_e2e::services::Postgres;
+use weft_e2e::services::{is_root, Postgres};
 use weft_e2e::{cli_bin, http_get, server_bin, ServerProcess};
 
 /// How long `weft put` waits for the server to confirm a write.
@@ -78,14 +78,6 @@ async fn health(addr: std::net::SocketAddr, status: u16, within: Duration) -> Re
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-}
-
-fn is_root() -> bool {
-    std::process::Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
 }
 
 /// A tmpfs of `size` mounted on a fresh directory; unmounted when dropped.
