@@ -104,11 +104,15 @@ async fn connect(url: &str) -> Result<Client, StoreError> {
         .await
         .map_err(|_| unreachable("no answer within 10 s".into()))?
         .map_err(|e| {
-            // The OS's words ("connection refused") when there are some,
-            // else the server's (a bad password, an unknown database).
+            // The OS's words ("connection refused") for a socket error, the
+            // TLS layer's for a certificate, else the server's (a bad
+            // password, an unknown database).
             let io = std::iter::successors(std::error::Error::source(&e), |s| s.source())
                 .find_map(|s| s.downcast_ref::<std::io::Error>())
-                .map(|io| io.kind().to_string());
+                .map(|io| match io.raw_os_error() {
+                    Some(_) => io.kind().to_string(),
+                    None => io.to_string(),
+                });
             match (io, db_err(e)) {
                 (Some(kind), _) => unreachable(kind),
                 (None, StoreError::Backend { message, .. }) => unreachable(message),
