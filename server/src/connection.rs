@@ -21,10 +21,11 @@ use weft_core::protocol::{self, close};
 use weft_core::room::Access;
 use weft_core::ProtocolError;
 
+use crate::control::ConnControl;
 use crate::limits::ConnLimits;
 use crate::metrics::Metrics;
 use crate::outbox::Outbox;
-use crate::rooms::{ConnControl, Peer};
+use crate::rooms::Peer;
 use crate::server::Shared;
 
 /// Updates a connection may have waiting for the store before its socket

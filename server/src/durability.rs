@@ -22,8 +22,8 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc::UnboundedSender;
 use weft_core::doc_id::DocId;
 
+use crate::control::ConnControl;
 use crate::metrics::Metrics;
-use crate::rooms::ConnControl;
 use crate::store::StoreError;
 
 /// A connection's update messages that are durable once `seq` is.

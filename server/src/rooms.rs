@@ -24,7 +24,7 @@ use weft_core::room::{Access, ConnId, Room};
 use weft_core::ProtocolError;
 
 use crate::cluster::Cluster;
-pub use crate::control::ConnControl;
+use crate::control::ConnControl;
 use crate::durability::{Completed, Durability};
 use crate::memory::Trimmer;
 use crate::metrics::Metrics;
