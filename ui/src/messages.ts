@@ -24,7 +24,7 @@ export function forPerson (e: IpcError, url?: string): string {
     case 'timeout': return `The server at ${at} is not answering. ${kept}`
     case 'unauthorized': return `The server at ${at} did not accept the access token. Ask for a new link, or set a token in Settings.`
     case 'forbidden': return `Your access token does not open this document on ${at}. Ask for a new link.`
-    case 'rejected': return `The server at ${at} refused to open this document. ${kept}`
+    case 'rejected': return `The server at ${at} refused to open this document. Your changes are kept on this computer.`
     case 'protocol': return `The server at ${at} sent something Weft does not understand. Is it a Weft or y-websocket server?`
     case 'store':
     case 'library': return 'Could not save on this computer. Check that the disk has free space.'
