@@ -145,6 +145,8 @@ test('find, export, settings and dark mode work from the UI', async () => {
   await ann.click('#open-settings')
   await ann.exec('document.querySelector("#settings [name=name]").value = "Annie"')
   await ann.click('#save-settings')
+  // Saved (and the editor's user renamed) before typing: one order every run.
+  await ann.until(async () => (await ann.text('#message')) === 'Settings saved', 'settings saved')
   await typeAtEnd(ann, ' (signed Annie)')
   await bob.until(async () => (await editorText(bob)).endsWith('(signed Annie)'), 'the signature on Bob\'s screen')
   await bob.until(async () => (await bob.exec('return [...document.querySelectorAll(".collaboration-carets__label")].map(l => l.innerText)')).includes('Annie'), 'the new name on Bob\'s screen', 30000)
