@@ -67,6 +67,9 @@ describe('DocBridge', () => {
     f.send(2, new TextEncoder().encode('{"status":"offline"}'))
     expect(b.awareness.getStates().has(remote.clientID)).toBe(false)
     expect(b.awareness.getStates().has(b.doc.clientID)).toBe(true)
+    // Back online, the server re-sends Bob's state unchanged (same clock): he is back.
+    f.send(1, encodeAwarenessUpdate(remote, [remote.clientID]))
+    expect(b.awareness.getStates().has(remote.clientID)).toBe(true)
   })
 
   it('reports status and errors from tagged frames', async () => {

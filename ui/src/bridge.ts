@@ -69,6 +69,9 @@ export class DocBridge {
   forgetOthers (): void {
     const others = [...this.awareness.getStates().keys()].filter(id => id !== this.doc.clientID)
     if (others.length) removeAwarenessStates(this.awareness, others, FROM_RUST)
+    // Their clocks too: on reconnect the server re-sends each state with
+    // the clock it had, which y-protocols ignores as old if it remembers it.
+    for (const id of others) this.awareness.meta.delete(id)
   }
 
   /** Tells others we left, then stops syncing. */
