@@ -87,12 +87,26 @@ impl Durability {
         self.state.lock().unwrap().issued
     }
 
+    /// [`Durability::issue`] for a write that carries an update message of
+    /// `ctl`, and [`Durability::wait`] for it, under one lock: the hot path.
+    pub fn issue_for(&self, ctl: &Arc<ConnControl>) -> u64 {
+        let mut st = self.state.lock().unwrap();
+        st.issued += 1;
+        let seq = st.issued;
+        self.wait_locked(&mut st, seq, ctl);
+        seq
+    }
+
     /// Counts one update message of `ctl` as durable once write `seq` is
     /// (`None`: once everything queued so far is). Call under the room's
     /// lock, after the message's write was issued.
     pub fn wait(&self, seq: Option<u64>, ctl: &Arc<ConnControl>) {
         let mut st = self.state.lock().unwrap();
         let seq = seq.unwrap_or(st.issued);
+        self.wait_locked(&mut st, seq, ctl);
+    }
+
+    fn wait_locked(&self, st: &mut State, seq: u64, ctl: &Arc<ConnControl>) {
         if seq <= st.durable {
             ctl.durable.fetch_add(1, Ordering::SeqCst);
             ctl.acked.notify_one();

@@ -114,10 +114,11 @@ impl RoomHandle {
             match update {
                 Some(bytes) => {
                     st.log_len += 1;
-                    let seq = self.durability.issue();
+                    // Waiting before the store can answer (the memory
+                    // store answers inside `append`).
+                    let seq = self.durability.issue_for(ctl);
                     let done = self.on_commit(seq, bytes.clone());
                     self.store.append(&self.doc, bytes, done);
-                    self.durability.wait(Some(seq), ctl);
                 }
                 // Nothing new to store, but what it carried may be in a
                 // write still queued, or one that failed.
