@@ -41,7 +41,7 @@ struct State {
     durable: u64,
     /// Why the store last failed, while a failure is not yet repaired.
     failing: Option<StoreError>,
-    /// In sequence order: `wait` is called in issue order (under the room's lock).
+    /// In sequence order: `issue_for`/`wait_for_all` are called in issue order (under the room's lock).
     waiters: VecDeque<Waiter>,
 }
 
@@ -88,7 +88,7 @@ impl Durability {
     }
 
     /// [`Durability::issue`] for a write that carries an update message of
-    /// `ctl`, and [`Durability::wait`] for it, under one lock: the hot path.
+    /// `ctl`, and its waiter, under one lock: the hot path.
     pub fn issue_for(&self, ctl: &Arc<ConnControl>) -> u64 {
         let mut st = self.state.lock().unwrap();
         st.issued += 1;
@@ -97,12 +97,12 @@ impl Durability {
         seq
     }
 
-    /// Counts one update message of `ctl` as durable once write `seq` is
-    /// (`None`: once everything queued so far is). Call under the room's
-    /// lock, after the message's write was issued.
-    pub fn wait(&self, seq: Option<u64>, ctl: &Arc<ConnControl>) {
+    /// Counts one update message of `ctl` that brought nothing new as
+    /// durable once everything queued so far is: what it carried may be in
+    /// a write still queued, or one that failed. Call under the room's lock.
+    pub fn wait_for_all(&self, ctl: &Arc<ConnControl>) {
         let mut st = self.state.lock().unwrap();
-        let seq = seq.unwrap_or(st.issued);
+        let seq = st.issued;
         self.wait_locked(&mut st, seq, ctl);
     }
 
@@ -202,27 +202,24 @@ mod tests {
     #[test]
     fn writes_are_acked_in_order_as_they_commit() {
         let (d, ctl, _) = setup();
-        let a = d.issue();
-        d.wait(Some(a), &ctl);
-        let b = d.issue();
-        d.wait(Some(b), &ctl);
+        let a = d.issue_for(&ctl);
+        let b = d.issue_for(&ctl);
         // Nothing new: waits for everything queued so far.
-        d.wait(None, &ctl);
+        d.wait_for_all(&ctl);
         assert_eq!(acked(&ctl), 0);
         d.completed(a, false, Ok(()));
         assert_eq!(acked(&ctl), 1);
         d.completed(b, false, Ok(()));
         assert_eq!(acked(&ctl), 3);
         // With everything durable, an empty update is acked at once.
-        d.wait(None, &ctl);
+        d.wait_for_all(&ctl);
         assert_eq!(acked(&ctl), 4);
     }
 
     #[test]
     fn after_a_failure_nothing_is_acked_until_a_snapshot_commits() {
         let (d, ctl, mut repairs) = setup();
-        let a = d.issue();
-        d.wait(Some(a), &ctl);
+        let a = d.issue_for(&ctl);
         d.completed(a, false, Err(StoreError::Injected));
         assert!(d.failing().is_some());
         assert_eq!(
@@ -232,15 +229,13 @@ mod tests {
         );
         // The client reconnects: its step 2 brings nothing new (the room
         // has it in memory). That must not count as saved.
-        d.wait(None, &ctl);
+        d.wait_for_all(&ctl);
         // A later append commits, but depends on the failed one.
-        let b = d.issue();
-        d.wait(Some(b), &ctl);
+        let b = d.issue_for(&ctl);
         d.completed(b, false, Ok(()));
         assert_eq!(acked(&ctl), 0);
         // A second failure is not reported again.
-        let c = d.issue();
-        d.wait(Some(c), &ctl);
+        let c = d.issue_for(&ctl);
         d.completed(c, false, Err(StoreError::Injected));
         assert!(repairs.try_recv().is_err());
         // A snapshot that fails changes nothing; one that commits repairs.
@@ -260,11 +255,10 @@ mod tests {
     fn acks_wait_for_writes_issued_before_them() {
         let (d, ctl, _) = setup();
         let (_, other, _) = setup();
-        let a = d.issue();
-        d.wait(Some(a), &other);
+        let a = d.issue_for(&other);
         // `ctl` sends what `other` already sent: nothing new, but not
         // durable before `a` is.
-        d.wait(None, &ctl);
+        d.wait_for_all(&ctl);
         assert_eq!(acked(&ctl), 0);
         d.completed(a, false, Ok(()));
         assert_eq!((acked(&ctl), acked(&other)), (1, 1));

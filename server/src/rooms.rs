@@ -122,7 +122,7 @@ impl RoomHandle {
                 }
                 // Nothing new to store, but what it carried may be in a
                 // write still queued, or one that failed.
-                None => self.durability.wait(None, ctl),
+                None => self.durability.wait_for_all(ctl),
             }
         }
         if st.log_len >= self.compact_after {
