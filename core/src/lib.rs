@@ -18,9 +18,12 @@
 //!   the engine.
 //! - [`engine`] (feature `engine`): the client engine: a session per
 //!   document over tokio-tungstenite, with a local SQLite copy and library.
+//! - [`backoff`] and [`time`]: the one retry formula and the one clock
+//!   helper everything shares.
 //! - [`fuzzing`]: the entry point the fuzz target and the corpus replay share.
 //! - [`error`]: the one error type of this crate.
 
+pub mod backoff;
 pub mod client;
 pub mod convert;
 pub mod doc_id;
@@ -32,5 +35,6 @@ pub mod protocol;
 pub mod room;
 #[cfg(feature = "store")]
 pub mod store;
+pub mod time;
 
 pub use error::ProtocolError;

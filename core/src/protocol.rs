@@ -8,7 +8,7 @@
 use bytes::Bytes;
 use yrs::encoding::read::{Error as ReadError, Read};
 use yrs::encoding::write::Write;
-use yrs::sync::{Message, SyncMessage};
+use yrs::sync::{AwarenessUpdate, Message, SyncMessage};
 use yrs::updates::decoder::{Decode, Decoder, DecoderV1};
 use yrs::updates::encoder::{Encode, Encoder, EncoderV1};
 use yrs::StateVector;
@@ -176,14 +176,37 @@ pub fn permission_denied(reason: &str) -> Bytes {
 }
 
 /// Reads a `yrs` update, mapping failure to [`ProtocolError::BadUpdate`].
+/// Every update from outside (a peer, the local store, the app's editor)
+/// goes through this, so a hostile one cannot panic its reader.
 pub fn decode_update(bytes: &[u8]) -> Result<yrs::Update, ProtocolError> {
     guarded(|| yrs::Update::decode_v1(bytes)).map_err(ProtocolError::BadUpdate)
+}
+
+/// Reads an awareness update (v1), guarded like [`decode_update`].
+pub fn decode_awareness(bytes: &[u8]) -> Result<AwarenessUpdate, ProtocolError> {
+    guarded(|| AwarenessUpdate::decode_v1(bytes)).map_err(ProtocolError::Malformed)
+}
+
+/// True if the frame starts with an awareness message (what relays route
+/// and expire differently from document updates).
+pub fn is_awareness(frame: &[u8]) -> bool {
+    frame.first() == Some(&(yrs::sync::protocol::MSG_AWARENESS))
+}
+
+/// True if the frame starts with a sync message (updates and handshakes).
+pub fn is_sync(frame: &[u8]) -> bool {
+    frame.first() == Some(&(yrs::sync::protocol::MSG_SYNC))
+}
+
+/// True if the frame is exactly an awareness query.
+pub fn is_awareness_query(frame: &[u8]) -> bool {
+    frame == [yrs::sync::protocol::MSG_QUERY_AWARENESS]
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use yrs::sync::awareness::{AwarenessUpdate, AwarenessUpdateEntry};
+    use yrs::sync::awareness::AwarenessUpdateEntry;
 
     #[test]
     fn several_messages_in_one_frame_are_all_read() {
@@ -290,5 +313,17 @@ mod tests {
     #[test]
     fn empty_frame_has_no_messages() {
         assert!(decode_frame(&[]).unwrap().is_empty());
+    }
+
+    #[test]
+    fn tag_checks_name_what_a_frame_is() {
+        let aw = encode(&Message::Awareness(AwarenessUpdate {
+            clients: Default::default(),
+        }));
+        assert!(is_awareness(&aw) && !is_sync(&aw));
+        assert!(is_sync(&update(vec![0, 0])) && !is_awareness(&update(vec![0, 0])));
+        assert!(is_awareness_query(&encode(&Message::AwarenessQuery)));
+        assert!(!is_awareness_query(&aw));
+        assert!(decode_awareness(&[0xff, 0xff, 0xff]).is_err());
     }
 }

@@ -2,8 +2,7 @@
 //! It lives in the same SQLite file as the local store's updates.
 
 use std::path::Path;
-use std::sync::Mutex;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex};
 
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -28,20 +27,17 @@ pub struct DocInfo {
     pub token: Option<String>,
 }
 
-/// Document metadata in `DIR/weft.db`.
+/// Document metadata in `DIR/weft.db` ([`crate::store::DB_FILE`]).
 pub struct Library {
     conn: Mutex<Connection>,
 }
 
 fn err(e: rusqlite::Error) -> EngineError {
-    EngineError::Library(e.to_string())
+    e.into()
 }
 
 fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    crate::time::unix_secs() as i64
 }
 
 const COLUMNS: &str = "key, url, title, last_opened, created, unsaved, token";
@@ -61,9 +57,11 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DocInfo> {
 impl Library {
     /// Opens (creating) the library in `dir`.
     pub fn open(dir: &Path) -> Result<Self, EngineError> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| EngineError::Library(format!("{}: {e}", dir.display())))?;
-        let conn = Connection::open(dir.join("weft.db")).map_err(err)?;
+        std::fs::create_dir_all(dir).map_err(|e| EngineError::LibraryDir {
+            path: dir.display().to_string(),
+            source: Arc::new(e),
+        })?;
+        let conn = Connection::open(crate::store::db_path(dir)).map_err(err)?;
         conn.execute_batch(
             "PRAGMA journal_mode=WAL;
              PRAGMA busy_timeout=5000;
@@ -193,7 +191,7 @@ mod tests {
     fn link_tokens_are_kept_and_old_libraries_migrate() {
         let dir = tempfile::tempdir().unwrap();
         // A library from before tokens were kept.
-        Connection::open(dir.path().join("weft.db"))
+        Connection::open(crate::store::db_path(dir.path()))
             .unwrap()
             .execute_batch(
                 "CREATE TABLE docs (key TEXT PRIMARY KEY, url TEXT NOT NULL, title TEXT NOT NULL,

@@ -6,8 +6,16 @@
 //! written to the local store (and counted "saved locally" once durable),
 //! and sent to the server; the server's acks count them "saved". The
 //! connection reconnects by itself with capped, fully jittered backoff.
+//!
+//! # Layout
+//! - `session`: [`Session`], one open document and what the app asks of it;
+//! - `link`: its network link: reconnecting, and one connection's loop;
+//! - `library`: [`Library`], the local list of documents;
+//! - [`share`]: share links and token claims;
+//! - `url`: [`DocUrl`], a document's address.
 
 mod library;
+mod link;
 mod session;
 pub mod share;
 mod url;
@@ -17,8 +25,14 @@ pub use session::{Counts, Event, Session, SessionOptions, Status};
 pub use share::{is_view_only, peek, share_links, ShareLinks, TokenClaims};
 pub use url::DocUrl;
 
+use std::sync::Arc;
+
 use crate::store::StoreError;
 use crate::ProtocolError;
+
+/// An error from a library underneath (the socket, TLS, HTTP, the OS),
+/// kept as the source; shared so [`EngineError`] stays `Clone` for events.
+pub type Cause = Arc<dyn std::error::Error + Send + Sync>;
 
 /// What went wrong in the engine.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -28,7 +42,7 @@ pub enum EngineError {
     BadUrl(String),
     /// The server could not be reached (refused, DNS, timeout, TLS…).
     #[error("cannot reach the server: {0}")]
-    Unreachable(String),
+    Unreachable(#[source] Cause),
     /// The server refused the connection (bad doc id, token, origin…).
     #[error("the server refused the connection: HTTP {status}{}", if .message.is_empty() { String::new() } else { format!(" ({})", .message) })]
     Rejected {
@@ -40,15 +54,34 @@ pub enum EngineError {
     /// The server refused a change (read-only access).
     #[error("the server refused a change: {0}")]
     Denied(String),
-    /// The server sent something that is not y-protocols.
+    /// The server sent something that is not y-protocols, or an update
+    /// from this device did not decode.
     #[error("protocol error: {0}")]
-    Protocol(String),
+    Protocol(#[source] Arc<ProtocolError>),
+    /// The server answered an HTTP request with something unreadable.
+    #[error("the server's answer to {what} is unreadable: {source}")]
+    BadAnswer {
+        /// Which request.
+        what: &'static str,
+        /// Why it does not parse.
+        #[source]
+        source: Cause,
+    },
     /// The local store failed.
     #[error("local store: {0}")]
     Store(#[from] StoreError),
     /// The local library database failed.
     #[error("local library: {0}")]
-    Library(String),
+    Library(#[source] Arc<rusqlite::Error>),
+    /// The library's directory could not be created.
+    #[error("local library: {path}: {source}")]
+    LibraryDir {
+        /// The directory.
+        path: String,
+        /// What the OS said.
+        #[source]
+        source: Arc<std::io::Error>,
+    },
     /// Waiting took longer than allowed.
     #[error("timed out: {0}")]
     Timeout(String),
@@ -62,11 +95,22 @@ pub enum EngineError {
 
 impl From<ProtocolError> for EngineError {
     fn from(e: ProtocolError) -> Self {
-        EngineError::Protocol(e.to_string())
+        EngineError::Protocol(Arc::new(e))
+    }
+}
+
+impl From<rusqlite::Error> for EngineError {
+    fn from(e: rusqlite::Error) -> Self {
+        EngineError::Library(Arc::new(e))
     }
 }
 
 impl EngineError {
+    /// [`EngineError::Unreachable`] with `source` as the cause.
+    pub fn unreachable(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        EngineError::Unreachable(Arc::from(source.into()))
+    }
+
     /// A stable machine-readable code, used for `{code, message}` over IPC.
     pub fn code(&self) -> &'static str {
         match self {
@@ -76,12 +120,32 @@ impl EngineError {
             EngineError::Rejected { status: 403, .. } => "forbidden",
             EngineError::Rejected { .. } => "rejected",
             EngineError::Denied(_) => "denied",
-            EngineError::Protocol(_) => "protocol",
+            EngineError::Protocol(_) | EngineError::BadAnswer { .. } => "protocol",
             EngineError::Store(_) => "store",
-            EngineError::Library(_) => "library",
+            EngineError::Library(_) | EngineError::LibraryDir { .. } => "library",
             EngineError::Timeout(_) => "timeout",
             EngineError::NotSaved(_) => "not_saved",
             EngineError::Closed => "closed",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error;
+
+    #[test]
+    fn causes_stay_reachable_as_sources() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let e = EngineError::unreachable(io);
+        assert_eq!(e.to_string(), "cannot reach the server: refused");
+        assert_eq!(e.source().unwrap().to_string(), "refused");
+        let p: EngineError = ProtocolError::Panicked.into();
+        assert_eq!(
+            p.source().unwrap().to_string(),
+            ProtocolError::Panicked.to_string()
+        );
+        assert_eq!(p.code(), "protocol");
     }
 }

@@ -1,30 +1,24 @@
-//! One open document: the doc, its local copy, and its connection.
+//! One open document: the doc, its local copy, and what the app asks of
+//! it. The connection itself is the link's (`link.rs`).
 
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::{SinkExt, StreamExt};
-use rand::Rng;
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
-use tokio_tungstenite::tungstenite::{Error as WsError, Message};
-use yrs::updates::decoder::Decode;
 use yrs::{Doc, Origin, ReadTxn, StateVector, Transact, TransactionMut};
 
+use super::link::{self, Out};
 use super::{DocUrl, EngineError, Library};
-use crate::client::{ClientEvent, ClientSession, REMOTE_ORIGIN};
+use crate::client::{ClientSession, REMOTE_ORIGIN};
 use crate::doc_id::DocId;
-use crate::protocol::ACK_HEADER;
+use crate::protocol;
 use crate::store::{self, Store};
 
 /// Origin of updates replayed from the local store: not stored again, not sent.
 const LOAD_ORIGIN: &str = "weft-load";
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// The server pings every 30 s; this much silence means the link is dead.
-const SILENCE_LIMIT: Duration = Duration::from_secs(75);
 /// Local log entries after which loading writes a snapshot.
 const COMPACT_AFTER: usize = 500;
 
@@ -100,38 +94,36 @@ impl SessionOptions {
     }
 }
 
-enum Out {
-    Update(Bytes),
-    Awareness,
-    Close,
-}
-
-struct Inner {
-    url: DocUrl,
+/// What the session and its link share.
+pub(super) struct Inner {
+    pub(super) url: DocUrl,
     key: DocId,
     doc: Doc,
-    proto: Mutex<ClientSession>,
+    pub(super) proto: Mutex<ClientSession>,
     store: Arc<dyn Store>,
     library: Option<Arc<Library>>,
     status: watch::Sender<Status>,
     counts: watch::Sender<Counts>,
-    events: broadcast::Sender<Event>,
+    pub(super) events: broadcast::Sender<Event>,
     outbound: mpsc::UnboundedSender<Out>,
-    pending: AtomicU64,
+    /// Local edits the server has not saved (persisted in the library).
+    pub(super) pending: AtomicU64,
     saved: AtomicU64,
     saved_locally: AtomicU64,
-    acks: AtomicBool,
+    /// The server sends acks (weft-server), so `pending` counts down by them.
+    pub(super) acks: AtomicBool,
     /// Why the server cannot save right now, as it said (store notice).
     cannot_save: Mutex<Option<String>>,
     /// An awareness update made elsewhere on this device (the editor's own
     /// awareness, under its own client id); re-sent on every connection.
     relayed: Mutex<Option<Bytes>>,
-    fatal: Mutex<Option<EngineError>>,
+    /// A refusal that retrying cannot fix (a bad token): waits fail with it.
+    pub(super) fatal: Mutex<Option<EngineError>>,
     last_error: Mutex<Option<EngineError>>,
 }
 
 impl Inner {
-    fn set_status(&self, s: Status) {
+    pub(super) fn set_status(&self, s: Status) {
         if self
             .status
             .send_if_modified(|cur| std::mem::replace(cur, s) != s)
@@ -140,7 +132,7 @@ impl Inner {
         }
     }
 
-    fn publish_counts(&self) {
+    pub(super) fn publish_counts(&self) {
         let c = Counts {
             pending: self.pending.load(Ordering::SeqCst),
             saved: self.saved.load(Ordering::SeqCst),
@@ -151,14 +143,14 @@ impl Inner {
         let _ = self.events.send(Event::Counts(c));
     }
 
-    fn error(&self, e: EngineError) {
+    pub(super) fn error(&self, e: EngineError) {
         tracing::debug!(doc = %self.url, error = %e, "engine");
         *self.last_error.lock().unwrap() = Some(e.clone());
         let _ = self.events.send(Event::Error(e));
     }
 
     /// Records the server's store notice; `None` also on a new connection.
-    fn set_cannot_save(&self, reason: Option<String>) {
+    pub(super) fn set_cannot_save(&self, reason: Option<String>) {
         let changed = {
             let mut cur = self.cannot_save.lock().unwrap();
             std::mem::replace(&mut *cur, reason.clone()) != reason
@@ -170,7 +162,7 @@ impl Inner {
         }
     }
 
-    fn mark_saved(&self, edits: u64) {
+    pub(super) fn mark_saved(&self, edits: u64) {
         if edits == 0 {
             return;
         }
@@ -185,6 +177,31 @@ impl Inner {
             let _ = lib.set_unsaved(self.key.as_str(), self.pending.load(Ordering::SeqCst));
         }
         self.publish_counts();
+    }
+}
+
+impl Inner {
+    /// After a disconnect nobody else is known to be present: drop their
+    /// awareness (the server re-sends it on reconnect), so no ghost cursors.
+    pub(super) fn forget_others(&self) {
+        let mut p = self.proto.lock().unwrap();
+        let me = p.awareness().client_id();
+        let others: Vec<_> = p
+            .awareness()
+            .iter()
+            .filter(|(id, s)| *id != me && s.data.is_some())
+            .map(|(id, _)| id)
+            .collect();
+        for id in others {
+            p.awareness_mut().remove_state(id);
+        }
+    }
+
+    /// The relayed awareness (the editor's) as a frame, if any.
+    pub(super) fn relayed_frame(&self) -> Option<Bytes> {
+        let raw = self.relayed.lock().unwrap().clone()?;
+        let update = protocol::decode_awareness(&raw).ok()?;
+        Some(protocol::encode(&yrs::sync::Message::Awareness(update)))
     }
 }
 
@@ -204,7 +221,7 @@ impl Session {
         {
             let mut txn = doc.transact_mut_with(LOAD_ORIGIN);
             for u in &stored.updates {
-                match yrs::Update::decode_v1(u) {
+                match protocol::decode_update(u) {
                     Ok(update) => {
                         if let Err(e) = txn.apply_update(update) {
                             tracing::warn!(error = %e, "skipping a local update that does not apply");
@@ -257,7 +274,7 @@ impl Session {
         observe(&inner);
         let task = opts
             .connect
-            .then(|| tokio::spawn(network(inner.clone(), rx, opts.max_backoff)));
+            .then(|| tokio::spawn(link::run(inner.clone(), rx, opts.max_backoff)));
         Ok(Session {
             inner,
             task: Mutex::new(task),
@@ -284,13 +301,12 @@ impl Session {
     /// Applies an update made elsewhere on this device (the editor's own
     /// Y.Doc): stored and sent like any local edit.
     pub fn apply_local_update(&self, update: &[u8]) -> Result<(), EngineError> {
-        let update =
-            yrs::Update::decode_v1(update).map_err(|e| EngineError::Protocol(e.to_string()))?;
+        let update = protocol::decode_update(update)?;
         self.inner
             .doc
             .transact_mut()
             .apply_update(update)
-            .map_err(|e| EngineError::Protocol(e.to_string()))
+            .map_err(|e| crate::ProtocolError::from(e).into())
     }
 
     /// Sets the local awareness state (JSON) and sends it.
@@ -307,8 +323,7 @@ impl Session {
     /// Sends an awareness update made on this device under another client
     /// id (the editor's), and keeps it to re-send after reconnecting.
     pub fn relay_awareness(&self, update: &[u8]) -> Result<(), EngineError> {
-        yrs::sync::AwarenessUpdate::decode_v1(update)
-            .map_err(|e| EngineError::Protocol(e.to_string()))?;
+        protocol::decode_awareness(update)?;
         *self.inner.relayed.lock().unwrap() = Some(Bytes::copy_from_slice(update));
         let _ = self.inner.outbound.send(Out::Awareness);
         Ok(())
@@ -401,7 +416,7 @@ impl Session {
                 if counts.borrow_and_update().pending == 0 {
                     return Ok(());
                 }
-            } else if server_has(&self.inner.url, &self.inner.doc).await? {
+            } else if link::server_has(&self.inner.url, &self.inner.doc).await? {
                 let pending = self.inner.pending.load(Ordering::SeqCst);
                 self.inner.mark_saved(pending);
                 return Ok(());
@@ -486,320 +501,8 @@ fn observe(inner: &Arc<Inner>) {
     });
 }
 
-/// Full jitter: uniform in `[0, min(cap, 250 ms · 2^attempt)]`, so clients
-/// dropped by one server restart spread their returns out.
-fn backoff(attempt: u32, cap: Duration) -> Duration {
-    let ceiling = Duration::from_millis(250)
-        .saturating_mul(1u32 << attempt.min(16))
-        .min(cap);
-    let ms = rand::rng().random_range(0..=ceiling.as_millis() as u64);
-    Duration::from_millis(ms)
-}
-
-/// Drains local messages while not connected; true once asked to close.
-/// Updates need no resending: the next handshake carries them.
-async fn closed_while(
-    rx: &mut mpsc::UnboundedReceiver<Out>,
-    wait: impl std::future::Future<Output = ()>,
-) -> bool {
-    tokio::pin!(wait);
-    loop {
-        tokio::select! {
-            _ = &mut wait => return false,
-            m = rx.recv() => match m {
-                None | Some(Out::Close) => return true,
-                Some(_) => {}
-            },
-        }
-    }
-}
-
-async fn network(inner: Arc<Inner>, mut rx: mpsc::UnboundedReceiver<Out>, max_backoff: Duration) {
-    let mut attempt = 0u32;
-    loop {
-        inner.set_status(Status::Connecting);
-        let url = inner.url.connect_url();
-        let mut connected = None;
-        let attempt_fut = async {
-            connected = Some(
-                tokio::time::timeout(
-                    CONNECT_TIMEOUT,
-                    tokio_tungstenite::connect_async(url.as_str()),
-                )
-                .await,
-            );
-        };
-        if closed_while(&mut rx, attempt_fut).await {
-            break;
-        }
-        match connected {
-            Some(Ok(Ok((ws, response)))) => {
-                inner.acks.store(
-                    response.headers().contains_key(ACK_HEADER),
-                    Ordering::SeqCst,
-                );
-                let (closing, synced) = connection(&inner, ws, &mut rx).await;
-                if closing {
-                    break;
-                }
-                if synced {
-                    attempt = 0;
-                }
-            }
-            Some(Ok(Err(WsError::Http(response)))) => {
-                let status = response.status().as_u16();
-                let message = response
-                    .body()
-                    .as_ref()
-                    .map(|b| String::from_utf8_lossy(b).trim().to_owned())
-                    .unwrap_or_default();
-                let e = EngineError::Rejected { status, message };
-                inner.error(e.clone());
-                if (400..500).contains(&status) && status != 429 {
-                    // Retrying cannot help: wait to be closed.
-                    *inner.fatal.lock().unwrap() = Some(e);
-                    inner.set_status(Status::Offline);
-                    let _ = closed_while(&mut rx, std::future::pending()).await;
-                    break;
-                }
-            }
-            Some(Ok(Err(e))) => inner.error(EngineError::Unreachable(e.to_string())),
-            Some(Err(_)) => inner.error(EngineError::Unreachable("connection timed out".into())),
-            None => {}
-        }
-        forget_others(&inner);
-        inner.set_status(Status::Offline);
-        let delay = backoff(attempt, max_backoff);
-        attempt = attempt.saturating_add(1);
-        if closed_while(&mut rx, tokio::time::sleep(delay)).await {
-            break;
-        }
-    }
-    inner.set_status(Status::Offline);
-}
-
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// Runs one connection. Returns (asked to close, reached Synced).
-async fn connection(
-    inner: &Arc<Inner>,
-    ws: Ws,
-    rx: &mut mpsc::UnboundedReceiver<Out>,
-) -> (bool, bool) {
-    let (mut sink, mut stream) = ws.split();
-    let mut first = inner.proto.lock().unwrap().open();
-    first.extend(relayed_frame(inner));
-    for f in first {
-        if sink.send(Message::Binary(f)).await.is_err() {
-            return (false, false);
-        }
-    }
-    inner.set_status(Status::Syncing);
-    // A new connection: the server says again if it still cannot save.
-    inner.set_cannot_save(None);
-    // Which sent messages cover how many local edits, for counting acks.
-    let mut covered: VecDeque<(u64, u64)> = VecDeque::new();
-    let mut step2_sent = false;
-    let mut synced = false;
-    let mut last_heard = tokio::time::Instant::now();
-    let mut watchdog = tokio::time::interval(Duration::from_secs(15));
-    loop {
-        tokio::select! {
-            msg = stream.next() => {
-                let msg = match msg {
-                    Some(Ok(m)) => m,
-                    Some(Err(e)) => {
-                        inner.error(EngineError::Unreachable(e.to_string()));
-                        break;
-                    }
-                    None => break,
-                };
-                last_heard = tokio::time::Instant::now();
-                let bytes = match msg {
-                    Message::Binary(b) => b,
-                    Message::Close(frame) => {
-                        if let Some(f) = frame {
-                            tracing::debug!(code = u16::from(f.code), reason = %f.reason, "server closed the connection");
-                        }
-                        break;
-                    }
-                    _ => continue,
-                };
-                let result = {
-                    let mut p = inner.proto.lock().unwrap();
-                    let sent_before = p.sent();
-                    let out = p.handle(&bytes);
-                    if p.sent() > sent_before {
-                        // Our step 2 carries every edit the server lacks.
-                        step2_sent = true;
-                        let mut edits = inner.pending.load(Ordering::SeqCst);
-                        let carries = out.as_ref().is_ok_and(|o| {
-                            o.reply.iter().any(|r| crate::protocol::carries_content(r))
-                        });
-                        if edits == 0 && carries {
-                            // Edits no count remembers (opened without a
-                            // library): saved only once this step 2 is acked.
-                            inner.pending.fetch_add(1, Ordering::SeqCst);
-                            inner.publish_counts();
-                            edits = 1;
-                        }
-                        covered.push_back((p.sent(), edits));
-                    }
-                    out
-                };
-                let out = match result {
-                    Ok(out) => out,
-                    Err(e) => {
-                        inner.error(e.into());
-                        break;
-                    }
-                };
-                for r in out.reply {
-                    if sink.send(Message::Binary(r)).await.is_err() {
-                        return (false, synced);
-                    }
-                }
-                for ev in out.events {
-                    match ev {
-                        ClientEvent::Synced => {
-                            synced = true;
-                            inner.set_status(Status::Synced);
-                        }
-                        // Remote updates are announced by the doc observer.
-                        ClientEvent::Updated => {}
-                        ClientEvent::Awareness(update) => {
-                            let _ = inner.events.send(Event::Awareness(Bytes::from(update)));
-                        }
-                        ClientEvent::Acked(n) => {
-                            let mut edits = 0;
-                            while covered.front().is_some_and(|(idx, _)| *idx <= n) {
-                                edits += covered.pop_front().map(|(_, e)| e).unwrap_or(0);
-                            }
-                            inner.mark_saved(edits);
-                        }
-                        ClientEvent::Denied(reason) => inner.error(EngineError::Denied(reason)),
-                        ClientEvent::StoreNotice(reason) => inner.set_cannot_save(reason),
-                    }
-                }
-            }
-            out = rx.recv() => match out {
-                Some(Out::Update(update)) => {
-                    if !step2_sent {
-                        continue; // the step 2 will carry it
-                    }
-                    let (frame, idx) = {
-                        let mut p = inner.proto.lock().unwrap();
-                        let f = p.local_update(update.to_vec());
-                        (f, p.sent())
-                    };
-                    covered.push_back((idx, 1));
-                    if sink.send(Message::Binary(frame)).await.is_err() {
-                        break;
-                    }
-                }
-                Some(Out::Awareness) => {
-                    let mut frames: Vec<Bytes> = inner.proto.lock().unwrap().local_awareness().into_iter().collect();
-                    frames.extend(relayed_frame(inner));
-                    for f in frames {
-                        if sink.send(Message::Binary(f)).await.is_err() {
-                            return (false, synced);
-                        }
-                    }
-                }
-                Some(Out::Close) | None => {
-                    let bye = inner.proto.lock().unwrap().leave_awareness();
-                    if let Some(f) = bye {
-                        let _ = sink.send(Message::Binary(f)).await;
-                    }
-                    let _ = tokio::time::timeout(Duration::from_secs(1), sink.close()).await;
-                    return (true, synced);
-                }
-            },
-            _ = watchdog.tick() => {
-                if last_heard.elapsed() > SILENCE_LIMIT {
-                    inner.error(EngineError::Unreachable("the server went silent".into()));
-                    break;
-                }
-            }
-        }
-    }
-    (false, synced)
-}
-
 /// What a person reads when the server cannot save: the likely cause
 /// first, the server's own words after it.
 fn cannot_save_message(reason: &str) -> String {
     format!("the server cannot write (disk full?): {reason}")
-}
-
-/// After a disconnect nobody else is known to be present: drop their
-/// awareness (the server re-sends it on reconnect), so no ghost cursors.
-fn forget_others(inner: &Inner) {
-    let mut p = inner.proto.lock().unwrap();
-    let me = p.awareness().client_id();
-    let others: Vec<_> = p
-        .awareness()
-        .iter()
-        .filter(|(id, s)| *id != me && s.data.is_some())
-        .map(|(id, _)| id)
-        .collect();
-    for id in others {
-        p.awareness_mut().remove_state(id);
-    }
-}
-
-fn relayed_frame(inner: &Inner) -> Option<Bytes> {
-    let raw = inner.relayed.lock().unwrap().clone()?;
-    let update = yrs::sync::AwarenessUpdate::decode_v1(&raw).ok()?;
-    Some(crate::protocol::encode(&yrs::sync::Message::Awareness(
-        update,
-    )))
-}
-
-/// Asks the server for its state vector over a fresh connection (it sends
-/// its step 1 first) and checks it holds everything `doc` has.
-async fn server_has(url: &DocUrl, doc: &Doc) -> Result<bool, EngineError> {
-    let plain = format!("{}://{}/{}", url.scheme, url.authority, url.doc)
-        + &url
-            .token
-            .as_ref()
-            .map(|t| format!("?token={t}"))
-            .unwrap_or_default();
-    let (mut ws, _) = tokio::time::timeout(
-        CONNECT_TIMEOUT,
-        tokio_tungstenite::connect_async(plain.as_str()),
-    )
-    .await
-    .map_err(|_| EngineError::Unreachable("connection timed out".into()))?
-    .map_err(|e| EngineError::Unreachable(e.to_string()))?;
-    let local = doc.transact().state_vector();
-    let result = async {
-        while let Some(msg) = ws.next().await {
-            let Message::Binary(b) = msg.map_err(|e| EngineError::Unreachable(e.to_string()))?
-            else {
-                continue;
-            };
-            for m in crate::protocol::decode_frame(&b)? {
-                if let crate::protocol::Incoming::Known(yrs::sync::Message::Sync(
-                    yrs::sync::SyncMessage::SyncStep1(sv),
-                )) = m
-                {
-                    return Ok(local.iter().all(|(client, clock)| sv.get(client) >= *clock));
-                }
-            }
-        }
-        Err(EngineError::Unreachable(
-            "connection closed before the handshake".into(),
-        ))
-    };
-    let r = tokio::time::timeout(CONNECT_TIMEOUT, result)
-        .await
-        .unwrap_or_else(|_| {
-            Err(EngineError::Timeout(
-                "waiting for the server's state".into(),
-            ))
-        });
-    let _ = ws.close(None).await;
-    r
 }

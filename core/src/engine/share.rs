@@ -81,7 +81,10 @@ pub async fn share_links(url: &DocUrl, timeout: Duration) -> Result<ShareLinks, 
                 token: String,
             }
             let minted: Minted = serde_json::from_str(&body)
-                .map_err(|e| EngineError::Protocol(format!("bad /share response: {e}")))?;
+                .map_err(|e| EngineError::BadAnswer {
+                    what: "POST /share",
+                    source: Arc::new(e),
+                })?;
             let mut view = url.clone();
             view.token = Some(minted.token);
             let scope = match &claims {
@@ -124,10 +127,10 @@ async fn post_share(url: &DocUrl) -> Result<(u16, String), EngineError> {
         .trim_matches(|c| c == '[' || c == ']')
         .to_owned();
     let port = server.port_u16().unwrap_or(if tls { 443 } else { 80 });
-    let unreachable = |e: &dyn std::fmt::Display| EngineError::Unreachable(e.to_string());
+    let unreachable = EngineError::unreachable;
     let tcp = tokio::net::TcpStream::connect((host.as_str(), port))
         .await
-        .map_err(|e| unreachable(&e))?;
+        .map_err(unreachable)?;
     let mut req = Request::post(format!("/share/{}", url.doc)).header(header::HOST, &url.authority);
     if let Some(t) = &url.token {
         req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
@@ -151,7 +154,7 @@ async fn post_share(url: &DocUrl) -> Result<(u16, String), EngineError> {
     let stream = tokio_rustls::TlsConnector::from(Arc::new(config))
         .connect(name, tcp)
         .await
-        .map_err(|e| unreachable(&e))?;
+        .map_err(unreachable)?;
     send(stream, req).await
 }
 
@@ -159,21 +162,18 @@ async fn send<S>(io: S, req: Request<Empty<Bytes>>) -> Result<(u16, String), Eng
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let unreachable = |e: &dyn std::fmt::Display| EngineError::Unreachable(e.to_string());
+    let unreachable = EngineError::unreachable;
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io))
         .await
-        .map_err(|e| unreachable(&e))?;
+        .map_err(unreachable)?;
     tokio::spawn(conn);
-    let res = sender
-        .send_request(req)
-        .await
-        .map_err(|e| unreachable(&e))?;
+    let res = sender.send_request(req).await.map_err(unreachable)?;
     let status = res.status().as_u16();
     let body = res
         .into_body()
         .collect()
         .await
-        .map_err(|e| unreachable(&e))?
+        .map_err(unreachable)?
         .to_bytes();
     Ok((status, String::from_utf8_lossy(&body).into_owned()))
 }

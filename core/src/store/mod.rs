@@ -7,8 +7,12 @@
 //! order updates were applied), and acks must be counted in that same order.
 //! Callbacks run on the store's writer, so they must be quick and must not
 //! take locks the caller may hold.
+//!
+//! [`queue`] is the group-commit write queue both durable stores use: a
+//! store supplies only its commit.
 
 mod memory;
+pub mod queue;
 mod sqlite;
 
 use std::future::Future;
@@ -20,6 +24,14 @@ use bytes::Bytes;
 
 pub use memory::MemoryStore;
 pub use sqlite::{BackupInfo, DirLock, SqliteStore};
+
+/// The SQLite file's name in a data directory (the server's and the app's).
+pub const DB_FILE: &str = "weft.db";
+
+/// The SQLite file in data directory `dir`.
+pub fn db_path(dir: &std::path::Path) -> std::path::PathBuf {
+    dir.join(DB_FILE)
+}
 
 /// A boxed, sendable future, so the trait stays object-safe.
 pub type StoreFuture<T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'static>>;

@@ -15,36 +15,28 @@
 //! - `meta(key TEXT PRIMARY KEY, value TEXT)`: the health probe's row.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::doc_id::DocId;
 use bytes::Bytes;
 use rusqlite::{params, Connection, OpenFlags};
 use tokio::sync::oneshot;
 
-use super::{Done, Store, StoreError, StoreFuture, StoredDoc};
+use super::queue::{self, Write, WriteQueue};
+use super::{db_path, Done, Store, StoreError, StoreFuture, StoredDoc, DB_FILE};
+use crate::time::unix_secs;
 
 /// Most writes committed in one transaction; bounds how long one commit takes.
 const MAX_BATCH: usize = 4096;
-
-enum Op {
-    Append(DocId, Bytes, Done),
-    Compact(DocId, Bytes, Done),
-    Flush(Done),
-    Check(Done),
-}
 
 /// A load for the reader thread, and where its answer goes.
 struct Load(DocId, oneshot::Sender<Result<StoredDoc, StoreError>>);
 
 /// SQLite-backed [`Store`].
 pub struct SqliteStore {
-    tx: mpsc::Sender<Op>,
+    writes: WriteQueue,
     loads: mpsc::Sender<Load>,
-    batches: Arc<AtomicU64>,
     path: PathBuf,
 }
 
@@ -55,7 +47,7 @@ impl SqliteStore {
             path: dir.display().to_string(),
             source: Arc::new(e),
         })?;
-        let path = dir.join("weft.db");
+        let path = db_path(dir);
         let write = Connection::open(&path)?;
         write.execute_batch(
             "PRAGMA journal_mode=WAL;
@@ -81,17 +73,15 @@ impl SqliteStore {
             .name("weft-sqlite-reader".into())
             .spawn(move || reader(read, load_rx))
             .map_err(spawn_failed)?;
-        let (tx, rx) = mpsc::channel();
-        let batches = Arc::new(AtomicU64::new(0));
-        let counter = batches.clone();
+        let (writes, writer) = queue::channel(MAX_BATCH);
+        let mut write = write;
         thread::Builder::new()
             .name("weft-sqlite-writer".into())
-            .spawn(move || writer(write, rx, counter))
+            .spawn(move || writer.run_blocking(|batch| Ok(commit(&mut write, batch)?)))
             .map_err(spawn_failed)?;
         Ok(SqliteStore {
-            tx,
+            writes,
             loads,
-            batches,
             path,
         })
     }
@@ -103,16 +93,7 @@ impl SqliteStore {
 
     /// How many transactions the writer has committed; shows grouping works.
     pub fn batches(&self) -> u64 {
-        self.batches.load(Ordering::Relaxed)
-    }
-
-    fn send(&self, op: Op) {
-        if let Err(mpsc::SendError(op)) = self.tx.send(op) {
-            let done = match op {
-                Op::Append(_, _, d) | Op::Compact(_, _, d) | Op::Flush(d) | Op::Check(d) => d,
-            };
-            done(Err(StoreError::Closed));
-        }
+        self.writes.batches()
     }
 }
 
@@ -123,56 +104,29 @@ fn reader(conn: Connection, rx: mpsc::Receiver<Load>) {
     }
 }
 
-fn writer(mut conn: Connection, rx: mpsc::Receiver<Op>, batches: Arc<AtomicU64>) {
-    while let Ok(first) = rx.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(op) => batch.push(op),
-                Err(_) => break,
-            }
-        }
-        let result = commit(&mut conn, &batch).map_err(StoreError::from);
-        if let Err(e) = &result {
-            // Debug only: the rooms say once per document what it means.
-            tracing::debug!(error = %e, writes = batch.len(), "store commit failed");
-        }
-        batches.fetch_add(1, Ordering::Relaxed);
-        for op in batch {
-            let done = match op {
-                Op::Append(_, _, d) | Op::Compact(_, _, d) | Op::Flush(d) | Op::Check(d) => d,
-            };
-            done(result.clone());
-        }
-    }
-}
-
-fn commit(conn: &mut Connection, batch: &[Op]) -> rusqlite::Result<()> {
-    if batch.iter().all(|op| matches!(op, Op::Flush(_))) {
-        return Ok(());
-    }
+fn commit(conn: &mut Connection, batch: &[Write]) -> rusqlite::Result<()> {
     let txn = conn.transaction()?;
     {
         let mut append = txn.prepare_cached("INSERT INTO updates (doc, data) VALUES (?1, ?2)")?;
         for op in batch {
             match op {
-                Op::Append(doc, data, _) => {
+                Write::Append(doc, data) => {
                     append.execute(params![doc.as_str(), &data[..]])?;
                 }
-                Op::Compact(doc, data, _) => {
+                Write::Compact(doc, data) => {
                     txn.execute("DELETE FROM updates WHERE doc = ?1", params![doc.as_str()])?;
                     txn.execute(
                         "INSERT OR REPLACE INTO snapshots (doc, data, updated_at) VALUES (?1, ?2, ?3)",
-                        params![doc.as_str(), &data[..], unix_now()],
+                        params![doc.as_str(), &data[..], unix_secs() as i64],
                     )?;
                 }
-                Op::Check(_) => {
+                Write::Check => {
                     txn.execute(
                         "INSERT OR REPLACE INTO meta (key, value) VALUES ('health', ?1)",
-                        params![unix_now().to_string()],
+                        params![unix_secs().to_string()],
                     )?;
                 }
-                Op::Flush(_) => {}
+                Write::Flush => {}
             }
         }
     }
@@ -252,7 +206,7 @@ impl SqliteStore {
     /// backup began. Written beside `dest` first and renamed, so a `dest`
     /// that exists is always complete.
     pub fn backup(dir: &Path, dest: &Path) -> Result<BackupInfo, StoreError> {
-        let src_path = dir.join("weft.db");
+        let src_path = db_path(dir);
         if !src_path.exists() {
             return Err(StoreError::NotWeft {
                 path: src_path.display().to_string(),
@@ -285,8 +239,8 @@ impl SqliteStore {
     pub fn restore(backup: &Path, dir: &Path) -> Result<Option<PathBuf>, StoreError> {
         let _lock = DirLock::acquire(dir)?;
         verify(backup)?;
-        let db = dir.join("weft.db");
-        let staging = dir.join("weft.db.restoring");
+        let db = db_path(dir);
+        let staging = dir.join(format!("{DB_FILE}.restoring"));
         let _ = std::fs::remove_file(&staging);
         {
             let src = Connection::open_with_flags(backup, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
@@ -300,14 +254,14 @@ impl SqliteStore {
         let kept = if db.exists() {
             // Fold the old WAL in first, so the kept copy is whole on its own.
             Connection::open(&db)?.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")?;
-            let kept = dir.join(format!("weft.db.before-restore-{}", unix_now()));
+            let kept = dir.join(format!("{DB_FILE}.before-restore-{}", unix_secs()));
             std::fs::rename(&db, &kept).map_err(io)?;
             Some(kept)
         } else {
             None
         };
-        for stale in ["weft.db-wal", "weft.db-shm"] {
-            let _ = std::fs::remove_file(dir.join(stale));
+        for stale in ["-wal", "-shm"] {
+            let _ = std::fs::remove_file(dir.join(format!("{DB_FILE}{stale}")));
         }
         std::fs::rename(&staging, &db).map_err(io)?;
         Ok(kept)
@@ -319,8 +273,7 @@ impl SqliteStore {
         dir: &Path,
         mut each: impl FnMut(&str, StoredDoc) -> Result<(), StoreError>,
     ) -> Result<u64, StoreError> {
-        let conn =
-            Connection::open_with_flags(dir.join("weft.db"), OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        let conn = Connection::open_with_flags(db_path(dir), OpenFlags::SQLITE_OPEN_READ_ONLY)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let docs: Vec<String> = conn
             .prepare("SELECT doc FROM updates UNION SELECT doc FROM snapshots ORDER BY 1")?
@@ -331,13 +284,6 @@ impl SqliteStore {
         }
         Ok(docs.len() as u64)
     }
-}
-
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }
 
 fn load(conn: &Connection, doc: &str) -> rusqlite::Result<StoredDoc> {
@@ -371,22 +317,26 @@ impl Store for SqliteStore {
     }
 
     fn append(&self, doc: &DocId, update: Bytes, done: Done) {
-        self.send(Op::Append(doc.clone(), update, done));
+        self.writes.push(Write::Append(doc.clone(), update), done);
     }
 
     fn compact(&self, doc: &DocId, snapshot: Bytes, done: Done) {
-        self.send(Op::Compact(doc.clone(), snapshot, done));
+        self.writes
+            .push(Write::Compact(doc.clone(), snapshot), done);
     }
 
     fn flush(&self, done: Done) {
-        self.send(Op::Flush(done));
+        self.writes.push(Write::Flush, done);
     }
 
     fn check(&self) -> StoreFuture<()> {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        self.send(Op::Check(Box::new(move |r| {
-            let _ = tx.send(r);
-        })));
+        self.writes.push(
+            Write::Check,
+            Box::new(move |r| {
+                let _ = tx.send(r);
+            }),
+        );
         Box::pin(async move { rx.await.unwrap_or(Err(StoreError::Closed)) })
     }
 }

@@ -1,8 +1,16 @@
 //! The client side of one connection, without IO.
 //!
 //! [`ClientSession`] runs the y-protocols handshake for a doc, applies what
-//! the server sends, and counts Weft acks. The engine and the tests drive it
-//! over a real socket; it never touches one itself.
+//! the server sends, and turns Weft acks into saved edits. The engine and
+//! the tests drive it over a real socket; it never touches one itself.
+//!
+//! # Layout
+//! - this file: the session and the events it reports;
+//! - [`acks`]: which sent message carries which edits.
+
+pub mod acks;
+
+use acks::SentLog;
 
 use bytes::Bytes;
 use yrs::sync::{Awareness, AwarenessUpdate, Message, SyncMessage};
@@ -27,6 +35,12 @@ pub enum ClientEvent {
     Awareness(Vec<u8>),
     /// The server made this many of this connection's updates durable.
     Acked(u64),
+    /// That ack saved this many local edits (reported after `Acked`).
+    Saved(u64),
+    /// This session's step 2 carries content that no edit count held (a doc
+    /// opened without remembering its unsaved edits): counted as this many
+    /// unsaved edits, saved once that step 2 is acked.
+    Uncounted(u64),
     /// The server refused a change (read-only access).
     Denied(String),
     /// The server cannot save this doc's changes right now (`Some(reason)`;
@@ -48,8 +62,8 @@ pub struct ClientSession {
     awareness: Awareness,
     synced: bool,
     /// Update messages sent on this connection; the server's acks count the same things.
-    sent: u64,
-    acked: u64,
+    log: SentLog,
+    step2_sent: bool,
 }
 
 impl ClientSession {
@@ -58,8 +72,8 @@ impl ClientSession {
         ClientSession {
             awareness: Awareness::new(doc),
             synced: false,
-            sent: 0,
-            acked: 0,
+            log: SentLog::default(),
+            step2_sent: false,
         }
     }
 
@@ -85,34 +99,40 @@ impl ClientSession {
 
     /// Update messages sent on this connection that the server has not acked.
     pub fn unacked(&self) -> u64 {
-        self.sent.saturating_sub(self.acked)
+        self.log.unacked()
     }
 
     /// Update messages sent on this connection (step 2 included).
     pub fn sent(&self) -> u64 {
-        self.sent
+        self.log.sent()
     }
 
     /// Acked update messages on this connection.
     pub fn acked(&self) -> u64 {
-        self.acked
+        self.log.acked()
+    }
+
+    /// True once this connection's step 2 went out: it carried every edit
+    /// made before it, so only later edits need messages of their own.
+    pub fn step2_sent(&self) -> bool {
+        self.step2_sent
     }
 
     /// Starts a new connection: resets the counters and returns the frames
     /// to send first (step 1, then the local awareness state if set).
     pub fn open(&mut self) -> Vec<Bytes> {
         self.synced = false;
-        self.sent = 0;
-        self.acked = 0;
+        self.step2_sent = false;
+        self.log.reset();
         let sv = self.doc().transact().state_vector();
         let mut frames = vec![protocol::step1(sv)];
         frames.extend(self.local_awareness());
         frames
     }
 
-    /// Frame for a local update produced by the doc.
+    /// Frame for a local update produced by the doc (one edit).
     pub fn local_update(&mut self, update: Vec<u8>) -> Bytes {
-        self.sent += 1;
+        self.log.sent_message(1);
         protocol::update(update)
     }
 
@@ -137,15 +157,28 @@ impl ClientSession {
         Some(protocol::encode(&Message::Awareness(update)))
     }
 
-    /// Handles one frame from the server.
+    /// Handles one frame from the server, with no local edits unsaved.
     pub fn handle(&mut self, frame: &[u8]) -> Result<ClientOutput, ProtocolError> {
+        self.receive(frame, 0)
+    }
+
+    /// Handles one frame from the server. `unsaved` is how many local edits
+    /// the server has not saved yet: a step 2 sent in reply carries them.
+    pub fn receive(&mut self, frame: &[u8], unsaved: u64) -> Result<ClientOutput, ProtocolError> {
         let mut out = ClientOutput::default();
         for msg in protocol::decode_frame(frame)? {
             match msg {
                 Incoming::Known(Message::Sync(SyncMessage::SyncStep1(sv))) => {
                     let diff = self.doc().transact().encode_diff_v1(&sv);
-                    self.sent += 1;
-                    out.reply.push(protocol::step2(diff));
+                    let step2 = protocol::step2(diff);
+                    let mut edits = unsaved;
+                    if edits == 0 && protocol::carries_content(&step2) {
+                        edits = 1;
+                        out.events.push(ClientEvent::Uncounted(1));
+                    }
+                    self.step2_sent = true;
+                    self.log.sent_message(edits);
+                    out.reply.push(step2);
                 }
                 Incoming::Known(Message::Sync(SyncMessage::SyncStep2(raw))) => {
                     self.apply(&raw)?;
@@ -170,8 +203,11 @@ impl ClientSession {
                 Incoming::Known(Message::Auth(None) | Message::Custom(..)) => {}
                 Incoming::Unknown(ACK_TAG) => {
                     if let Some(count) = read_custom(frame, ACK_TAG, protocol::parse_ack) {
-                        self.acked = self.acked.max(count);
-                        out.events.push(ClientEvent::Acked(self.acked));
+                        let saved = self.log.ack(count);
+                        out.events.push(ClientEvent::Acked(self.log.acked()));
+                        if saved > 0 {
+                            out.events.push(ClientEvent::Saved(saved));
+                        }
                     }
                 }
                 Incoming::Unknown(STORE_TAG) => {
@@ -227,8 +263,51 @@ mod tests {
         s.local_update(vec![0, 0]);
         assert_eq!(s.unacked(), 2);
         let out = s.handle(&protocol::ack(1)).unwrap();
-        assert_eq!(out.events, vec![ClientEvent::Acked(1)]);
+        assert_eq!(
+            out.events,
+            vec![ClientEvent::Acked(1), ClientEvent::Saved(1)]
+        );
         assert_eq!(s.unacked(), 1);
+    }
+
+    /// What the engine relies on, without a socket: a step 2 carries every
+    /// unsaved edit, and its ack saves them all at once.
+    #[test]
+    fn a_step2_carries_the_unsaved_edits_and_its_ack_saves_them() {
+        let doc = Doc::new();
+        let mut s = ClientSession::new(doc.clone());
+        s.open();
+        assert!(!s.step2_sent());
+        let server_step1 = protocol::step1(yrs::StateVector::default());
+        let out = s.receive(&server_step1, 3).unwrap();
+        assert_eq!(out.reply.len(), 1);
+        assert!(s.step2_sent());
+        s.local_update(vec![0, 0]);
+        let out = s.handle(&protocol::ack(1)).unwrap();
+        assert_eq!(
+            out.events,
+            vec![ClientEvent::Acked(1), ClientEvent::Saved(3)]
+        );
+        let out = s.handle(&protocol::ack(2)).unwrap();
+        assert_eq!(
+            out.events,
+            vec![ClientEvent::Acked(2), ClientEvent::Saved(1)]
+        );
+
+        // Content no count knew of is counted as one edit until acked.
+        {
+            use yrs::{Text, Transact};
+            let t = doc.get_or_insert_text("t");
+            t.insert(&mut doc.transact_mut(), 0, "x");
+        }
+        s.open();
+        let out = s.receive(&server_step1, 0).unwrap();
+        assert_eq!(out.events, vec![ClientEvent::Uncounted(1)]);
+        let out = s.handle(&protocol::ack(1)).unwrap();
+        assert_eq!(
+            out.events,
+            vec![ClientEvent::Acked(1), ClientEvent::Saved(1)]
+        );
     }
 
     #[test]
