@@ -1,7 +1,7 @@
 //! Round trips: Markdown → fragment → Markdown, and fragment → Markdown →
 //! fragment, over a corpus and over random documents.
 
-use weft_core::convert::{self, markdown, yxml, Block, Inline, Marks, PutMode};
+use weft_core::convert::{self, html, md_read, md_write, yxml, Block, Inline, Marks, PutMode};
 use yrs::{Doc, Transact};
 
 fn through_fragment(blocks: &[Block]) -> Vec<Block> {
@@ -32,19 +32,19 @@ fn corpus() -> Vec<(String, String)> {
 #[test]
 fn markdown_to_fragment_to_markdown() {
     for (name, md) in corpus() {
-        let parsed = markdown::parse(&md);
+        let parsed = md_read::parse(&md);
         assert!(!parsed.is_empty(), "{name}: nothing parsed");
         let stored = through_fragment(&parsed);
         assert_eq!(stored, parsed, "{name}: the fragment changed the document");
-        let out = markdown::render_markdown(&stored);
+        let out = md_write::render_markdown(&stored);
         assert_eq!(
-            markdown::parse(&out),
+            md_read::parse(&out),
             parsed,
             "{name}: Markdown out does not parse back:\n{out}"
         );
         // Rendering is stable once normalised.
         assert_eq!(
-            markdown::render_markdown(&markdown::parse(&out)),
+            md_write::render_markdown(&md_read::parse(&out)),
             out,
             "{name}"
         );
@@ -57,8 +57,8 @@ fn every_construct_survives() {
         .into_iter()
         .find(|(n, _)| n.ends_with("all-constructs.md"))
         .unwrap();
-    let blocks = through_fragment(&markdown::parse(&md));
-    let out = markdown::render_markdown(&blocks);
+    let blocks = through_fragment(&md_read::parse(&md));
+    let out = md_write::render_markdown(&blocks);
     for needle in [
         "# Heading one",
         "###### Level six",
@@ -77,7 +77,7 @@ fn every_construct_survives() {
     ] {
         assert!(out.contains(needle), "missing {needle:?} in:\n{out}");
     }
-    let html = markdown::render_html(&blocks);
+    let html = html::render_html(&blocks);
     for needle in [
         "<h1>Heading one</h1>",
         "<strong>bold</strong>",
@@ -262,8 +262,8 @@ fn fragment_to_markdown_to_fragment_on_random_documents() {
         let doc = separate_lists(blocks(&mut rng, 0));
         let stored = through_fragment(&doc);
         assert_eq!(stored, doc, "seed {seed}: fragment changed the document");
-        let md = markdown::render_markdown(&stored);
-        let back = through_fragment(&markdown::parse(&md));
+        let md = md_write::render_markdown(&stored);
+        let back = through_fragment(&md_read::parse(&md));
         assert!(
             back == doc,
             "seed {seed}: Markdown round trip changed the document:\n{md}\n{}",
@@ -289,7 +289,7 @@ fn show() {
     for (name, md) in corpus() {
         println!(
             "=== {name}\n{}",
-            markdown::render_markdown(&markdown::parse(&md))
+            md_write::render_markdown(&md_read::parse(&md))
         );
     }
 }

@@ -27,7 +27,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use redis::aio::MultiplexedConnection;
@@ -39,6 +39,7 @@ use weft_core::doc_id::DocId;
 use weft_core::room::ConnId;
 
 use crate::metrics::Metrics;
+use crate::peers::{Peers, TailFuture};
 use crate::rooms::Rooms;
 
 /// Entries older than this are trimmed when a doc's stream is appended to.
@@ -57,8 +58,7 @@ const AWARENESS_STALE: Duration = Duration::from_secs(10);
 /// How long one XREAD waits for entries.
 const BLOCK_MS: u64 = 2000;
 
-/// Connection ids at or above this stand for another node's clients.
-pub const REMOTE: ConnId = 1 << 63;
+pub use crate::peers::REMOTE;
 
 /// Why cluster mode could not start or answer.
 #[derive(Debug, thiserror::Error)]
@@ -105,6 +105,26 @@ pub struct Cluster {
     stop: CancellationToken,
 }
 
+/// What rooms call; see [`Peers`]. Behind `Arc` because the tail's future
+/// outlives the call.
+impl Peers for Arc<Cluster> {
+    fn publish(&self, doc: &DocId, frame: Bytes) {
+        Cluster::publish(self, doc, frame)
+    }
+
+    fn subscribe(&self, doc: &DocId, after: Option<String>) {
+        Cluster::subscribe(self, doc, after)
+    }
+
+    fn unsubscribe(&self, doc: &DocId) {
+        Cluster::unsubscribe(self, doc)
+    }
+
+    fn tail(&self, doc: &DocId) -> TailFuture {
+        Box::pin(self.clone().tail_or_rejoin(doc.clone()))
+    }
+}
+
 fn stream_key(doc: &DocId) -> String {
     format!("weft:doc:{doc}")
 }
@@ -119,20 +139,8 @@ pub fn node_conn(node: &str) -> ConnId {
     REMOTE | (h & (REMOTE - 1))
 }
 
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
-
-fn is_awareness(frame: &[u8]) -> bool {
-    frame.first() == Some(&1)
-}
-
-fn is_awareness_query(frame: &[u8]) -> bool {
-    frame == [3]
-}
+use weft_core::protocol::{is_awareness, is_awareness_query};
+use weft_core::time::unix_millis as now_ms;
 
 impl Cluster {
     /// Connects to Redis (failing fast if it is unreachable) and picks a
@@ -272,6 +280,16 @@ impl Cluster {
             frame,
             at: Instant::now(),
         });
+    }
+
+    /// The stream's tail, or `None` (logged) if Redis did not answer.
+    async fn tail_or_rejoin(self: Arc<Self>, doc: DocId) -> Option<String> {
+        Cluster::tail(&self, &doc)
+            .await
+            .inspect_err(|e| {
+                tracing::warn!(doc = %doc, error = %e, "cluster: no stream tail; will re-join");
+            })
+            .ok()
     }
 
     /// Starts the publisher, the reader and the heartbeat.

@@ -26,7 +26,7 @@ use crate::limits::ConnLimits;
 use crate::metrics::Metrics;
 use crate::outbox::Outbox;
 use crate::rooms::Peer;
-use crate::server::Shared;
+use crate::state::Shared;
 
 /// Updates a connection may have waiting for the store before its socket
 /// stops being read; this is the backpressure on a writer faster than disk.

@@ -19,7 +19,7 @@ use weft_core::protocol::{ACK_HEADER, ACK_PARAM};
 
 use crate::auth::{AuthError, Claims, Level};
 use crate::connection::{self, ConnOptions};
-use crate::server::Shared;
+use crate::state::Shared;
 use weft_core::room::Access;
 
 type Body = Full<Bytes>;

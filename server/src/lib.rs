@@ -11,6 +11,7 @@
 //! - [`admin`]: `backup`, `restore` and `export`.
 //! - [`auth`]: JWT verification and minting.
 //! - [`server`]: `run`/`serve`: the listener, connection cap, graceful shutdown.
+//! - [`state`]: what every connection shares (config, store, rooms, limits).
 //! - [`http`]: health, metrics and the checks before the WebSocket upgrade.
 //! - [`connection`]: the socket loop of one connection (thin adapter).
 //! - [`control`]: what a connection shares with the rooms (closing, acks).
@@ -25,7 +26,10 @@
 //! - `store`: re-exported from `weft-core`: the `Store` trait, with memory
 //!   and SQLite implementations.
 //! - [`postgres`]: the PostgreSQL store, for several nodes on one database.
-//! - [`cluster`]: cross-node fan-out and presence over Redis Streams.
+//! - [`peers`]: what rooms need from other nodes, as a trait (nothing is
+//!   plugged in on one node).
+//! - [`cluster`]: the [`peers::Peers`] of cluster mode: cross-node fan-out
+//!   and presence over Redis Streams.
 //! - [`metrics`]: Prometheus metrics.
 //! - [`error`]: the error type.
 //!
@@ -44,10 +48,12 @@ pub mod limits;
 pub mod memory;
 pub mod metrics;
 pub mod outbox;
+pub mod peers;
 pub mod postgres;
 pub mod proxy;
 pub mod rooms;
 pub mod server;
+pub mod state;
 pub mod tls;
 /// The document store, shared with the client engine.
 pub use weft_core::store;
@@ -81,7 +87,10 @@ pub async fn execute(
             Err(ServerError::SqliteOnly("restore"))
         }
         Some(Command::Backup { file }) => {
-            eprintln!("backing up {} …", config.data_dir.join("weft.db").display());
+            eprintln!(
+                "backing up {} …",
+                store::db_path(&config.data_dir).display()
+            );
             let info = admin::backup(&config.data_dir, file)?;
             eprintln!(
                 "wrote {} ({} documents, {:.1} MB)",

@@ -1,9 +1,9 @@
 //! The PostgreSQL store, for running several nodes on one database.
 //!
-//! Same shape as the SQLite store: one writer task group-commits whatever
-//! is queued (one transaction, one multi-row insert), then runs the
-//! completions in order; loads and health checks use a second connection so
-//! they never wait behind a batch.
+//! Same write queue as the SQLite store (`weft_core::store::queue`): one
+//! writer task group-commits whatever is queued (one transaction, one
+//! multi-row insert), then runs the completions in order; loads and health
+//! checks use a second connection so they never wait behind a batch.
 //!
 //! Compaction is safe with several nodes doing it at once: it takes a
 //! per-doc advisory lock, reads every row the doc has *in the database*,
@@ -15,12 +15,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::sync::{mpsc, Mutex};
+use tokio::sync::Mutex;
 use tokio_postgres::Client;
 use yrs::updates::decoder::Decode;
 use yrs::{ReadTxn, StateVector, Transact, Update};
 
 use weft_core::doc_id::DocId;
+use weft_core::store::queue::{self, Write, WriteQueue};
 use weft_core::store::{Done, Store, StoreError, StoreFuture, StoredDoc};
 
 const SCHEMA: &str = "
@@ -58,19 +59,6 @@ fn db_err(e: tokio_postgres::Error) -> StoreError {
         source = s.source();
     }
     pg_err(text)
-}
-
-enum Op {
-    Append(DocId, Bytes, Done),
-    Compact(DocId, Bytes, Done),
-    Flush(Done),
-}
-
-/// An operation without its completion, which is not `Sync` and so cannot
-/// be held across the awaits of a transaction.
-enum Work {
-    Append(String, Bytes),
-    Compact(DocId, Bytes),
 }
 
 /// A connection that is reopened after it breaks (PostgreSQL restarted).
@@ -243,7 +231,7 @@ pub fn redact(url: &str) -> String {
 
 /// Documents in PostgreSQL.
 pub struct PgStore {
-    tx: mpsc::UnboundedSender<Op>,
+    writes: WriteQueue,
     reads: Arc<Conn>,
 }
 
@@ -261,26 +249,19 @@ impl PgStore {
             .await
             .map_err(db_err)?;
         created?;
-        let (tx, rx) = mpsc::unbounded_channel();
-        let writes = Conn {
+        let (writes, writer) = queue::channel(BATCH);
+        let conn = Conn {
             url: url.to_owned(),
             client: Mutex::new(None),
         };
-        tokio::spawn(writer(writes, rx));
+        tokio::spawn(writer.run(async move |batch: &[Write]| commit(&conn, batch).await));
         Ok(PgStore {
-            tx,
+            writes,
             reads: Arc::new(Conn {
                 url: url.to_owned(),
                 client: Mutex::new(Some(Arc::new(client))),
             }),
         })
-    }
-
-    fn send(&self, op: Op) {
-        if let Err(mpsc::error::SendError(op)) = self.tx.send(op) {
-            let (Op::Append(_, _, done) | Op::Compact(_, _, done) | Op::Flush(done)) = op;
-            done(Err(StoreError::Closed));
-        }
     }
 
     /// Every document id, for `export`.
@@ -321,15 +302,16 @@ impl Store for PgStore {
     }
 
     fn append(&self, doc: &DocId, update: Bytes, done: Done) {
-        self.send(Op::Append(doc.clone(), update, done));
+        self.writes.push(Write::Append(doc.clone(), update), done);
     }
 
     fn compact(&self, doc: &DocId, snapshot: Bytes, done: Done) {
-        self.send(Op::Compact(doc.clone(), snapshot, done));
+        self.writes
+            .push(Write::Compact(doc.clone(), snapshot), done);
     }
 
     fn flush(&self, done: Done) {
-        self.send(Op::Flush(done));
+        self.writes.push(Write::Flush, done);
     }
 
     fn check(&self) -> StoreFuture<()> {
@@ -346,35 +328,10 @@ impl Store for PgStore {
     }
 }
 
-async fn writer(conn: Conn, mut rx: mpsc::UnboundedReceiver<Op>) {
-    let mut ops = Vec::with_capacity(BATCH);
-    while rx.recv_many(&mut ops, BATCH).await > 0 {
-        let work: Vec<Work> = ops
-            .iter()
-            .filter_map(|op| match op {
-                Op::Append(doc, data, _) => Some(Work::Append(doc.to_string(), data.clone())),
-                Op::Compact(doc, data, _) => Some(Work::Compact(doc.clone(), data.clone())),
-                Op::Flush(_) => None,
-            })
-            .collect();
-        let result = commit(&conn, &work).await;
-        if let Err(e) = &result {
-            // Debug only: the rooms say once per document what it means.
-            tracing::debug!(error = %e, ops = ops.len(), "postgres batch failed");
-        }
-        for op in ops.drain(..) {
-            let (Op::Append(_, _, done) | Op::Compact(_, _, done) | Op::Flush(done)) = op;
-            done(result.clone());
-        }
-    }
-}
-
 /// One transaction for the whole batch: runs of appends become one insert,
-/// compactions run in between, in queue order.
-async fn commit(conn: &Conn, ops: &[Work]) -> Result<(), StoreError> {
-    if ops.is_empty() {
-        return Ok(());
-    }
+/// compactions run in between, in queue order. (The health probe reads on
+/// its own connection, so `Check` writes nothing here.)
+async fn commit(conn: &Conn, ops: &[Write]) -> Result<(), StoreError> {
     let client = conn.get().await?;
     client.batch_execute("BEGIN").await.map_err(db_err)?;
     let result = async {
@@ -382,14 +339,15 @@ async fn commit(conn: &Conn, ops: &[Work]) -> Result<(), StoreError> {
         let mut datas: Vec<&[u8]> = Vec::new();
         for op in ops {
             match op {
-                Work::Append(doc, data) => {
-                    docs.push(doc);
+                Write::Append(doc, data) => {
+                    docs.push(doc.as_str());
                     datas.push(data);
                 }
-                Work::Compact(doc, snapshot) => {
+                Write::Compact(doc, snapshot) => {
                     insert(&client, &mut docs, &mut datas).await?;
                     compact(&client, doc, snapshot).await?;
                 }
+                Write::Check | Write::Flush => {}
             }
         }
         insert(&client, &mut docs, &mut datas).await

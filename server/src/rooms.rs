@@ -19,16 +19,16 @@ use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use tokio::sync::{oneshot, OnceCell};
 use tokio_tungstenite::tungstenite::Message;
 use weft_core::doc_id::DocId;
-use weft_core::protocol::close;
+use weft_core::protocol::{self, close};
 use weft_core::room::{Access, ConnId, Room};
 use weft_core::ProtocolError;
 
-use crate::cluster::Cluster;
 use crate::control::ConnControl;
 use crate::durability::{Completed, Durability};
 use crate::memory::Trimmer;
 use crate::metrics::Metrics;
 use crate::outbox::{Outbox, SendError};
+use crate::peers::{Peers, REMOTE};
 use crate::store::{self, Store, StoreError};
 
 /// Why a doc could not be opened.
@@ -64,7 +64,7 @@ pub struct RoomHandle {
     metrics: Arc<Metrics>,
     compact_after: usize,
     /// Other nodes, in cluster mode.
-    cluster: Option<Arc<Cluster>>,
+    peers: Option<Arc<dyn Peers>>,
     /// The stream tail taken before loading, until the first lease
     /// subscribes with it (once the doc is visible to the stream reader).
     tail: Mutex<Option<Option<String>>>,
@@ -103,8 +103,12 @@ impl RoomHandle {
         // a busy core could otherwise run before the peers' writers.
         for frame in fx.broadcast {
             // Updates go to other nodes once committed (see `on_commit`).
-            if let Some(cluster) = self.cluster.as_ref().filter(|_| frame.first() == Some(&1)) {
-                cluster.publish(&self.doc, frame.clone());
+            if let Some(peers) = self
+                .peers
+                .as_ref()
+                .filter(|_| protocol::is_awareness(&frame))
+            {
+                peers.publish(&self.doc, frame.clone());
             }
             broadcast(&mut st.peers, conn, frame, &self.metrics);
         }
@@ -160,7 +164,7 @@ impl RoomHandle {
     /// Presence of this node's own clients, for another node that asked.
     pub fn local_awareness(&self) -> Option<Bytes> {
         let st = self.state.lock().unwrap();
-        st.room.awareness_of(|conn| conn < crate::cluster::REMOTE)
+        st.room.awareness_of(|conn| conn < REMOTE)
     }
 
     /// Merges stored updates this copy may lack and sends local clients
@@ -180,7 +184,7 @@ impl RoomHandle {
             loaded.doc().transact().encode_diff_v1(&sv)
         };
         // Nothing new encodes as an empty update; handled, it is a no-op.
-        self.receive_remote(CATCH_UP, &weft_core::protocol::update(missing));
+        self.receive_remote(CATCH_UP, &protocol::update(missing));
     }
 
     /// Removes a connection and tells the others its cursors are gone.
@@ -188,8 +192,8 @@ impl RoomHandle {
         let mut st = self.state.lock().unwrap();
         st.peers.remove(&conn);
         if let Some(frame) = st.room.leave(conn) {
-            if let Some(cluster) = &self.cluster {
-                cluster.publish(&self.doc, frame.clone());
+            if let Some(peers) = &self.peers {
+                peers.publish(&self.doc, frame.clone());
             }
             broadcast(&mut st.peers, conn, frame, &self.metrics);
         }
@@ -237,7 +241,7 @@ impl RoomHandle {
         let (tx, rx) = oneshot::channel();
         let durability = self.durability.clone();
         let publish = self
-            .cluster
+            .peers
             .clone()
             .map(|c| (c, self.doc.clone(), snapshot.clone()));
         self.store.compact(
@@ -245,9 +249,9 @@ impl RoomHandle {
             snapshot,
             Box::new(move |r| {
                 let repaired = durability.completed(seq, true, r.clone()) == Completed::Repaired;
-                if let Some((cluster, doc, snapshot)) = publish.filter(|_| repaired) {
+                if let Some((peers, doc, snapshot)) = publish.filter(|_| repaired) {
                     // Updates whose write failed never went to other nodes.
-                    cluster.publish(&doc, weft_core::protocol::update(snapshot.to_vec()));
+                    peers.publish(&doc, protocol::update(snapshot.to_vec()));
                 }
                 let _ = tx.send(r);
             }),
@@ -261,10 +265,10 @@ impl RoomHandle {
         let durability = self.durability.clone();
         // Committed first, then offered to other nodes: a node joining
         // after the stream's tail finds it in the store (see `cluster`).
-        let publish = self.cluster.clone().map(|c| (c, self.doc.clone()));
+        let publish = self.peers.clone().map(|c| (c, self.doc.clone()));
         Box::new(move |r| {
-            if let (Ok(()), Some((cluster, doc))) = (&r, publish) {
-                cluster.publish(&doc, weft_core::protocol::update(update.to_vec()));
+            if let (Ok(()), Some((peers, doc))) = (&r, publish) {
+                peers.publish(&doc, protocol::update(update.to_vec()));
             }
             metrics
                 .store_latency
@@ -321,7 +325,7 @@ fn broadcast(peers: &mut HashMap<ConnId, Peer>, from: ConnId, frame: Bytes, metr
 }
 
 /// The connection id catch-up merges are applied under.
-const CATCH_UP: ConnId = crate::cluster::REMOTE - 1;
+const CATCH_UP: ConnId = REMOTE - 1;
 
 struct Slot {
     cell: OnceCell<Arc<RoomHandle>>,
@@ -346,7 +350,7 @@ pub struct Rooms {
     store: Arc<dyn Store>,
     metrics: Arc<Metrics>,
     config: RoomsConfig,
-    cluster: Option<Arc<Cluster>>,
+    peers: Option<Arc<dyn Peers>>,
     trimmer: Arc<Trimmer>,
     /// Docs whose writes failed, for the repair task.
     repairs: UnboundedSender<DocId>,
@@ -412,7 +416,7 @@ impl Rooms {
         store: Arc<dyn Store>,
         metrics: Arc<Metrics>,
         config: RoomsConfig,
-        cluster: Option<Arc<Cluster>>,
+        peers: Option<Arc<dyn Peers>>,
     ) -> Arc<Self> {
         let (repairs, failed) = mpsc::unbounded_channel();
         let rooms = Arc::new(Rooms {
@@ -420,7 +424,7 @@ impl Rooms {
             store,
             metrics,
             config,
-            cluster,
+            peers,
             trimmer: Arc::default(),
             repairs,
         });
@@ -485,7 +489,7 @@ impl Rooms {
         let loaded = slot.cell.get_or_try_init(|| self.load(doc)).await.cloned();
         match loaded {
             Ok(room) => {
-                if let Some(cluster) = &self.cluster {
+                if let Some(cluster) = &self.peers {
                     if let Some(tail) = room.tail.lock().unwrap().take() {
                         cluster.subscribe(doc, tail);
                     }
@@ -517,8 +521,8 @@ impl Rooms {
         let mut map = self.map.lock().unwrap();
         let slot = map.remove(doc);
         // Under the map lock, so a reload's subscription comes after.
-        if let Some(cluster) = self.cluster.as_ref().filter(|_| slot.is_some()) {
-            cluster.unsubscribe(doc);
+        if let Some(peers) = self.peers.as_ref().filter(|_| slot.is_some()) {
+            peers.unsubscribe(doc);
         }
         drop(map);
         if let Some(room) = slot.as_ref().and_then(|s| s.cell.get()) {
@@ -595,8 +599,8 @@ impl Rooms {
             map.remove(doc);
             if slot.cell.initialized() {
                 self.metrics.docs_loaded.dec();
-                if let Some(cluster) = &self.cluster {
-                    cluster.unsubscribe(doc);
+                if let Some(peers) = &self.peers {
+                    peers.unsubscribe(doc);
                 }
             }
             tracing::debug!(doc = %doc, "unloaded");
@@ -630,11 +634,9 @@ impl Rooms {
 
     async fn load(&self, doc: &DocId) -> Result<Arc<RoomHandle>, RoomError> {
         let started = Instant::now();
-        // The stream's tail before the load: see `cluster` for why.
-        let tail = match &self.cluster {
-            Some(cluster) => Some(cluster.tail(doc).await.inspect_err(|e| {
-                tracing::warn!(doc = %doc, error = %e, "cluster: no stream tail; will re-join");
-            })),
+        // The stream's tail before the load: see `peers` for why.
+        let tail = match &self.peers {
+            Some(peers) => Some(peers.tail(doc).await),
             None => None,
         };
         let stored = self.store.load(doc).await.inspect_err(|_| {
@@ -664,8 +666,8 @@ impl Rooms {
             store: self.store.clone(),
             metrics: self.metrics.clone(),
             compact_after: self.config.compact_after.max(1),
-            cluster: self.cluster.clone(),
-            tail: Mutex::new(tail.map(Result::ok)),
+            peers: self.peers.clone(),
+            tail: Mutex::new(tail),
         }))
     }
 }

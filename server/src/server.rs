@@ -20,35 +20,11 @@ use crate::error::ServerError;
 use crate::http;
 use crate::limits::{ConnectLimiter, CreateLimiter, HOUR, MINUTE};
 use crate::metrics::Metrics;
+use crate::peers::Peers;
 use crate::postgres::{redact, PgStore};
 use crate::rooms::{Rooms, RoomsConfig};
+use crate::state::Shared;
 use crate::store::{self, MemoryStore, SqliteStore, Store};
-
-/// State every connection shares.
-pub struct Shared {
-    /// The configuration.
-    pub config: Config,
-    /// The document store.
-    pub store: Arc<dyn Store>,
-    /// Loaded documents.
-    pub rooms: Arc<Rooms>,
-    /// Metrics.
-    pub metrics: Arc<Metrics>,
-    /// Permits for WebSocket connections.
-    pub conn_limit: Arc<Semaphore>,
-    /// Cancelled when the server starts shutting down.
-    pub shutdown: CancellationToken,
-    /// Every connection task, so shutdown can wait for them.
-    pub tracker: TaskTracker,
-    /// Token verification, when auth is configured.
-    pub auth: Option<Auth>,
-    /// Connection attempts per IP.
-    pub connects: ConnectLimiter,
-    /// New documents per creator.
-    pub creations: CreateLimiter,
-    /// Other nodes, in cluster mode.
-    pub cluster: Option<Arc<Cluster>>,
-}
 
 /// The configured auth, if any.
 pub fn auth_from(config: &Config) -> Result<Option<Auth>, ServerError> {
@@ -139,7 +115,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         }
         s
     } else {
-        config.data_dir.join("weft.db").display().to_string()
+        store::db_path(&config.data_dir).display().to_string()
     };
     // The one line users and scripts look for; printed, not logged, so it
     // shows whatever RUST_LOG says.
@@ -184,7 +160,7 @@ async fn serve_with(
             unload_after: config.unload_after,
             compact_after: config.compact_after,
         },
-        cluster.clone(),
+        cluster.clone().map(|c| Arc::new(c) as Arc<dyn Peers>),
     );
     if let Some(cluster) = &cluster {
         cluster.start(rooms.clone());

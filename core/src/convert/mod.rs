@@ -10,13 +10,15 @@
 //! # Layout
 //! - [`model`]: the block/inline tree and its ProseMirror JSON form.
 //! - [`yxml`]: reading and writing that tree in a yrs `XmlFragment`.
-//! - [`serialize`]: writing Markdown from the tree, escaping what must be.
-//! - [`markdown`]: parsing Markdown (pulldown-cmark, with GFM task lists and
-//!   strikethrough) and rendering Markdown and HTML.
+//! - [`md_read`]: Markdown in (pulldown-cmark, with GFM task lists and
+//!   strikethrough).
+//! - [`md_write`]: Markdown out, escaping what must be.
+//! - [`html`]: HTML out.
 
-pub mod markdown;
+pub mod html;
+pub mod md_read;
+pub mod md_write;
 pub mod model;
-pub mod serialize;
 pub mod yxml;
 
 use yrs::{Doc, ReadTxn, Transact, TransactionMut, XmlFragmentRef};
@@ -54,18 +56,18 @@ pub fn put_markdown(
     markdown: &str,
     mode: PutMode,
 ) {
-    let blocks = markdown::parse(markdown);
+    let blocks = md_read::parse(markdown);
     yxml::write_blocks(txn, frag, &blocks, mode);
 }
 
 /// The document as Markdown.
 pub fn to_markdown(doc: &Doc) -> String {
-    markdown::render_markdown(&read(doc))
+    md_write::render_markdown(&read(doc))
 }
 
 /// The document as an HTML fragment.
 pub fn to_html(doc: &Doc) -> String {
-    markdown::render_html(&read(doc))
+    html::render_html(&read(doc))
 }
 
 /// The document's text, one line per text block.

@@ -96,6 +96,12 @@ pub enum Wrap {
 }
 
 /// The wrappers `marks` needs, outermost first.
+/// A link mark's attrs as TipTap writes them, as JSON (see `yxml` for the
+/// yrs form).
+pub fn link_attrs_json(href: &str) -> serde_json::Value {
+    json!({ "href": href, "target": "_blank", "rel": "noopener noreferrer nofollow", "class": null, "title": null })
+}
+
 pub fn wraps(marks: &Marks) -> Vec<Wrap> {
     let mut v = Vec::new();
     if marks.link.is_some() {
@@ -248,9 +254,7 @@ fn inline_json(inlines: &[Inline]) -> Vec<Value> {
                     .map(|name| json!({ "type": name }))
                     .collect();
                 if let Some(href) = &m.link {
-                    marks.push(
-                        json!({ "type": "link", "attrs": super::yxml::link_attrs_json(href) }),
-                    );
+                    marks.push(json!({ "type": "link", "attrs": link_attrs_json(href) }));
                 }
                 let mut v = json!({ "type": "text", "text": t });
                 if !marks.is_empty() {

@@ -7,7 +7,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use serde_json::json;
 use yrs::types::text::{Diff, YChange};
 use yrs::types::Attrs;
 use yrs::{
@@ -27,11 +26,6 @@ fn link_attrs(href: &str) -> Any {
     m.insert("class".to_owned(), Any::Null);
     m.insert("title".to_owned(), Any::Null);
     Any::from(m)
-}
-
-/// The same attrs as JSON, for ProseMirror JSON output.
-pub fn link_attrs_json(href: &str) -> serde_json::Value {
-    json!({ "href": href, "target": "_blank", "rel": "noopener noreferrer nofollow", "class": null, "title": null })
 }
 
 fn empty_mark() -> Any {

@@ -15,8 +15,8 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use yrs::{Doc, ReadTxn, Transact};
 
-use super::session::{Inner, Status};
-use super::{DocUrl, EngineError, Event};
+use super::shared::{Event, Inner, Out, Status};
+use super::{DocUrl, EngineError};
 use crate::backoff::Backoff;
 use crate::client::ClientEvent;
 use crate::protocol::{self, ACK_HEADER};
@@ -24,16 +24,6 @@ use crate::protocol::{self, ACK_HEADER};
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The server pings every 30 s; this much silence means the link is dead.
 const SILENCE_LIMIT: Duration = Duration::from_secs(75);
-
-/// What the session asks the link to send.
-pub(super) enum Out {
-    /// A local edit (Yjs v1 update).
-    Update(Bytes),
-    /// The local awareness changed.
-    Awareness,
-    /// Say goodbye and stop.
-    Close,
-}
 
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;

@@ -10,6 +10,7 @@
 //! # Layout
 //! - `session`: [`Session`], one open document and what the app asks of it;
 //! - `link`: its network link: reconnecting, and one connection's loop;
+//! - `shared`: what the two share: status, counts, events;
 //! - `library`: [`Library`], the local list of documents;
 //! - [`share`]: share links and token claims;
 //! - `url`: [`DocUrl`], a document's address.
@@ -18,11 +19,13 @@ mod library;
 mod link;
 mod session;
 pub mod share;
+mod shared;
 mod url;
 
 pub use library::{DocInfo, Library};
-pub use session::{Counts, Event, Session, SessionOptions, Status};
+pub use session::{Session, SessionOptions};
 pub use share::{is_view_only, peek, share_links, ShareLinks, TokenClaims};
+pub use shared::{Counts, Event, Status};
 pub use url::DocUrl;
 
 use std::sync::Arc;

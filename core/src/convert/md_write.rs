@@ -8,6 +8,19 @@
 
 use super::model::{kept, wraps, Block, Inline, Marks, Wrap};
 
+/// Renders blocks as Markdown.
+pub fn render_markdown(blocks: &[Block]) -> String {
+    let mut out = String::new();
+    for (n, chunk) in render_blocks(blocks).iter().enumerate() {
+        if n > 0 {
+            out.push('\n');
+        }
+        out.push_str(chunk);
+        out.push('\n');
+    }
+    out
+}
+
 /// Renders each block to a chunk of lines (no trailing newline).
 pub fn render_blocks(blocks: &[Block]) -> Vec<String> {
     let mut out = Vec::new();

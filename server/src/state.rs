@@ -1,0 +1,43 @@
+//! What every connection and request shares: the configuration, the store,
+//! the loaded documents, limits and metrics. Its own module so the listener,
+//! the HTTP side and the socket loop all depend on it, not on each other.
+
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::auth::Auth;
+use crate::cluster::Cluster;
+use crate::config::Config;
+use crate::limits::{ConnectLimiter, CreateLimiter};
+use crate::metrics::Metrics;
+use crate::rooms::Rooms;
+use crate::store::Store;
+
+/// State every connection shares.
+pub struct Shared {
+    /// The configuration.
+    pub config: Config,
+    /// The document store.
+    pub store: Arc<dyn Store>,
+    /// Loaded documents.
+    pub rooms: Arc<Rooms>,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// Permits for WebSocket connections.
+    pub conn_limit: Arc<Semaphore>,
+    /// Cancelled when the server starts shutting down.
+    pub shutdown: CancellationToken,
+    /// Every connection task, so shutdown can wait for them.
+    pub tracker: TaskTracker,
+    /// Token verification, when auth is configured.
+    pub auth: Option<Auth>,
+    /// Connection attempts per IP.
+    pub connects: ConnectLimiter,
+    /// New documents per creator.
+    pub creations: CreateLimiter,
+    /// Other nodes, in cluster mode.
+    pub cluster: Option<Arc<Cluster>>,
+}
