@@ -109,92 +109,118 @@ async fn open(url: &str, timeout: Duration) -> Result<Session, CliError> {
     Ok(session)
 }
 
+fn io(e: std::io::Error) -> CliError {
+    CliError::Io(e.to_string())
+}
+
 /// Runs one command; output goes to `out`.
 pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
-    let io = |e: std::io::Error| CliError::Io(e.to_string());
     match cli.command {
         Command::Cat { url, format } => {
             let session = open(&url, cli.timeout).await?;
             out.write_all(render(&session, format).as_bytes())
                 .map_err(io)?;
             session.close().await;
+            Ok(())
         }
-        Command::Put { url, file, append } => {
-            let markdown = if file.as_os_str() == "-" {
-                let mut s = String::new();
-                std::io::stdin().read_to_string(&mut s).map_err(io)?;
-                s
-            } else {
-                std::fs::read_to_string(&file)
-                    .map_err(|e| CliError::Io(format!("{}: {e}", file.display())))?
-            };
-            let parsed = DocUrl::parse(&url)?;
-            if weft_core::engine::is_view_only(&parsed) {
-                return Err(EngineError::Denied(
-                    "this link is view-only: it cannot change the document".into(),
-                )
-                .into());
-            }
-            let session = open(&url, cli.timeout).await?;
-            let frag = convert::fragment(session.doc());
-            let mode = if append {
-                PutMode::Append
-            } else {
-                PutMode::Replace
-            };
-            session.transact(|txn| convert::put_markdown(txn, &frag, &markdown, mode));
-            let saved = session.wait_saved(cli.timeout).await;
-            session.close().await;
-            saved?;
-            let verb = if append { "appended to" } else { "replaced" };
-            // Display drops the token: it should not land in terminal logs.
-            eprintln!("weft: {verb} {parsed}");
-        }
-        Command::Share { url } => {
-            let links = weft_core::engine::share_links(&DocUrl::parse(&url)?, cli.timeout).await?;
-            if let Some(edit) = &links.edit {
-                writeln!(out, "edit: {edit}").map_err(io)?;
-            }
-            if let Some(view) = &links.view {
-                writeln!(out, "view: {view}").map_err(io)?;
-            }
-            eprintln!("weft: {}", links.note);
-        }
-        Command::Watch { url, format } => {
-            let session = open(&url, cli.timeout).await?;
-            let tty = std::io::stdout().is_terminal();
-            let mut events = session.subscribe();
-            let mut last = String::new();
-            let mut version = 0u64;
-            loop {
-                let now = render(&session, format);
-                if now != last {
-                    version += 1;
-                    if tty {
-                        // Clear the screen so the document reads top to bottom.
-                        write!(out, "\x1b[2J\x1b[H").map_err(io)?;
-                    } else if version > 1 {
-                        writeln!(out, "<!-- weft: version {version} -->").map_err(io)?;
-                    }
-                    out.write_all(now.as_bytes()).map_err(io)?;
-                    out.flush().map_err(io)?;
-                    last = now;
-                }
-                tokio::select! {
-                    ev = events.recv() => match ev {
-                        Ok(Event::Status(s)) if s != Status::Synced => eprintln!("weft: {s:?}"),
-                        Ok(Event::Error(e)) => eprintln!("weft: {e}"),
-                        Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
-                        _ => {}
-                    },
-                    _ = tokio::signal::ctrl_c() => break,
-                }
-                // Let a burst of updates settle before printing again.
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            session.close().await;
-        }
+        Command::Put { url, file, append } => put(&url, &file, append, cli.timeout).await,
+        Command::Share { url } => share(&url, cli.timeout, out).await,
+        Command::Watch { url, format } => watch(&url, format, cli.timeout, out).await,
     }
+}
+
+/// `weft put`: replaces (or appends to) the document, and waits until the
+/// server says it is stored.
+async fn put(
+    url: &str,
+    file: &std::path::Path,
+    append: bool,
+    timeout: Duration,
+) -> Result<(), CliError> {
+    let markdown = if file.as_os_str() == "-" {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s).map_err(io)?;
+        s
+    } else {
+        std::fs::read_to_string(file)
+            .map_err(|e| CliError::Io(format!("{}: {e}", file.display())))?
+    };
+    let parsed = DocUrl::parse(url)?;
+    if weft_core::engine::is_view_only(&parsed) {
+        return Err(EngineError::Denied(
+            "this link is view-only: it cannot change the document".into(),
+        )
+        .into());
+    }
+    let session = open(url, timeout).await?;
+    let frag = convert::fragment(session.doc());
+    let mode = if append {
+        PutMode::Append
+    } else {
+        PutMode::Replace
+    };
+    session.transact(|txn| convert::put_markdown(txn, &frag, &markdown, mode));
+    let saved = session.wait_saved(timeout).await;
+    session.close().await;
+    saved?;
+    let verb = if append { "appended to" } else { "replaced" };
+    // Display drops the token: it should not land in terminal logs.
+    eprintln!("weft: {verb} {parsed}");
+    Ok(())
+}
+
+/// `weft share`: the edit and view-only links.
+async fn share(url: &str, timeout: Duration, out: &mut dyn Write) -> Result<(), CliError> {
+    let links = weft_core::engine::share_links(&DocUrl::parse(url)?, timeout).await?;
+    if let Some(edit) = &links.edit {
+        writeln!(out, "edit: {edit}").map_err(io)?;
+    }
+    if let Some(view) = &links.view {
+        writeln!(out, "view: {view}").map_err(io)?;
+    }
+    eprintln!("weft: {}", links.note);
+    Ok(())
+}
+
+/// `weft watch`: prints the document again whenever it changes.
+async fn watch(
+    url: &str,
+    format: Format,
+    timeout: Duration,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let session = open(url, timeout).await?;
+    let tty = std::io::stdout().is_terminal();
+    let mut events = session.subscribe();
+    let mut last = String::new();
+    let mut version = 0u64;
+    loop {
+        let now = render(&session, format);
+        if now != last {
+            version += 1;
+            if tty {
+                // Clear the screen so the document reads top to bottom.
+                write!(out, "\x1b[2J\x1b[H").map_err(io)?;
+            } else if version > 1 {
+                writeln!(out, "<!-- weft: version {version} -->").map_err(io)?;
+            }
+            out.write_all(now.as_bytes()).map_err(io)?;
+            out.flush().map_err(io)?;
+            last = now;
+        }
+        tokio::select! {
+            ev = events.recv() => match ev {
+                Ok(Event::Status(s)) if s != Status::Synced => eprintln!("weft: {s:?}"),
+                Ok(Event::Error(e)) => eprintln!("weft: {e}"),
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                _ => {}
+            },
+            _ = tokio::signal::ctrl_c() => break,
+        }
+        // Let a burst of updates settle before printing again.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    session.close().await;
     Ok(())
 }
 

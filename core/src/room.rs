@@ -11,7 +11,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Mutex;
 
 use bytes::Bytes;
-use yrs::sync::{Awareness, Message, SyncMessage};
+use yrs::sync::{Awareness, AwarenessUpdate, Message, SyncMessage};
 use yrs::{ClientID, Doc, ReadTxn, StateVector, Transact, Update};
 
 use crate::protocol::{self, Incoming};
@@ -218,116 +218,88 @@ impl Room {
         frame: &[u8],
         access: Access,
     ) -> Result<Effects, ProtocolError> {
-        enum Step {
-            Step1(StateVector),
-            Update(Vec<u8>, Update),
-            Awareness(yrs::sync::AwarenessUpdate),
-            Query,
-        }
-        let mut steps = Vec::new();
-        for msg in protocol::decode_frame(frame)? {
-            match msg {
-                Incoming::Known(Message::Sync(SyncMessage::SyncStep1(sv))) => {
-                    steps.push(Step::Step1(sv))
-                }
-                Incoming::Known(Message::Sync(
-                    SyncMessage::SyncStep2(raw) | SyncMessage::Update(raw),
-                )) => {
-                    let update = protocol::decode_update(&raw)?;
-                    steps.push(Step::Update(raw, update));
-                }
-                Incoming::Known(Message::Awareness(update)) => {
-                    // Clearing a client bumps its clock; one at the maximum
-                    // could never be cleared (found by the fuzz corpus).
-                    if update.clients.values().any(|e| e.clock == u32::MAX) {
-                        return Err(ProtocolError::Malformed(
-                            yrs::encoding::read::Error::Custom(
-                                "awareness clock out of range".into(),
-                            ),
-                        ));
-                    }
-                    steps.push(Step::Awareness(update));
-                }
-                Incoming::Known(Message::AwarenessQuery) => steps.push(Step::Query),
-                // Clients have no business sending auth; unknown tags are ignored.
-                Incoming::Known(Message::Auth(_) | Message::Custom(..)) | Incoming::Unknown(_) => {}
-            }
-        }
-
+        let steps = validate(frame)?;
         let mut fx = Effects::default();
         for step in steps {
             match step {
-                Step::Step1(sv) if sv.is_empty() => {
-                    let frame = match &self.whole_step2 {
-                        Some(frame) => frame.clone(),
-                        None => {
-                            let whole = match self.pending_whole() {
-                                Some(stored) => stored.to_vec(),
-                                None => self
-                                    .doc()
-                                    .transact()
-                                    .encode_state_as_update_v1(&StateVector::default()),
-                            };
-                            self.whole_step2.insert(protocol::step2(whole)).clone()
-                        }
-                    };
-                    fx.reply.push(frame);
-                }
+                Step::Step1(sv) if sv.is_empty() => fx.reply.push(self.whole_step2()),
                 Step::Step1(sv) => {
                     let diff = self.doc().transact().encode_diff_v1(&sv);
                     fx.reply.push(protocol::step2(diff));
                 }
+                Step::Update(_, _) if access == Access::Read => {
+                    fx.reply
+                        .push(protocol::permission_denied("read-only access"));
+                }
+                Step::Update(_, update) if update.is_empty() => fx.updates.push(None),
                 Step::Update(raw, update) => {
-                    if access == Access::Read {
-                        fx.reply
-                            .push(protocol::permission_denied("read-only access"));
-                        continue;
-                    }
-                    if update.is_empty() {
-                        fx.updates.push(None);
-                        continue;
-                    }
                     self.apply(update)?;
                     let raw = Bytes::from(raw);
                     fx.broadcast.push(protocol::update(raw.to_vec()));
                     fx.updates.push(Some(raw));
                 }
-                Step::Awareness(update) => {
-                    let msg = protocol::encode(&Message::Awareness(update.clone()));
-                    if let Some(summary) = self.awareness.apply_update_summary(update)? {
-                        // A client that moved here from another connection
-                        // (or node) is this one's now, so the old owner's
-                        // leaving does not erase it.
-                        let claimed: Vec<ClientID> = summary
-                            .added
-                            .iter()
-                            .chain(&summary.updated)
-                            .filter(|id| !self.owners.get(&conn).is_some_and(|o| o.contains(id)))
-                            .copied()
-                            .collect();
-                        if !claimed.is_empty() {
-                            for (other, ids) in self.owners.iter_mut() {
-                                if *other != conn {
-                                    ids.retain(|id| !claimed.contains(id));
-                                }
-                            }
-                        }
-                        let owned = self.owners.entry(conn).or_default();
-                        owned.extend(claimed);
-                        for id in &summary.removed {
-                            owned.remove(id);
-                        }
-                        // Echoed to the sender too, as the reference server
-                        // does: y-websocket treats 30 s without any message,
-                        // its own awareness renewals included, as a dead link.
-                        fx.reply.push(msg.clone());
-                        fx.broadcast.push(msg);
-                    }
-                }
+                Step::Awareness(update) => self.awareness_from(conn, update, &mut fx)?,
                 Step::Query => fx.reply.extend(self.awareness_frame()),
             }
         }
         Ok(fx)
+    }
+
+    /// The step 2 for a client with nothing: the whole doc, cached until the
+    /// next change (many clients join with an empty state).
+    fn whole_step2(&mut self) -> Bytes {
+        if let Some(frame) = &self.whole_step2 {
+            return frame.clone();
+        }
+        let whole = match self.pending_whole() {
+            Some(stored) => stored.to_vec(),
+            None => self
+                .doc()
+                .transact()
+                .encode_state_as_update_v1(&StateVector::default()),
+        };
+        self.whole_step2.insert(protocol::step2(whole)).clone()
+    }
+
+    /// Applies an awareness update from `conn`, records which client ids it
+    /// owns now, and echoes it to everyone.
+    fn awareness_from(
+        &mut self,
+        conn: ConnId,
+        update: AwarenessUpdate,
+        fx: &mut Effects,
+    ) -> Result<(), ProtocolError> {
+        let msg = protocol::encode(&Message::Awareness(update.clone()));
+        let Some(summary) = self.awareness.apply_update_summary(update)? else {
+            return Ok(());
+        };
+        // A client that moved here from another connection (or node) is
+        // this one's now, so the old owner's leaving does not erase it.
+        let claimed: Vec<ClientID> = summary
+            .added
+            .iter()
+            .chain(&summary.updated)
+            .filter(|id| !self.owners.get(&conn).is_some_and(|o| o.contains(id)))
+            .copied()
+            .collect();
+        if !claimed.is_empty() {
+            for (other, ids) in self.owners.iter_mut() {
+                if *other != conn {
+                    ids.retain(|id| !claimed.contains(id));
+                }
+            }
+        }
+        let owned = self.owners.entry(conn).or_default();
+        owned.extend(claimed);
+        for id in &summary.removed {
+            owned.remove(id);
+        }
+        // Echoed to the sender too, as the reference server does:
+        // y-websocket treats 30 s without any message, its own awareness
+        // renewals included, as a dead link.
+        fx.reply.push(msg.clone());
+        fx.broadcast.push(msg);
+        Ok(())
     }
 
     /// Forgets `conn` and returns the awareness removal to broadcast for the
@@ -385,6 +357,47 @@ impl Room {
             }
         }
     }
+}
+
+/// One message of a frame, decoded and checked, ready to apply.
+enum Step {
+    Step1(StateVector),
+    Update(Vec<u8>, Update),
+    Awareness(AwarenessUpdate),
+    Query,
+}
+
+/// Decodes a whole frame and checks every update and awareness message in
+/// it, so that nothing is applied from a frame that is bad anywhere.
+fn validate(frame: &[u8]) -> Result<Vec<Step>, ProtocolError> {
+    let mut steps = Vec::new();
+    for msg in protocol::decode_frame(frame)? {
+        match msg {
+            Incoming::Known(Message::Sync(SyncMessage::SyncStep1(sv))) => {
+                steps.push(Step::Step1(sv))
+            }
+            Incoming::Known(Message::Sync(
+                SyncMessage::SyncStep2(raw) | SyncMessage::Update(raw),
+            )) => {
+                let update = protocol::decode_update(&raw)?;
+                steps.push(Step::Update(raw, update));
+            }
+            Incoming::Known(Message::Awareness(update)) => {
+                // Clearing a client bumps its clock; one at the maximum
+                // could never be cleared (found by the fuzz corpus).
+                if update.clients.values().any(|e| e.clock == u32::MAX) {
+                    return Err(ProtocolError::Malformed(
+                        yrs::encoding::read::Error::Custom("awareness clock out of range".into()),
+                    ));
+                }
+                steps.push(Step::Awareness(update));
+            }
+            Incoming::Known(Message::AwarenessQuery) => steps.push(Step::Query),
+            // Clients have no business sending auth; unknown tags are ignored.
+            Incoming::Known(Message::Auth(_) | Message::Custom(..)) | Incoming::Unknown(_) => {}
+        }
+    }
+    Ok(steps)
 }
 
 #[cfg(test)]

@@ -6,7 +6,9 @@
 //! (`read` or `write`), `exp` (unix seconds), optional `sub` (logged).
 
 use std::path::Path;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
+
+use weft_core::time::unix_secs;
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -94,14 +96,6 @@ fn key_err(path: &Path) -> impl Fn(jsonwebtoken::errors::Error) -> AuthError + '
     }
 }
 
-/// Unix seconds now.
-pub fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
 impl Auth {
     /// HS256 with the (trimmed) contents of `path` as the secret.
     pub fn hs256(path: &Path) -> Result<Self, AuthError> {
@@ -165,7 +159,7 @@ impl Auth {
         self.sign(&Claims {
             doc: doc.to_owned(),
             access,
-            exp: now() + ttl.as_secs().max(1),
+            exp: unix_secs() + ttl.as_secs().max(1),
             sub,
         })
     }

@@ -139,6 +139,7 @@ pub fn node_conn(node: &str) -> ConnId {
     REMOTE | (h & (REMOTE - 1))
 }
 
+use weft_core::backoff::Backoff;
 use weft_core::protocol::{is_awareness, is_awareness_query};
 use weft_core::time::unix_millis as now_ms;
 
@@ -318,7 +319,7 @@ impl Cluster {
     async fn publisher(self: Arc<Self>, mut rx: mpsc::UnboundedReceiver<Out>) {
         let mut conn: Option<MultiplexedConnection> = None;
         let mut batch = Vec::new();
-        let mut backoff = Duration::from_millis(50);
+        let mut backoff = Backoff::new(Duration::from_millis(50), Duration::from_secs(2));
         loop {
             tokio::select! {
                 n = rx.recv_many(&mut batch, 1024) => if n == 0 { return },
@@ -349,22 +350,20 @@ impl Cluster {
                     if self.stop.is_cancelled() {
                         return;
                     }
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(2));
+                    tokio::time::sleep(backoff.next_delay()).await;
                     continue;
                 };
                 match self.append(c, &batch).await {
                     Ok(n) => {
                         self.metrics.stream_published.inc_by(n);
                         self.metrics.stream_backlog.dec_by(n as i64);
-                        backoff = Duration::from_millis(50);
+                        backoff.reset();
                         break;
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "cluster: appending to Redis failed; retrying");
                         conn = None;
-                        tokio::time::sleep(backoff).await;
-                        backoff = (backoff * 2).min(Duration::from_secs(2));
+                        tokio::time::sleep(backoff.next_delay()).await;
                     }
                 }
             }
@@ -432,7 +431,7 @@ impl Cluster {
     async fn reader(self: Arc<Self>, rooms: Arc<Rooms>) {
         let wake_key = format!("weft:wake:{}", self.node);
         let mut wake_id = "$".to_owned();
-        let mut backoff = Duration::from_millis(50);
+        let mut backoff = Backoff::new(Duration::from_millis(50), Duration::from_secs(2));
         let mut first = true;
         loop {
             if self.stop.is_cancelled() {
@@ -445,8 +444,7 @@ impl Cluster {
                 Ok(c) => c,
                 Err(e) => {
                     tracing::warn!(error = %e, "cluster: reader cannot reach Redis; retrying");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(2));
+                    tokio::time::sleep(backoff.next_delay()).await;
                     continue;
                 }
             };
@@ -458,32 +456,13 @@ impl Cluster {
                 tracing::info!("cluster: reader reconnected; re-joining open documents");
             }
             first = false;
-            backoff = Duration::from_millis(50);
+            backoff.reset();
             loop {
                 if let Err(e) = self.rejoin(&rooms).await {
                     tracing::warn!(error = %e, "cluster: re-joining failed");
                     break;
                 }
-                let (keys, ids): (Vec<_>, Vec<_>) = {
-                    let subs = self.subs.lock().unwrap();
-                    subs.iter()
-                        .filter_map(|(doc, after)| Some((doc.clone(), after.clone()?)))
-                        .unzip()
-                };
-                let mut cmd = redis::cmd("XREAD");
-                cmd.arg("COUNT")
-                    .arg(1000)
-                    .arg("BLOCK")
-                    .arg(BLOCK_MS)
-                    .arg("STREAMS")
-                    .arg(&wake_key);
-                for doc in &keys {
-                    cmd.arg(stream_key(doc));
-                }
-                cmd.arg(&wake_id);
-                for id in &ids {
-                    cmd.arg(id);
-                }
+                let cmd = self.read_command(&wake_key, &wake_id);
                 let reply: Option<StreamReadReply> = tokio::select! {
                     r = cmd.query_async(&mut conn) => match r {
                         Ok(r) => r,
@@ -495,24 +474,62 @@ impl Cluster {
                     },
                     _ = self.stop.cancelled() => return,
                 };
-                for key in reply.map(|r| r.keys).unwrap_or_default() {
-                    if key.key == wake_key {
-                        if let Some(last) = key.ids.last() {
-                            wake_id = last.id.clone();
-                        }
-                        continue;
-                    }
-                    let Some(doc) = key
-                        .key
-                        .strip_prefix("weft:doc:")
-                        .and_then(|d| DocId::new(d).ok())
-                    else {
-                        continue;
-                    };
-                    self.deliver(&rooms, &doc, &key.ids);
-                }
+                self.dispatch(&rooms, reply, &wake_key, &mut wake_id);
             }
-            tokio::time::sleep(backoff).await;
+            tokio::time::sleep(backoff.next_delay()).await;
+        }
+    }
+
+    /// One blocking XREAD over this node's wake-up stream and every doc
+    /// stream it reads (those it knows where to read from).
+    fn read_command(&self, wake_key: &str, wake_id: &str) -> redis::Cmd {
+        let (keys, ids): (Vec<_>, Vec<_>) = {
+            let subs = self.subs.lock().unwrap();
+            subs.iter()
+                .filter_map(|(doc, after)| Some((doc.clone(), after.clone()?)))
+                .unzip()
+        };
+        let mut cmd = redis::cmd("XREAD");
+        cmd.arg("COUNT")
+            .arg(1000)
+            .arg("BLOCK")
+            .arg(BLOCK_MS)
+            .arg("STREAMS")
+            .arg(wake_key);
+        for doc in &keys {
+            cmd.arg(stream_key(doc));
+        }
+        cmd.arg(wake_id);
+        for id in &ids {
+            cmd.arg(id);
+        }
+        cmd
+    }
+
+    /// Hands what one XREAD returned to the rooms; a wake-up only moves
+    /// its cursor.
+    fn dispatch(
+        &self,
+        rooms: &Rooms,
+        reply: Option<StreamReadReply>,
+        wake_key: &str,
+        wake_id: &mut String,
+    ) {
+        for key in reply.map(|r| r.keys).unwrap_or_default() {
+            if key.key == wake_key {
+                if let Some(last) = key.ids.last() {
+                    *wake_id = last.id.clone();
+                }
+                continue;
+            }
+            let Some(doc) = key
+                .key
+                .strip_prefix("weft:doc:")
+                .and_then(|d| DocId::new(d).ok())
+            else {
+                continue;
+            };
+            self.deliver(rooms, &doc, &key.ids);
         }
     }
 

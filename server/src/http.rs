@@ -56,88 +56,128 @@ pub async fn handle(
     let client =
         crate::proxy::client_ip(remote.ip(), req.headers(), &shared.config.trusted_proxies);
     let remote = SocketAddr::new(client, remote.port());
+    let upgrade = is_upgrade(&req);
     let path = req.uri().path();
-    if req.method() == Method::GET && !is_upgrade(&req) {
-        return Ok(match path {
-            "/healthz" => health(&shared).await,
-            "/metrics" => {
-                let mut res = text(StatusCode::OK, shared.metrics.render());
-                res.headers_mut().insert(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static(
-                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                    ),
-                );
-                res
-            }
-            _ => text(
-                StatusCode::UPGRADE_REQUIRED,
-                "weft-server: connect a WebSocket to ws://HOST:PORT/<doc-id>\n",
-            ),
-        });
+    if req.method() == Method::GET && !upgrade {
+        return Ok(get(&shared, path).await);
     }
     if req.method() == Method::POST {
         if let Some(doc) = path.strip_prefix("/share/") {
             return Ok(share(&shared, &req, doc));
         }
     }
-    if !is_upgrade(&req) {
+    if !upgrade {
         return Ok(text(StatusCode::METHOD_NOT_ALLOWED, "only GET\n"));
     }
+    Ok(match admit(&shared, &req, remote) {
+        Ok(admitted) => accept(&shared, &mut req, admitted),
+        Err(refused) => *refused,
+    })
+}
 
+/// A plain GET: health, metrics, or a pointer to the WebSocket.
+async fn get(shared: &Shared, path: &str) -> Response<Body> {
+    match path {
+        "/healthz" => health(shared).await,
+        "/metrics" => {
+            let mut res = text(StatusCode::OK, shared.metrics.render());
+            res.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(
+                    "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                ),
+            );
+            res
+        }
+        _ => text(
+            StatusCode::UPGRADE_REQUIRED,
+            "weft-server: connect a WebSocket to ws://HOST:PORT/<doc-id>\n",
+        ),
+    }
+}
+
+/// An upgrade that passed every check, ready to accept.
+struct Admitted {
+    doc: DocId,
+    opts: ConnOptions,
+    key: HeaderValue,
+    permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+/// Every check before a WebSocket upgrade, cheapest first: rate, origin,
+/// doc id, token, handshake, capacity. The refusal is the response to send.
+fn admit(
+    shared: &Shared,
+    req: &Request<Incoming>,
+    remote: SocketAddr,
+) -> Result<Admitted, Box<Response<Body>>> {
+    let refuse = |reason: &'static str, status: StatusCode, body: String| {
+        shared.metrics.reject(reason);
+        Box::new(text(status, body))
+    };
     if !shared.connects.allow(remote.ip()) {
-        shared.metrics.reject("rate");
-        return Ok(text(
+        return Err(refuse(
+            "rate",
             StatusCode::TOO_MANY_REQUESTS,
-            "too many connection attempts; retry in a minute\n",
+            "too many connection attempts; retry in a minute\n".into(),
         ));
     }
-    if let Some(origin) = req.headers().get(header::ORIGIN) {
-        let allowed = &shared.config.allowed_origins;
-        if !allowed.is_empty()
-            && !allowed
-                .iter()
-                .any(|a| origin.to_str().is_ok_and(|o| o == a))
-        {
-            shared.metrics.reject("origin");
-            return Ok(text(StatusCode::FORBIDDEN, "origin not allowed\n"));
-        }
+    if !origin_allowed(shared, req) {
+        return Err(refuse(
+            "origin",
+            StatusCode::FORBIDDEN,
+            "origin not allowed\n".into(),
+        ));
     }
-    let doc = match DocId::from_path(path) {
-        Ok(doc) => doc,
-        Err(e) => {
-            shared.metrics.reject("bad_doc_id");
-            return Ok(text(StatusCode::BAD_REQUEST, format!("{e}\n")));
-        }
-    };
-    let claims = match authorize(&shared, &req, &doc) {
-        Ok(c) => c,
-        Err(res) => return Ok(*res),
-    };
+    let doc = DocId::from_path(req.uri().path())
+        .map_err(|e| refuse("bad_doc_id", StatusCode::BAD_REQUEST, format!("{e}\n")))?;
+    let claims = authorize(shared, req, &doc)?;
+    let version_13 = req
+        .headers()
+        .get(header::SEC_WEBSOCKET_VERSION)
+        .is_some_and(|v| v == "13");
     let key = match req.headers().get(header::SEC_WEBSOCKET_KEY) {
-        Some(key)
-            if req
-                .headers()
-                .get(header::SEC_WEBSOCKET_VERSION)
-                .is_some_and(|v| v == "13") =>
-        {
-            key.clone()
-        }
+        Some(key) if version_13 => key.clone(),
         _ => {
-            shared.metrics.reject("bad_handshake");
-            return Ok(text(
+            return Err(refuse(
+                "bad_handshake",
                 StatusCode::BAD_REQUEST,
-                "WebSocket version 13 with a key is required\n",
-            ));
+                "WebSocket version 13 with a key is required\n".into(),
+            ))
         }
     };
-    let Ok(permit) = shared.conn_limit.clone().try_acquire_owned() else {
-        shared.metrics.reject("capacity");
-        return Ok(text(
+    let permit = shared.conn_limit.clone().try_acquire_owned().map_err(|_| {
+        refuse(
+            "capacity",
             StatusCode::SERVICE_UNAVAILABLE,
-            "server at connection capacity; retry later\n",
-        ));
-    };
+            "server at connection capacity; retry later\n".into(),
+        )
+    })?;
+    let opts = conn_options(req, claims, remote);
+    Ok(Admitted {
+        doc,
+        opts,
+        key,
+        permit,
+    })
+}
+
+fn origin_allowed(shared: &Shared, req: &Request<Incoming>) -> bool {
+    let allowed = &shared.config.allowed_origins;
+    match req.headers().get(header::ORIGIN) {
+        Some(origin) if !allowed.is_empty() => allowed
+            .iter()
+            .any(|a| origin.to_str().is_ok_and(|o| o == a)),
+        _ => true,
+    }
+}
+
+/// What the connection may do, from its token (or its address without auth).
+fn conn_options(
+    req: &Request<Incoming>,
+    claims: Option<Claims>,
+    remote: SocketAddr,
+) -> ConnOptions {
     let wants_ack = req.uri().query().is_some_and(|q| {
         form_urlencoded::parse(q.as_bytes()).any(|(k, v)| k == ACK_PARAM && v != "0")
     });
@@ -145,7 +185,7 @@ pub async fn handle(
         Some(c) => format!("token {} {}", c.sub.as_deref().unwrap_or("-"), c.doc),
         None => format!("ip {}", remote.ip()),
     };
-    let opts = ConnOptions {
+    ConnOptions {
         creator,
         access: claims
             .as_ref()
@@ -155,9 +195,12 @@ pub async fn handle(
         user: claims.and_then(|c| c.sub),
         ack: wants_ack,
         remote,
-    };
+    }
+}
 
-    let upgrade = hyper::upgrade::on(&mut req);
+/// Answers 101 and starts the connection once hyper hands over the socket.
+fn accept(shared: &Arc<Shared>, req: &mut Request<Incoming>, a: Admitted) -> Response<Body> {
+    let upgrade = hyper::upgrade::on(req);
     let ws_config = WebSocketConfig::default()
         .max_message_size(Some(shared.config.max_message_size))
         .max_frame_size(Some(shared.config.max_message_size))
@@ -165,6 +208,8 @@ pub async fn handle(
         .read_buffer_size(256)
         .write_buffer_size(8192);
     let task_shared = shared.clone();
+    let wants_ack = a.opts.ack;
+    let (doc, opts, permit) = (a.doc, a.opts, a.permit);
     // The setup is boxed and freed once done, and the connection's future
     // is boxed too, so the long-lived task holds neither inline twice.
     let setup = Box::pin(async move {
@@ -187,14 +232,14 @@ pub async fn handle(
     let h = res.headers_mut();
     h.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
     h.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
-    if let Ok(accept) = HeaderValue::from_str(&derive_accept_key(key.as_bytes())) {
+    if let Ok(accept) = HeaderValue::from_str(&derive_accept_key(a.key.as_bytes())) {
         h.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
     }
     if wants_ack {
         // Tells clients acks will come, so they need not probe for them.
         h.insert(ACK_HEADER, HeaderValue::from_static("1"));
     }
-    Ok(res)
+    res
 }
 
 /// The token from `?token=` (browsers can send nothing else) or

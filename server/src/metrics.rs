@@ -76,101 +76,9 @@ impl Default for Metrics {
             stream_subscriptions: Gauge::default(),
             registry: Registry::default(),
         };
-        registry.register(
-            "connections",
-            "Open WebSocket connections",
-            m.connections.clone(),
-        );
-        registry.register(
-            "connections_accepted",
-            "WebSocket connections accepted",
-            m.connections_total.clone(),
-        );
-        registry.register(
-            "connections_rejected",
-            "Connections refused before the upgrade",
-            m.rejected.clone(),
-        );
-        registry.register(
-            "docs_loaded",
-            "Documents held in memory",
-            m.docs_loaded.clone(),
-        );
-        registry.register(
-            "updates_in",
-            "Update messages received",
-            m.updates_in.clone(),
-        );
-        registry.register(
-            "messages_out",
-            "Frames fanned out to other connections",
-            m.messages_out.clone(),
-        );
-        registry.register(
-            "bytes_in",
-            "WebSocket payload bytes received",
-            m.bytes_in.clone(),
-        );
-        registry.register(
-            "bytes_out",
-            "WebSocket payload bytes sent",
-            m.bytes_out.clone(),
-        );
-        registry.register(
-            "store_commit_seconds",
-            "Time from queueing a write to its commit",
-            m.store_latency.clone(),
-        );
-        registry.register(
-            "store_errors",
-            "Failed store operations (writes and loads)",
-            m.store_errors.clone(),
-        );
-        registry.register(
-            "protocol_errors",
-            "Frames refused as malformed",
-            m.protocol_errors.clone(),
-        );
-        registry.register(
-            "slow_consumers",
-            "Connections closed for falling behind",
-            m.slow_consumers.clone(),
-        );
-        registry.register(
-            "docs_unsaved",
-            "Documents holding changes the store could not write yet (not acked; kept in memory and retried)",
-            m.docs_unsaved.clone(),
-        );
-        registry.register(
-            "stream_lag_seconds",
-            "Cluster: time from a stream entry's append to its read on this node (last entry)",
-            m.stream_lag.clone(),
-        );
-        registry.register(
-            "stream_entries_read",
-            "Cluster: stream entries read from other nodes",
-            m.stream_read.clone(),
-        );
-        registry.register(
-            "stream_entries_published",
-            "Cluster: stream entries appended by this node",
-            m.stream_published.clone(),
-        );
-        registry.register(
-            "stream_backlog",
-            "Cluster: entries waiting to be appended to Redis",
-            m.stream_backlog.clone(),
-        );
-        registry.register(
-            "stream_errors",
-            "Cluster: failed Redis commands",
-            m.stream_errors.clone(),
-        );
-        registry.register(
-            "stream_subscriptions",
-            "Cluster: document streams this node reads",
-            m.stream_subscriptions.clone(),
-        );
+        register_traffic(&mut registry, &m);
+        register_store(&mut registry, &m);
+        register_cluster(&mut registry, &m);
         Metrics { registry, ..m }
     }
 }
@@ -190,4 +98,107 @@ impl Metrics {
         let _ = encode(&mut out, &self.registry);
         out
     }
+}
+
+/// Connections, the messages they carry, and those refused.
+fn register_traffic(r: &mut Registry, m: &Metrics) {
+    r.register(
+        "connections",
+        "Open WebSocket connections",
+        m.connections.clone(),
+    );
+    r.register(
+        "connections_accepted",
+        "WebSocket connections accepted",
+        m.connections_total.clone(),
+    );
+    r.register(
+        "connections_rejected",
+        "Connections refused before the upgrade",
+        m.rejected.clone(),
+    );
+    r.register(
+        "docs_loaded",
+        "Documents held in memory",
+        m.docs_loaded.clone(),
+    );
+    r.register(
+        "updates_in",
+        "Update messages received",
+        m.updates_in.clone(),
+    );
+    r.register(
+        "messages_out",
+        "Frames fanned out to other connections",
+        m.messages_out.clone(),
+    );
+    r.register(
+        "bytes_in",
+        "WebSocket payload bytes received",
+        m.bytes_in.clone(),
+    );
+    r.register(
+        "bytes_out",
+        "WebSocket payload bytes sent",
+        m.bytes_out.clone(),
+    );
+    r.register(
+        "protocol_errors",
+        "Frames refused as malformed",
+        m.protocol_errors.clone(),
+    );
+    r.register(
+        "slow_consumers",
+        "Connections closed for falling behind",
+        m.slow_consumers.clone(),
+    );
+}
+
+/// Writes: how long they take, and which failed.
+fn register_store(r: &mut Registry, m: &Metrics) {
+    r.register(
+        "store_commit_seconds",
+        "Time from queueing a write to its commit",
+        m.store_latency.clone(),
+    );
+    r.register(
+        "store_errors",
+        "Failed store operations (writes and loads)",
+        m.store_errors.clone(),
+    );
+    r.register("docs_unsaved", "Documents holding changes the store could not write yet (not acked; kept in memory and retried)", m.docs_unsaved.clone());
+}
+
+/// Cross-node fan-out (zero on a single node).
+fn register_cluster(r: &mut Registry, m: &Metrics) {
+    r.register(
+        "stream_lag_seconds",
+        "Cluster: time from a stream entry's append to its read on this node (last entry)",
+        m.stream_lag.clone(),
+    );
+    r.register(
+        "stream_entries_read",
+        "Cluster: stream entries read from other nodes",
+        m.stream_read.clone(),
+    );
+    r.register(
+        "stream_entries_published",
+        "Cluster: stream entries appended by this node",
+        m.stream_published.clone(),
+    );
+    r.register(
+        "stream_backlog",
+        "Cluster: entries waiting to be appended to Redis",
+        m.stream_backlog.clone(),
+    );
+    r.register(
+        "stream_errors",
+        "Cluster: failed Redis commands",
+        m.stream_errors.clone(),
+    );
+    r.register(
+        "stream_subscriptions",
+        "Cluster: document streams this node reads",
+        m.stream_subscriptions.clone(),
+    );
 }

@@ -18,6 +18,7 @@ use bytes::Bytes;
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use tokio::sync::{oneshot, OnceCell};
 use tokio_tungstenite::tungstenite::Message;
+use weft_core::backoff::Backoff;
 use weft_core::doc_id::DocId;
 use weft_core::protocol::{self, close};
 use weft_core::room::{Access, ConnId, Room};
@@ -364,16 +365,16 @@ const REPAIR_MAX: Duration = Duration::from_secs(5);
 /// until the store takes it: then its acks resume. Ends with the rooms.
 async fn repair_loop(rooms: Weak<Rooms>, mut failed: UnboundedReceiver<DocId>) {
     let mut docs: HashSet<DocId> = HashSet::new();
-    let mut delay = REPAIR_FIRST;
+    let mut backoff = Backoff::new(REPAIR_FIRST, REPAIR_MAX);
     loop {
         if docs.is_empty() {
             match failed.recv().await {
                 Some(doc) => docs.insert(doc),
                 None => return,
             };
-            delay = REPAIR_FIRST;
+            backoff.reset();
         }
-        let wait = tokio::time::sleep(delay);
+        let wait = tokio::time::sleep(backoff.next_delay());
         tokio::pin!(wait);
         loop {
             tokio::select! {
@@ -398,7 +399,6 @@ async fn repair_loop(rooms: Weak<Rooms>, mut failed: UnboundedReceiver<DocId>) {
         }
         drop(rooms);
         docs = still;
-        delay = (delay * 2).min(REPAIR_MAX);
     }
 }
 
@@ -557,10 +557,11 @@ impl Rooms {
     /// of its unsaved changes) and this retries with backoff.
     async fn unload(self: Arc<Self>, doc: DocId, slot: Arc<Slot>, generation: u64) {
         // Backoff scales with the grace period so short test settings stay short.
-        let mut delay = self
+        let first = self
             .config
             .unload_after
             .clamp(Duration::from_millis(10), Duration::from_millis(500));
+        let mut backoff = Backoff::new(first, REPAIR_MAX);
         loop {
             if !self.still_idle(&doc, &slot, generation) {
                 return;
@@ -579,8 +580,7 @@ impl Rooms {
                 Ok(()) => {}
                 Err(e) => {
                     tracing::debug!(doc = %doc, error = %e, "unload: waiting for the store to take the doc's changes");
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(REPAIR_MAX);
+                    tokio::time::sleep(backoff.next_delay()).await;
                 }
             }
         }

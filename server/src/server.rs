@@ -149,36 +149,8 @@ async fn serve_with(
     config: Config,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServerError> {
-    let auth = auth_from(&config)?;
     let tls = tls_from(&config)?;
-    let config_rate_connects = config.rate_connects;
-    let creations = CreateLimiter::new(config.max_new_docs, HOUR);
-    let rooms = Rooms::new(
-        store.clone(),
-        metrics.clone(),
-        RoomsConfig {
-            unload_after: config.unload_after,
-            compact_after: config.compact_after,
-        },
-        cluster.clone().map(|c| Arc::new(c) as Arc<dyn Peers>),
-    );
-    if let Some(cluster) = &cluster {
-        cluster.start(rooms.clone());
-    }
-    let shared = Arc::new(Shared {
-        conn_limit: Arc::new(Semaphore::new(config.max_connections)),
-        config,
-        store,
-        rooms,
-        metrics,
-        shutdown: CancellationToken::new(),
-        tracker: TaskTracker::new(),
-        auth,
-        connects: ConnectLimiter::new(config_rate_connects, MINUTE),
-        creations,
-        cluster,
-    });
-
+    let shared = shared_state(store, cluster, metrics, config)?;
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -200,9 +172,49 @@ async fn serve_with(
             },
         }
     }
-
-    tracing::info!("shutting down: closing connections");
     drop(listener);
+    shut_down(&shared).await
+}
+
+/// The rooms over `store`, joined to the other nodes in cluster mode, and
+/// everything connections share.
+fn shared_state(
+    store: Arc<dyn Store>,
+    cluster: Option<Arc<Cluster>>,
+    metrics: Arc<Metrics>,
+    config: Config,
+) -> Result<Arc<Shared>, ServerError> {
+    let rooms = Rooms::new(
+        store.clone(),
+        metrics.clone(),
+        RoomsConfig {
+            unload_after: config.unload_after,
+            compact_after: config.compact_after,
+        },
+        cluster.clone().map(|c| Arc::new(c) as Arc<dyn Peers>),
+    );
+    if let Some(cluster) = &cluster {
+        cluster.start(rooms.clone());
+    }
+    Ok(Arc::new(Shared {
+        auth: auth_from(&config)?,
+        conn_limit: Arc::new(Semaphore::new(config.max_connections)),
+        connects: ConnectLimiter::new(config.rate_connects, MINUTE),
+        creations: CreateLimiter::new(config.max_new_docs, HOUR),
+        config,
+        store,
+        rooms,
+        metrics,
+        shutdown: CancellationToken::new(),
+        tracker: TaskTracker::new(),
+        cluster,
+    }))
+}
+
+/// Closes every connection with 1001, writes what the documents hold and
+/// flushes the store: an error if any document's changes could not be saved.
+async fn shut_down(shared: &Shared) -> Result<(), ServerError> {
+    tracing::info!("shutting down: closing connections");
     shared.shutdown.cancel();
     shared.tracker.close();
     if tokio::time::timeout(shared.config.shutdown_timeout, shared.tracker.wait())

@@ -113,7 +113,7 @@ async fn still_serving(s: &Setup) {
 async fn every_bad_token_gets_401_and_a_wrong_doc_403() {
     let s = setup(&[]).await;
     let _w = baseline(&s).await;
-    let exp = weft_server::auth::now() + 3600;
+    let exp = weft_core::time::unix_secs() + 3600;
     let cases: Vec<(&str, String)> = vec![
         ("no token", String::new()),
         ("garbage", "not-a-jwt".into()),

@@ -232,16 +232,18 @@ fn link_dest(href: &str) -> String {
     }
 }
 
-/// Renders inline content. Spaces next to a delimiter that opens or closes
-/// there move outside it, since `** x**` is not bold in Markdown.
-pub fn render_inlines(inlines: &[Inline]) -> String {
-    let mut out = String::new();
-    let mut open: Vec<Wrap> = Vec::new();
-    let mut open_link: Option<String> = None;
-    // Trailing spaces of the previous run, held until we know whether a
-    // delimiter closes after them.
-    let mut pending = "";
-    let close = |out: &mut String, d: Wrap, link: &Option<String>| match d {
+fn opener(d: Wrap) -> &'static str {
+    match d {
+        Wrap::Link => "[",
+        Wrap::Bold => "**",
+        Wrap::Italic => "*",
+        Wrap::Strike => "~~",
+        Wrap::Underline => "<u>",
+    }
+}
+
+fn close(out: &mut String, d: Wrap, link: &Option<String>) {
+    match d {
         Wrap::Link => {
             out.push_str("](");
             out.push_str(&link_dest(link.as_deref().unwrap_or("")));
@@ -251,7 +253,18 @@ pub fn render_inlines(inlines: &[Inline]) -> String {
         Wrap::Italic => out.push('*'),
         Wrap::Strike => out.push_str("~~"),
         Wrap::Underline => out.push_str("</u>"),
-    };
+    }
+}
+
+/// Renders inline content. Spaces next to a delimiter that opens or closes
+/// there move outside it, since `** x**` is not bold in Markdown.
+pub fn render_inlines(inlines: &[Inline]) -> String {
+    let mut out = String::new();
+    let mut open: Vec<Wrap> = Vec::new();
+    let mut open_link: Option<String> = None;
+    // Trailing spaces of the previous run, held until we know whether a
+    // delimiter closes after them.
+    let mut pending = "";
     for inline in inlines {
         let (text, marks) = match inline {
             Inline::Text(t, m) => (Some(t.as_str()), m.clone()),
@@ -290,13 +303,7 @@ pub fn render_inlines(inlines: &[Inline]) -> String {
             out.push_str(&escape_text(lead));
         }
         for d in &want[keep..] {
-            out.push_str(match d {
-                Wrap::Link => "[",
-                Wrap::Bold => "**",
-                Wrap::Italic => "*",
-                Wrap::Strike => "~~",
-                Wrap::Underline => "<u>",
-            });
+            out.push_str(opener(*d));
             open.push(*d);
         }
         open_link = marks.link.clone();
