@@ -10,7 +10,7 @@ use bytes::Bytes;
 use serde::Serialize;
 use weft_core::convert::{self, PutMode};
 use weft_core::engine::{
-    is_view_only, share_links, DocInfo, DocUrl, Event, Library, Session, SessionOptions, ShareLinks,
+    is_view_only, share_links, DocInfo, DocUrl, Library, Session, SessionOptions, ShareLinks,
 };
 use weft_core::store::{SqliteStore, Store};
 
@@ -33,26 +33,6 @@ pub struct DocEntry {
     pub unsaved: u64,
     /// The token in use only allows reading: the editor is read-only.
     pub view_only: bool,
-}
-
-/// A message for the editor, tagged by its first byte so raw bytes can
-/// share one channel: 0 update, 1 awareness, 2 status JSON, 3 error JSON.
-pub fn frame(event: &Event) -> Option<Vec<u8>> {
-    let (tag, body): (u8, Vec<u8>) = match event {
-        Event::Remote(b) => (0, b.to_vec()),
-        Event::Awareness(b) => (1, b.to_vec()),
-        Event::Status(s) => (2, serde_json::to_vec(&serde_json::json!({ "status": format!("{s:?}").to_lowercase() })).ok()?),
-        Event::Counts(c) => (
-            2,
-            serde_json::to_vec(&serde_json::json!({ "pending": c.pending, "saved": c.saved, "savedLocally": c.saved_locally, "serverCannotSave": c.server_cannot_save }))
-                .ok()?,
-        ),
-        Event::Error(e) => (3, serde_json::to_vec(&serde_json::json!({ "code": e.code(), "message": e.to_string() })).ok()?),
-    };
-    let mut out = Vec::with_capacity(body.len() + 1);
-    out.push(tag);
-    out.extend_from_slice(&body);
-    Some(out)
 }
 
 /// Everything the desktop app holds.
@@ -351,17 +331,6 @@ mod tests {
             crate::error::IpcError::from(&app.push_update("missing", &[0, 0]).unwrap_err()).code,
             "no_such_doc"
         );
-    }
-
-    #[test]
-    fn frames_are_tagged() {
-        assert_eq!(
-            frame(&Event::Remote(Bytes::from_static(&[9, 9]))).unwrap(),
-            vec![0, 9, 9]
-        );
-        let status = frame(&Event::Status(weft_core::engine::Status::Synced)).unwrap();
-        assert_eq!(status[0], 2);
-        assert_eq!(&status[1..], br#"{"status":"synced"}"#);
     }
 
     use yrs::updates::decoder::Decode;

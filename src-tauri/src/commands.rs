@@ -7,8 +7,9 @@ use std::sync::Arc;
 use tauri::ipc::{Channel, InvokeBody, InvokeResponseBody, Request, Response};
 use tauri::State;
 
-use crate::app::{frame, App, DocEntry};
+use crate::app::{App, DocEntry};
 use crate::error::AppError;
+use crate::ipc::{self, DocStatus};
 use crate::settings::Settings;
 use weft_core::engine::ShareLinks;
 
@@ -62,24 +63,7 @@ pub async fn open_doc(
     events: Channel<InvokeResponseBody>,
 ) -> R<Response> {
     let session = app.open(&key).await?;
-    let mut rx = session.subscribe();
-    for initial in [session
-        .awareness_update()
-        .map(|a| [&[1u8][..], &a].concat())]
-    .into_iter()
-    .flatten()
-    {
-        let _ = events.send(InvokeResponseBody::Raw(initial));
-    }
-    tauri::async_runtime::spawn(async move {
-        while let Ok(ev) = rx.recv().await {
-            if let Some(f) = frame(&ev) {
-                if events.send(InvokeResponseBody::Raw(f)).is_err() {
-                    break;
-                }
-            }
-        }
-    });
+    ipc::forward(&session, events);
     Ok(Response::new(app.state(&key)?.to_vec()))
 }
 
@@ -102,12 +86,8 @@ pub fn push_awareness(app: State<'_, Arc<App>>, request: Request<'_>) -> R<()> {
 }
 
 #[tauri::command]
-pub fn doc_status(app: State<'_, Arc<App>>, key: String) -> R<serde_json::Value> {
-    let s = app.session(&key)?;
-    let c = s.counts();
-    Ok(
-        serde_json::json!({ "status": format!("{:?}", s.status()).to_lowercase(), "pending": c.pending, "saved": c.saved }),
-    )
+pub fn doc_status(app: State<'_, Arc<App>>, key: String) -> R<DocStatus> {
+    Ok(DocStatus::of_session(&*app.session(&key)?))
 }
 
 #[tauri::command]

@@ -44,6 +44,15 @@ impl From<&AppError> for IpcError {
     }
 }
 
+impl From<&EngineError> for IpcError {
+    fn from(e: &EngineError) -> Self {
+        IpcError {
+            code: e.code().to_owned(),
+            message: e.to_string(),
+        }
+    }
+}
+
 impl Serialize for AppError {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         IpcError::from(self).serialize(s)

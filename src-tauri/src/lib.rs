@@ -6,12 +6,14 @@
 //! - [`app`]: the command layer as plain Rust (documents, sessions,
 //!   settings, import/export), unit-tested without Tauri.
 //! - [`commands`]: thin `#[tauri::command]` adapters over it.
+//! - [`ipc`]: the tagged frames that carry engine events to the editor.
 //! - [`settings`]: the user's settings file.
 //! - [`error`]: the `{code, message}` error that crosses IPC.
 
 pub mod app;
 pub mod commands;
 pub mod error;
+pub mod ipc;
 pub mod settings;
 
 use std::sync::Arc;

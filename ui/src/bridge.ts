@@ -1,9 +1,12 @@
 // The webview side of a document: a Y.Doc and an Awareness for the editor,
 // kept in sync with the Rust engine over raw-byte IPC. Updates made here go
 // to Rust as Uint8Array bodies; Rust's come back on a Channel, tagged by
-// their first byte (0 update, 1 awareness, 2 status JSON, 3 error JSON).
+// their first byte (`Tag`, the same as src-tauri/src/ipc.rs).
 import * as Y from 'yjs'
 import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate, removeAwarenessStates } from 'y-protocols/awareness'
+
+/** A frame's first byte: what it carries (src-tauri/src/ipc.rs `Tag`). */
+export const Tag = { Update: 0, Awareness: 1, Status: 2, Error: 3 } as const
 
 /** Origin of changes that came from Rust: never sent back. */
 export const FROM_RUST = Symbol('weft-rust')
@@ -51,9 +54,9 @@ export class DocBridge {
     const bytes = frame instanceof Uint8Array ? frame : new Uint8Array(frame)
     const body = bytes.subarray(1)
     switch (bytes[0]) {
-      case 0: Y.applyUpdate(this.doc, body, FROM_RUST); break
-      case 1: applyAwarenessUpdate(this.awareness, body, FROM_RUST); break
-      case 2: {
+      case Tag.Update: Y.applyUpdate(this.doc, body, FROM_RUST); break
+      case Tag.Awareness: applyAwarenessUpdate(this.awareness, body, FROM_RUST); break
+      case Tag.Status: {
         const status: Status = JSON.parse(new TextDecoder().decode(body))
         // Disconnected: nobody else is known to be here any more (the server
         // re-sends everyone's state on reconnect). No ghost cursors.
@@ -61,7 +64,7 @@ export class DocBridge {
         this.onStatus(status)
         break
       }
-      case 3: this.onError(JSON.parse(new TextDecoder().decode(body))); break
+      case Tag.Error: this.onError(JSON.parse(new TextDecoder().decode(body))); break
     }
   }
 

@@ -1,0 +1,39 @@
+// The status bar: connection state, what is saved where, and one message.
+import type { Status } from './bridge'
+import { $ } from './dom'
+
+/**
+ * Shows a message. `kind` 'connection': it describes the connection, and
+ * goes once it is back.
+ */
+export function say (text: string, isError = false, kind = ''): void {
+  const m = $('message')
+  m.textContent = text
+  m.title = text
+  m.classList.toggle('error', isError)
+  m.dataset.kind = kind
+}
+
+const LABELS: Record<string, string> = { offline: 'Offline', connecting: 'Connecting…', syncing: 'Syncing…', synced: 'Connected' }
+
+/** Shows whatever part of a status arrived (the connection, the counts, or both). */
+export function showStatus (s: Status): void {
+  if (s.status) {
+    $('status').textContent = LABELS[s.status] ?? s.status
+    $('status-dot').className = s.status
+    // A connection problem is over once connected again.
+    if (s.status === 'synced' && $('message').dataset.kind === 'connection') say('')
+  }
+  if (s.pending !== undefined) showCounts(s.pending, s.serverCannotSave === true)
+}
+
+function showCounts (pending: number, cannotSave: boolean): void {
+  // The server said it cannot write: say so, rather than "not yet".
+  const stuck = pending > 0 && cannotSave
+  const counts = $('counts')
+  counts.textContent = stuck
+    ? 'Not saved on server: the server cannot write (disk full?)'
+    : pending > 0 ? `${pending} change${pending === 1 ? '' : 's'} not yet saved on server` : 'Saved on server'
+  counts.className = stuck ? 'not-saved' : pending > 0 ? 'pending' : 'saved'
+  counts.title = stuck ? 'Your changes are kept on this computer and sent again until the server stores them.' : ''
+}
