@@ -69,7 +69,25 @@ pub async fn run(trace: &Path, runs: usize) -> anyhow::Result<()> {
         }
     }
 
-    // The local store: a SQLite copy holding the same state, no server.
+    let from_local = open_locally(&url, update, &text, runs).await?;
+
+    let (p50, p95) = summary(from_server);
+    println!("join from server (loopback, warm server): median {p50:.1} ms, p95 {p95:.1} ms over {runs} runs");
+    let (p50, p95) = summary(from_local);
+    println!("open from local store (no server):        median {p50:.1} ms, p95 {p95:.1} ms over {runs} runs");
+    let _ = stop.send(());
+    server.await??;
+    Ok(())
+}
+
+/// Opens the document from a local SQLite copy holding `update`, with no
+/// server, `runs` times: milliseconds per open.
+async fn open_locally(
+    url: &DocUrl,
+    update: Vec<u8>,
+    text: &str,
+    runs: usize,
+) -> anyhow::Result<Vec<f64>> {
     let local = tempfile::tempdir()?;
     let local_store: Arc<dyn Store> = Arc::new(SqliteStore::open(local.path())?);
     store::append(&*local_store, &url.local_key()?, Bytes::from(update)).await?;
@@ -88,12 +106,5 @@ pub async fn run(trace: &Path, runs: usize) -> anyhow::Result<()> {
         drop(s);
         from_local.push(ms);
     }
-
-    let (p50, p95) = summary(from_server);
-    println!("join from server (loopback, warm server): median {p50:.1} ms, p95 {p95:.1} ms over {runs} runs");
-    let (p50, p95) = summary(from_local);
-    println!("open from local store (no server):        median {p50:.1} ms, p95 {p95:.1} ms over {runs} runs");
-    let _ = stop.send(());
-    server.await??;
-    Ok(())
+    Ok(from_local)
 }

@@ -135,69 +135,12 @@ impl LoadClient {
         let (ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), true)
             .await
             .with_context(|| format!("connecting to {url}"))?;
-        let (mut sink, mut stream) = ws.split();
-        let (out, mut rx) = mpsc::unbounded_channel::<Message>();
-        tokio::spawn(async move {
-            while let Some(m) = rx.recv().await {
-                let mut batch = vec![m];
-                while let Ok(m) = rx.try_recv() {
-                    batch.push(m);
-                }
-                for m in batch {
-                    if sink.feed(m).await.is_err() {
-                        return;
-                    }
-                }
-                if sink.flush().await.is_err() {
-                    return;
-                }
-            }
-            let _ = sink.close().await;
-        });
+        let (sink, stream) = ws.split();
+        let (out, rx) = mpsc::unbounded_channel::<Message>();
+        tokio::spawn(write_loop(sink, rx));
         let (synced_tx, synced) = watch::channel(0usize);
         let reader_framing = framing.clone();
-        let reader = tokio::spawn(async move {
-            let mut got = Received {
-                latency: clock
-                    .as_ref()
-                    .map(|_| Histogram::new_with_bounds(1, 60_000_000, 3).unwrap()),
-                count: 0,
-            };
-            let finder = memchr::memmem::Finder::new(b"@@");
-            while let Some(Ok(msg)) = stream.next().await {
-                let Message::Binary(frame) = msg else {
-                    continue;
-                };
-                let Some(inner) = reader_framing.unwrap(&frame) else {
-                    continue;
-                };
-                if *synced_tx.borrow() == 0 && is_step2(inner) {
-                    let _ = synced_tx.send(inner.len());
-                }
-                let Some(clock) = &clock else { continue };
-                let now = clock.now();
-                for at in finder.find_iter(inner) {
-                    let Some((sender, seq)) = parse_marker(&inner[at + 2..]) else {
-                        continue;
-                    };
-                    if sender == index {
-                        continue;
-                    }
-                    let sent = clock
-                        .sent
-                        .get(seq as usize)
-                        .map(|s| s.load(Ordering::Relaxed));
-                    if let (Some(sent), Some(h)) = (sent, got.latency.as_mut()) {
-                        if sent > 0 {
-                            let us = now.saturating_sub(sent) / 1000;
-                            let _ = h.record(us.max(1));
-                            got.count += 1;
-                        }
-                    }
-                }
-            }
-            got
-        });
+        let reader = tokio::spawn(read_loop(stream, reader_framing, synced_tx, clock, index));
         let doc = Doc::with_client_id(u64::from(index) + 1000);
         let client = LoadClient {
             index,
@@ -291,6 +234,82 @@ fn parse_marker(b: &[u8]) -> Option<(u32, u64)> {
         .parse()
         .ok()?;
     Some((sender, seq))
+}
+
+/// Sends what is queued, flushing once per burst.
+async fn write_loop<S>(mut sink: S, mut rx: mpsc::UnboundedReceiver<Message>)
+where
+    S: futures_util::Sink<Message> + Unpin,
+{
+    while let Some(m) = rx.recv().await {
+        let mut batch = vec![m];
+        while let Ok(m) = rx.try_recv() {
+            batch.push(m);
+        }
+        for m in batch {
+            if sink.feed(m).await.is_err() {
+                return;
+            }
+        }
+        if sink.flush().await.is_err() {
+            return;
+        }
+    }
+    let _ = sink.close().await;
+}
+
+/// Reads until the connection ends: notes the first step 2 (synced) and,
+/// with a clock, the latency of every other client's marked edit.
+async fn read_loop<St>(
+    mut stream: St,
+    reader_framing: Framing,
+    synced_tx: watch::Sender<usize>,
+    clock: Option<Arc<Clock>>,
+    index: u32,
+) -> Received
+where
+    St: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
+    let mut got = Received {
+        latency: clock
+            .as_ref()
+            .map(|_| Histogram::new_with_bounds(1, 60_000_000, 3).unwrap()),
+        count: 0,
+    };
+    let finder = memchr::memmem::Finder::new(b"@@");
+    while let Some(Ok(msg)) = stream.next().await {
+        let Message::Binary(frame) = msg else {
+            continue;
+        };
+        let Some(inner) = reader_framing.unwrap(&frame) else {
+            continue;
+        };
+        if *synced_tx.borrow() == 0 && is_step2(inner) {
+            let _ = synced_tx.send(inner.len());
+        }
+        let Some(clock) = &clock else { continue };
+        let now = clock.now();
+        for at in finder.find_iter(inner) {
+            let Some((sender, seq)) = parse_marker(&inner[at + 2..]) else {
+                continue;
+            };
+            if sender == index {
+                continue;
+            }
+            let sent = clock
+                .sent
+                .get(seq as usize)
+                .map(|s| s.load(Ordering::Relaxed));
+            if let (Some(sent), Some(h)) = (sent, got.latency.as_mut()) {
+                if sent > 0 {
+                    let us = now.saturating_sub(sent) / 1000;
+                    let _ = h.record(us.max(1));
+                    got.count += 1;
+                }
+            }
+        }
+    }
+    got
 }
 
 #[cfg(test)]

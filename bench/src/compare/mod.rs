@@ -178,23 +178,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         pin: opts.server_cpu.clone(),
         services: None,
     };
-    let state = if opts.smoke {
-        // A small doc: the smoke test checks the workload, not the trace.
-        let doc = yrs::Doc::new();
-        let t = doc.get_or_insert_text("t");
-        yrs::Text::insert(&t, &mut doc.transact_mut(), 0, &"smoke ".repeat(200));
-        let state = doc
-            .transact()
-            .encode_state_as_update_v1(&StateVector::default());
-        state
-    } else {
-        eprintln!("replaying {} for the join workload …", opts.trace.display());
-        let (doc, _) = crate::trace::replay(&opts.trace)?;
-        let state = doc
-            .transact()
-            .encode_state_as_update_v1(&StateVector::default());
-        state
-    };
+    let state = join_state(&opts)?;
     let crowd = if opts.smoke { 5 } else { 100 };
 
     if !opts.only.is_empty() {
@@ -202,64 +186,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     }
     let mut all = Vec::new();
     for kind in kinds {
-        eprintln!("== {}", kind.name());
-        let dir = tempfile::tempdir()?;
-        let fresh = |n: &str| dir.path().join(n);
-        let srv = programs.start(kind, &fresh("a"), None).await?;
-        let fanout = workloads::fanout(&srv, opts.clients, &plan.rates, plan.step_secs).await?;
-        let moderate = workloads::open_loop(
-            &srv,
-            "moderate",
-            opts.clients,
-            opts.clients as f64 * 2.0,
-            plan.moderate_secs,
-        )
-        .await?;
-        eprintln!("    moderate: p99 {:.2} ms", moderate.latency.p99);
-        srv.stop().await?;
-
-        let srv = programs.start(kind, &fresh("b"), None).await?;
-        let idle = workloads::idle_memory(&srv, &plan.idle).await?;
-        srv.stop().await?;
-
-        let srv = programs.start(kind, &fresh("c"), None).await?;
-        let leak = workloads::leak(&srv, plan.leak_docs, plan.leak_settle).await?;
-        eprintln!(
-            "    leak: {} → {} → {} KiB",
-            leak.before, leak.peak, leak.after
-        );
-        let (join, srv) = if kind.syncs() {
-            let (join, srv) = workloads::join(&programs, srv, &state, crowd).await?;
-            eprintln!("    join: {join:?}");
-            (Some(join), srv)
-        } else {
-            (None, srv)
-        };
-        let (storm, srv) = workloads::reconnect_storm(&programs, srv, plan.storm).await?;
-        eprintln!("    storm: 99% resynced after {storm:.0} ms");
-        srv.stop().await?;
-
-        let durable = if kind == Kind::Weft {
-            let srv = programs.start(kind, &fresh("d"), None).await?;
-            let r = crate::durable::against(&srv.addr, plan.durable.0, plan.durable.1).await?;
-            srv.stop().await?;
-            eprintln!("    durable: {r:.0} acked updates/s");
-            Some(r)
-        } else {
-            None
-        };
-        all.push(Measured {
-            server: kind.name().into(),
-            idle_kib_per_conn: workloads::slope(&idle),
-            fanout,
-            moderate,
-            idle,
-            leak,
-            join,
-            durable_per_s: durable,
-            storm_p99_ms: storm,
-            storm_clients: plan.storm,
-        });
+        all.push(measure(&opts, &plan, &programs, kind, &state, crowd).await?);
     }
     if let Some(parent) = opts.json.parent() {
         std::fs::create_dir_all(parent)?;
@@ -271,6 +198,93 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         eprintln!("tables and plots written into {}", doc.display());
     }
     Ok(())
+}
+
+/// Every workload against one server, each part on a fresh one.
+async fn measure(
+    opts: &Options,
+    plan: &Plan,
+    programs: &Programs,
+    kind: Kind,
+    state: &[u8],
+    crowd: usize,
+) -> anyhow::Result<Measured> {
+    eprintln!("== {}", kind.name());
+    let dir = tempfile::tempdir()?;
+    let fresh = |n: &str| dir.path().join(n);
+    let srv = programs.start(kind, &fresh("a"), None).await?;
+    let fanout = workloads::fanout(&srv, opts.clients, &plan.rates, plan.step_secs).await?;
+    let moderate = workloads::open_loop(
+        &srv,
+        "moderate",
+        opts.clients,
+        opts.clients as f64 * 2.0,
+        plan.moderate_secs,
+    )
+    .await?;
+    eprintln!("    moderate: p99 {:.2} ms", moderate.latency.p99);
+    srv.stop().await?;
+
+    let srv = programs.start(kind, &fresh("b"), None).await?;
+    let idle = workloads::idle_memory(&srv, &plan.idle).await?;
+    srv.stop().await?;
+
+    let srv = programs.start(kind, &fresh("c"), None).await?;
+    let leak = workloads::leak(&srv, plan.leak_docs, plan.leak_settle).await?;
+    eprintln!(
+        "    leak: {} → {} → {} KiB",
+        leak.before, leak.peak, leak.after
+    );
+    let (join, srv) = if kind.syncs() {
+        let (join, srv) = workloads::join(programs, srv, state, crowd).await?;
+        eprintln!("    join: {join:?}");
+        (Some(join), srv)
+    } else {
+        (None, srv)
+    };
+    let (storm, srv) = workloads::reconnect_storm(programs, srv, plan.storm).await?;
+    eprintln!("    storm: 99% resynced after {storm:.0} ms");
+    srv.stop().await?;
+
+    let durable = if kind == Kind::Weft {
+        let srv = programs.start(kind, &fresh("d"), None).await?;
+        let r = crate::durable::against(&srv.addr, plan.durable.0, plan.durable.1).await?;
+        srv.stop().await?;
+        eprintln!("    durable: {r:.0} acked updates/s");
+        Some(r)
+    } else {
+        None
+    };
+    Ok(Measured {
+        server: kind.name().into(),
+        idle_kib_per_conn: workloads::slope(&idle),
+        fanout,
+        moderate,
+        idle,
+        leak,
+        join,
+        durable_per_s: durable,
+        storm_p99_ms: storm,
+        storm_clients: plan.storm,
+    })
+}
+
+/// The document joiners fetch: the trace's final state, or a small one in
+/// smoke mode (the smoke test checks the workload, not the trace).
+fn join_state(opts: &Options) -> anyhow::Result<Vec<u8>> {
+    let doc = if opts.smoke {
+        let doc = yrs::Doc::new();
+        let t = doc.get_or_insert_text("t");
+        yrs::Text::insert(&t, &mut doc.transact_mut(), 0, &"smoke ".repeat(200));
+        doc
+    } else {
+        eprintln!("replaying {} for the join workload …", opts.trace.display());
+        crate::trace::replay(&opts.trace)?.0
+    };
+    let state = doc
+        .transact()
+        .encode_state_as_update_v1(&StateVector::default());
+    Ok(state)
 }
 
 /// `--only`: the chosen workloads, each on a fresh server, printed.

@@ -109,32 +109,7 @@ impl Programs {
             }
             Kind::Weft => (
                 root.join(&self.weft_server),
-                [
-                    "--listen",
-                    &format!("127.0.0.1:{port}"),
-                    "--data-dir",
-                    &data.display().to_string(),
-                    // The peers have no such limits; the same rules for all.
-                    "--rate-messages",
-                    "0",
-                    "--rate-bytes",
-                    "0",
-                    "--rate-connects",
-                    "0",
-                    "--max-new-docs",
-                    "0",
-                    "--max-connections",
-                    "1000000",
-                    "--unload-after",
-                    "1s",
-                    // The peers buffer without bound for slow readers;
-                    // weft's default closes them at 1,024 queued frames.
-                    "--send-queue",
-                    "1000000",
-                ]
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
+                weft_args(port, data),
                 vec![("RUST_LOG", "warn".into())],
             ),
             Kind::YWebsocket => (
@@ -366,4 +341,34 @@ async fn post_json(addr: &str, path: &str, body: &str) -> Result<String> {
         bail!("POST {path}: {status} {text}");
     }
     Ok(text)
+}
+
+/// weft-server's flags in the comparison.
+fn weft_args(port: u16, data: &Path) -> Vec<String> {
+    [
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+        "--data-dir",
+        &data.display().to_string(),
+        // The peers have no such limits; the same rules for all.
+        "--rate-messages",
+        "0",
+        "--rate-bytes",
+        "0",
+        "--rate-connects",
+        "0",
+        "--max-new-docs",
+        "0",
+        "--max-connections",
+        "1000000",
+        "--unload-after",
+        "1s",
+        // The peers buffer without bound for slow readers;
+        // weft's default closes them at 1,024 queued frames.
+        "--send-queue",
+        "1000000",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
 }
