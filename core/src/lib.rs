@@ -6,16 +6,18 @@
 //!
 //! # Layout
 //! - [`protocol`]: decoding one frame into y-protocols messages (through
-//!   `yrs::sync`), encoding replies, and Weft's ack extension.
+//!   `yrs::sync`), the guarded update decoder, frame tag checks, encoding
+//!   replies, and Weft's ack and store-notice extensions.
 //! - [`doc_id`]: what a document id may be, and decoding it from a URL path.
 //! - [`room`]: the server side of one document: the doc, its awareness, and
 //!   which awareness ids each connection owns.
-//! - [`client`]: the client side of one connection: handshake, updates, acks.
+//! - [`client`]: the client side of one connection: handshake, updates, and
+//!   which sent message carries which edits, so acks become saved edits.
 //! - [`convert`]: the TipTap document in yrs to and from Markdown, HTML,
 //!   text and ProseMirror JSON.
 //! - [`store`] (feature `store`): where documents are kept: the `Store`
-//!   trait with SQLite and memory implementations, shared by the server and
-//!   the engine.
+//!   trait with SQLite and memory implementations and the group-commit
+//!   write queue, shared by the server and the engine.
 //! - [`engine`] (feature `engine`): the client engine: a session per
 //!   document over tokio-tungstenite, with a local SQLite copy and library.
 //! - [`backoff`] and [`time`]: the one retry formula and the one clock
