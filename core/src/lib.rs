@@ -20,6 +20,7 @@
 //!   write queue, shared by the server and the engine.
 //! - [`engine`] (feature `engine`): the client engine: a session per
 //!   document over tokio-tungstenite, with a local SQLite copy and library.
+//! - [`title`]: the shared title, `meta.title` inside the document.
 //! - [`backoff`] and [`time`]: the one retry formula and the one clock
 //!   helper everything shares.
 //! - [`fuzzing`]: the entry point the fuzz target and the corpus replay share.
@@ -38,5 +39,6 @@ pub mod room;
 #[cfg(feature = "store")]
 pub mod store;
 pub mod time;
+pub mod title;
 
 pub use error::ProtocolError;

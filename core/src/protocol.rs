@@ -26,6 +26,10 @@ pub const ACK_TAG: u8 = 100;
 /// varuint(0), varstring("")]` when it saves again.
 pub const STORE_TAG: u8 = 101;
 
+/// Tag of Weft's node-to-node notices ([`NodeNotice`]); only servers in
+/// one cluster exchange them.
+pub const NODE_TAG: u8 = 102;
+
 /// The query parameter a client sets (`?ack=1`) to receive acks.
 pub const ACK_PARAM: &str = "ack";
 
@@ -55,6 +59,9 @@ pub mod close {
     /// The token expired during the session. In y-websocket's permanent
     /// 4400-4499 range: reconnecting with the same token cannot work.
     pub const TOKEN_EXPIRED: u16 = 4401;
+    /// The document was moved to the trash. Permanent too: connecting
+    /// again answers HTTP 410 until it is restored.
+    pub const DELETED: u16 = 4410;
 }
 
 /// One message of a frame, as the core acts on it.
@@ -168,6 +175,43 @@ pub fn parse_store_notice(payload: &[u8]) -> Result<Option<String>, ReadError> {
     let failing: u32 = decoder.read_var()?;
     let reason = decoder.read_string()?.to_owned();
     Ok((failing != 0).then_some(reason))
+}
+
+/// What one server node tells the others about a document (cluster mode
+/// only; never sent to clients).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeNotice {
+    /// It was moved to the trash: close its connections.
+    Deleted,
+    /// Its links were reset to this generation: close connections that
+    /// came by an older link.
+    LinksReset(u64),
+}
+
+/// A [`NodeNotice`] as a frame.
+pub fn node_notice(notice: NodeNotice) -> Bytes {
+    let mut payload = EncoderV1::new();
+    match notice {
+        NodeNotice::Deleted => payload.write_var(0u32),
+        NodeNotice::LinksReset(gen) => {
+            payload.write_var(1u32);
+            payload.write_var(gen);
+        }
+    }
+    encode(&Message::Custom(NODE_TAG, payload.to_vec()))
+}
+
+/// The notice in `frame`, if it is one.
+pub fn parse_node_notice(frame: &[u8]) -> Option<NodeNotice> {
+    let Ok(Message::Custom(NODE_TAG, payload)) = guarded(|| Message::decode_v1(frame)) else {
+        return None;
+    };
+    let mut decoder = DecoderV1::from(payload.as_slice());
+    match decoder.read_var::<u32>().ok()? {
+        0 => Some(NodeNotice::Deleted),
+        1 => Some(NodeNotice::LinksReset(decoder.read_var().ok()?)),
+        _ => None,
+    }
 }
 
 /// The y-protocols "permission denied" auth message, with a reason.
@@ -325,5 +369,14 @@ mod tests {
         assert!(is_awareness_query(&encode(&Message::AwarenessQuery)));
         assert!(!is_awareness_query(&aw));
         assert!(decode_awareness(&[0xff, 0xff, 0xff]).is_err());
+    }
+
+    #[test]
+    fn node_notices_round_trip() {
+        for n in [NodeNotice::Deleted, NodeNotice::LinksReset(7)] {
+            assert_eq!(parse_node_notice(&node_notice(n)), Some(n));
+        }
+        assert_eq!(parse_node_notice(&update(vec![0, 0])), None);
+        assert_eq!(parse_node_notice(&ack(3)), None);
     }
 }

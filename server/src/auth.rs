@@ -26,6 +26,10 @@ pub struct Claims {
     /// The user, for logs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub: Option<String>,
+    /// Set on tokens minted as share links: the document's link generation
+    /// then. Resetting the links bumps it, and older links stop working.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gen: Option<u64>,
 }
 
 /// Access level in a token.
@@ -161,6 +165,7 @@ impl Auth {
             access,
             exp: unix_secs() + ttl.as_secs().max(1),
             sub,
+            gen: None,
         })
     }
 

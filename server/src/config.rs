@@ -76,6 +76,10 @@ pub struct Config {
     #[arg(global = true, long, env = "WEFT_UNLOAD_AFTER", default_value = "30s", value_parser = humantime::parse_duration)]
     pub unload_after: Duration,
 
+    /// How long a document stays in the trash before it is deleted for good (e.g. 30days, 12h).
+    #[arg(global = true, long, env = "WEFT_TRASH_RETENTION", default_value = "30days", value_parser = humantime::parse_duration)]
+    pub trash_retention: Duration,
+
     /// How often to ping each connection; one silent for two intervals is closed.
     #[arg(global = true, long, env = "WEFT_PING_INTERVAL", default_value = "30s", value_parser = humantime::parse_duration)]
     pub ping_interval: Duration,

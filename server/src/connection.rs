@@ -3,7 +3,7 @@
 //! drains the bounded outbound queue, so a slow socket never blocks a room.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -48,9 +48,9 @@ pub struct ConnOptions {
     /// Whose budget a new document counts against: the token's user and
     /// scope, or the IP without auth.
     pub creator: String,
+    /// The link generation of a token minted as a link.
+    pub link_gen: Option<u64>,
 }
-
-static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
 
 /// Runs one connection to completion.
 ///
@@ -66,7 +66,7 @@ pub fn serve<S>(
 where
     TokioIo<S>: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let conn = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
+    let conn = crate::control::next_conn_id();
     let user = opts.user.as_deref().unwrap_or("-");
     let span = tracing::debug_span!("conn", id = conn, doc = %doc, remote = %opts.remote, user);
     let (sink, stream) = ws.split();
@@ -109,6 +109,7 @@ async fn run<S>(
     let peer = Peer {
         tx: tx.clone(),
         ctl: ctl.clone(),
+        link_gen: opts.link_gen,
     };
     lease.room.connect(id, peer);
     let mut conn = Conn {

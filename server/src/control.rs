@@ -8,6 +8,13 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use weft_core::protocol::close;
 
+/// A fresh connection id (WebSocket connections and API writes alike; ids
+/// at or above [`crate::peers::REMOTE`] stand for other nodes).
+pub fn next_conn_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
 /// What one connection shares with the room and its own tasks.
 #[derive(Default)]
 pub struct ConnControl {

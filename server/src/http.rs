@@ -6,7 +6,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
@@ -22,10 +21,10 @@ use crate::connection::{self, ConnOptions};
 use crate::state::Shared;
 use weft_core::room::Access;
 
-type Body = Full<Bytes>;
+type Body = axum::body::Body;
 
 fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Body> {
-    let mut res = Response::new(Full::new(body.into()));
+    let mut res = Response::new(Body::from(body.into()));
     *res.status_mut() = status;
     res.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -58,21 +57,63 @@ pub async fn handle(
     let remote = SocketAddr::new(client, remote.port());
     let upgrade = is_upgrade(&req);
     let path = req.uri().path();
+    if path.starts_with("/api/") && !upgrade {
+        return Ok(crate::api::serve(shared, req, remote).await);
+    }
     if req.method() == Method::GET && !upgrade {
         return Ok(get(&shared, path).await);
     }
     if req.method() == Method::POST {
         if let Some(doc) = path.strip_prefix("/share/") {
-            return Ok(share(&shared, &req, doc));
+            return Ok(share(&shared, &req, doc).await);
         }
     }
     if !upgrade {
         return Ok(text(StatusCode::METHOD_NOT_ALLOWED, "only GET\n"));
     }
-    Ok(match admit(&shared, &req, remote) {
-        Ok(admitted) => accept(&shared, &mut req, admitted),
-        Err(refused) => *refused,
+    let admitted = match admit(&shared, &req, remote) {
+        Ok(admitted) => admitted,
+        Err(refused) => return Ok(*refused),
+    };
+    Ok(match admit_doc(&shared, &admitted).await {
+        Ok(()) => accept(&shared, &mut req, admitted),
+        Err(refused) => refused,
     })
+}
+
+/// The checks that read the document index: a document in the trash
+/// answers 410 (so an offline client cannot quietly bring it back), and a
+/// link that was reset answers 401.
+async fn admit_doc(shared: &Shared, a: &Admitted) -> Result<(), Response<Body>> {
+    let meta = match shared.store.meta(&a.doc).await {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::warn!(doc = %a.doc, error = %e, "cannot read the document index");
+            return Err(text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the server cannot read its store; retry later\n",
+            ));
+        }
+    };
+    if meta.as_ref().is_some_and(|m| m.trashed_at.is_some()) {
+        shared.metrics.reject("in_trash");
+        return Err(text(
+            StatusCode::GONE,
+            "this document is in the trash; restore it to open it\n",
+        ));
+    }
+    let current = meta.as_ref().map_or(0, |m| m.link_gen);
+    if a.opts.link_gen.is_some_and(|g| g != current) {
+        shared.metrics.reject("link_reset");
+        let mut res = text(
+            StatusCode::UNAUTHORIZED,
+            "this link was reset by the document's owner; ask for a new one\n",
+        );
+        res.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        return Err(res);
+    }
+    Ok(())
 }
 
 /// A plain GET: health, metrics, or a pointer to the WebSocket.
@@ -192,6 +233,7 @@ fn conn_options(
             .map(|c| c.access.into())
             .unwrap_or(Access::Write),
         expires: claims.as_ref().map(|c| c.exp),
+        link_gen: claims.as_ref().and_then(|c| c.gen),
         user: claims.and_then(|c| c.sub),
         ack: wants_ack,
         remote,
@@ -227,7 +269,7 @@ fn accept(shared: &Arc<Shared>, req: &mut Request<Incoming>, a: Admitted) -> Res
         drop(permit);
     });
 
-    let mut res = Response::new(Full::new(Bytes::new()));
+    let mut res = Response::new(Body::empty());
     *res.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
     let h = res.headers_mut();
     h.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
@@ -282,9 +324,11 @@ fn authorize(
     }
 }
 
-/// `POST /share/<doc>` with a write token for that doc: returns a read-only
-/// token for it, expiring when the write token does.
-fn share(shared: &Shared, req: &Request<Incoming>, raw_doc: &str) -> Response<Body> {
+/// `POST /share/<doc>` with a write token for that doc: a read-only token
+/// for it, expiring when the write token does. Kept for older apps; it is
+/// a view link as `POST /api/v1/docs/<doc>/links` mints one (it carries
+/// the link generation, so resetting the links revokes it too).
+async fn share(shared: &Shared, req: &Request<Incoming>, raw_doc: &str) -> Response<Body> {
     let Some(auth) = &shared.auth else {
         return text(
             StatusCode::NOT_FOUND,
@@ -306,11 +350,21 @@ fn share(shared: &Shared, req: &Request<Incoming>, raw_doc: &str) -> Response<Bo
             format!("{}\n", AuthError::NotAllowed),
         );
     }
+    let gen = match shared.store.meta(&doc).await {
+        Ok(m) => m.map_or(0, |m| m.link_gen),
+        Err(_) => {
+            return text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the server cannot read its store; retry later\n",
+            )
+        }
+    };
     let read = Claims {
         doc: doc.to_string(),
         access: Level::Read,
         exp: claims.exp,
         sub: None,
+        gen: Some(gen),
     };
     match auth.sign(&read) {
         Ok(token) => {

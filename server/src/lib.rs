@@ -12,7 +12,11 @@
 //! - [`auth`]: JWT verification and minting.
 //! - [`server`]: `run`/`serve`: the listener, connection cap, graceful shutdown.
 //! - [`state`]: what every connection shares (config, store, rooms, limits).
-//! - [`http`]: health, metrics and the checks before the WebSocket upgrade.
+//! - [`http`]: health, metrics and the checks before the WebSocket upgrade;
+//!   `/api/` requests go to [`api`].
+//! - [`api`]: the HTTP API under `/api/v1` (axum, OpenAPI by utoipa).
+//! - [`documents`]: what the API does to a document, on the WebSocket's paths.
+//! - [`trash`]: deleting documents for good after `--trash-retention`.
 //! - [`connection`]: the socket loop of one connection (thin adapter).
 //! - [`control`]: what a connection shares with the rooms (closing, acks).
 //! - [`outbox`]: a connection's bounded send queue.
@@ -36,11 +40,13 @@
 //! The protocol itself lives in `weft-core`, which does no IO.
 
 pub mod admin;
+pub mod api;
 pub mod auth;
 pub mod cluster;
 pub mod config;
 pub mod connection;
 pub mod control;
+pub mod documents;
 pub mod durability;
 pub mod error;
 pub mod http;
@@ -55,6 +61,7 @@ pub mod rooms;
 pub mod server;
 pub mod state;
 pub mod tls;
+pub mod trash;
 /// The document store, shared with the client engine.
 pub use weft_core::store;
 

@@ -22,7 +22,10 @@ use yrs::{ReadTxn, StateVector, Transact, Update};
 
 use weft_core::doc_id::DocId;
 use weft_core::store::queue::{self, Write, WriteQueue};
-use weft_core::store::{Done, Store, StoreError, StoreFuture, StoredDoc};
+use weft_core::store::{
+    index, Cursor, DocMeta, Done, ListQuery, Page, Scope, Store, StoreError, StoreFuture, StoredDoc,
+};
+use weft_core::time::unix_secs;
 
 const SCHEMA: &str = "
 SET client_min_messages = warning; -- no 'already exists' notice on every start
@@ -33,7 +36,24 @@ CREATE TABLE IF NOT EXISTS weft_updates (
     data BYTEA NOT NULL
 );
 CREATE INDEX IF NOT EXISTS weft_updates_doc ON weft_updates (doc, seq);
+CREATE TABLE IF NOT EXISTS weft_docs (
+    id TEXT PRIMARY KEY,
+    title TEXT,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    size BIGINT NOT NULL DEFAULT 0,
+    trashed_at BIGINT,
+    link_gen BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS weft_docs_by_time ON weft_docs (updated_at, id);
 ";
+
+/// Fills the document index from the stored updates, when a database from
+/// before the index is opened (the index did not exist yet).
+const MIGRATE_INDEX: &str = "
+INSERT INTO weft_docs (id, created_at, updated_at, size)
+SELECT doc, $1, $1, SUM(length(data)) FROM weft_updates GROUP BY doc
+ON CONFLICT (id) DO NOTHING";
 
 /// Serialises schema creation between nodes starting together.
 const SCHEMA_LOCK: i64 = 0x7765_6674; // "weft"
@@ -229,6 +249,24 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// Creates the schema, migrating an index-less database once.
+async fn create_schema(client: &Client) -> Result<(), StoreError> {
+    let had_index: bool = client
+        .query_one("SELECT to_regclass('weft_docs') IS NOT NULL", &[])
+        .await
+        .map_err(db_err)?
+        .get(0);
+    client.batch_execute(SCHEMA).await.map_err(db_err)?;
+    if !had_index {
+        let now = unix_secs() as i64;
+        client
+            .execute(MIGRATE_INDEX, &[&now])
+            .await
+            .map_err(db_err)?;
+    }
+    Ok(())
+}
+
 /// Documents in PostgreSQL.
 pub struct PgStore {
     writes: WriteQueue,
@@ -243,7 +281,7 @@ impl PgStore {
             .query_one("SELECT pg_advisory_lock($1)", &[&SCHEMA_LOCK])
             .await
             .map_err(db_err)?;
-        let created = client.batch_execute(SCHEMA).await.map_err(db_err);
+        let created = create_schema(&client).await;
         client
             .query_one("SELECT pg_advisory_unlock($1)", &[&SCHEMA_LOCK])
             .await
@@ -273,6 +311,68 @@ impl PgStore {
             .map_err(db_err)?;
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
+}
+
+const COLUMNS: &str = "id, title, created_at, updated_at, size, trashed_at, link_gen";
+
+fn meta_row(r: &tokio_postgres::Row) -> Option<DocMeta> {
+    Some(DocMeta {
+        id: DocId::new(r.get::<_, &str>(0)).ok()?,
+        title: r.get(1),
+        created_at: r.get(2),
+        updated_at: r.get(3),
+        size: r.get::<_, i64>(4) as u64,
+        trashed_at: r.get(5),
+        link_gen: r.get::<_, i64>(6) as u64,
+    })
+}
+
+/// One page of the index; the SQL names only the conditions in use, like
+/// the SQLite store's.
+async fn list(client: &Client, q: &ListQuery) -> Result<Page, StoreError> {
+    use tokio_postgres::types::ToSql;
+    let mut sql = format!("SELECT {COLUMNS} FROM weft_docs WHERE trashed_at IS NULL");
+    let mut args: Vec<Box<dyn ToSql + Sync + Send>> = Vec::new();
+    let mut arg = |sql: &mut String, cond: &str, v: Box<dyn ToSql + Sync + Send>| {
+        args.push(v);
+        sql.push_str(&cond.replace('?', &format!("${}", args.len())));
+    };
+    match &q.scope {
+        Scope::All => {}
+        Scope::Exact(d) => arg(&mut sql, " AND id = ?", Box::new(d.to_string())),
+        Scope::Prefix(p) => arg(&mut sql, " AND id LIKE ?", Box::new(index::like_prefix(p))),
+    }
+    if let Some(t) = q.q.as_deref().filter(|s| !s.is_empty()) {
+        arg(
+            &mut sql,
+            " AND title ILIKE ?",
+            Box::new(index::like_contains(t)),
+        );
+    }
+    if let Some(c) = &q.after {
+        arg(
+            &mut sql,
+            " AND (updated_at, id) < (?,",
+            Box::new(c.updated_at),
+        );
+        arg(&mut sql, " ?)", Box::new(c.id.clone()));
+    }
+    let limit = q.limit.max(1);
+    arg(
+        &mut sql,
+        " ORDER BY updated_at DESC, id DESC LIMIT ?",
+        Box::new(limit as i64 + 1),
+    );
+    let params: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| &**a as _).collect();
+    let rows = client.query(&sql, &params).await.map_err(db_err)?;
+    let mut docs: Vec<DocMeta> = rows.iter().filter_map(meta_row).collect();
+    let more = docs.len() > limit;
+    docs.truncate(limit);
+    let next = more.then(|| docs.last()).flatten().map(|d| Cursor {
+        updated_at: d.updated_at,
+        id: d.id.to_string(),
+    });
+    Ok(Page { docs, next })
 }
 
 impl Store for PgStore {
@@ -314,6 +414,44 @@ impl Store for PgStore {
         self.writes.push(Write::Flush, done);
     }
 
+    fn meta(&self, doc: &DocId) -> StoreFuture<Option<DocMeta>> {
+        let reads = self.reads.clone();
+        let doc = doc.to_string();
+        Box::pin(async move {
+            let client = reads.get().await?;
+            let sql = format!("SELECT {COLUMNS} FROM weft_docs WHERE id = $1");
+            let row = client.query_opt(&sql, &[&doc]).await.map_err(db_err)?;
+            Ok(row.as_ref().and_then(meta_row))
+        })
+    }
+
+    fn list(&self, query: ListQuery) -> StoreFuture<Page> {
+        let reads = self.reads.clone();
+        Box::pin(async move { list(&*reads.get().await?, &query).await })
+    }
+
+    fn trashed_before(&self, before: i64) -> StoreFuture<Vec<DocId>> {
+        let reads = self.reads.clone();
+        Box::pin(async move {
+            let client = reads.get().await?;
+            let rows = client
+                .query(
+                    "SELECT id FROM weft_docs WHERE trashed_at IS NOT NULL AND trashed_at < $1",
+                    &[&before],
+                )
+                .await
+                .map_err(db_err)?;
+            Ok(rows
+                .iter()
+                .filter_map(|r| DocId::new(r.get::<_, &str>(0)).ok())
+                .collect())
+        })
+    }
+
+    fn index(&self, write: Write, done: Done) {
+        self.writes.push(write, done);
+    }
+
     fn check(&self) -> StoreFuture<()> {
         let reads = self.reads.clone();
         Box::pin(async move {
@@ -329,28 +467,24 @@ impl Store for PgStore {
 }
 
 /// One transaction for the whole batch: runs of appends become one insert,
-/// compactions run in between, in queue order. (The health probe reads on
-/// its own connection, so `Check` writes nothing here.)
+/// other writes run in between, in queue order. (The health probe reads
+/// on its own connection, so `Check` writes nothing here.)
 async fn commit(conn: &Conn, ops: &[Write]) -> Result<(), StoreError> {
     let client = conn.get().await?;
     client.batch_execute("BEGIN").await.map_err(db_err)?;
     let result = async {
-        let mut docs: Vec<&str> = Vec::new();
-        let mut datas: Vec<&[u8]> = Vec::new();
+        let mut run = Appends::default();
         for op in ops {
             match op {
-                Write::Append(doc, data) => {
-                    docs.push(doc.as_str());
-                    datas.push(data);
-                }
-                Write::Compact(doc, snapshot) => {
-                    insert(&client, &mut docs, &mut datas).await?;
-                    compact(&client, doc, snapshot).await?;
-                }
+                Write::Append(doc, data) => run.push(doc.as_str(), data),
                 Write::Check | Write::Flush => {}
+                other => {
+                    run.insert(&client).await?;
+                    apply(&client, other).await?;
+                }
             }
         }
-        insert(&client, &mut docs, &mut datas).await
+        run.insert(&client).await
     }
     .await;
     match result {
@@ -362,25 +496,102 @@ async fn commit(conn: &Conn, ops: &[Write]) -> Result<(), StoreError> {
     }
 }
 
-async fn insert(
-    client: &Client,
-    docs: &mut Vec<&str>,
-    datas: &mut Vec<&[u8]>,
-) -> Result<(), StoreError> {
-    if docs.is_empty() {
-        return Ok(());
+/// A write other than an append, inside the batch's transaction.
+async fn apply(client: &Client, op: &Write) -> Result<(), StoreError> {
+    let now = unix_secs() as i64;
+    match op {
+        Write::Compact(doc, snapshot) => compact(client, doc, snapshot).await,
+        Write::Purge(doc) => purge(client, doc).await,
+        Write::Title(doc, title) => {
+            let sql =
+                "INSERT INTO weft_docs (id, title, created_at, updated_at) VALUES ($1, $2, $3, $3)
+                       ON CONFLICT (id) DO UPDATE SET title = $2";
+            exec(client, sql, &[&doc.as_str(), title, &now]).await
+        }
+        Write::Trash(doc, at) => {
+            let sql = "UPDATE weft_docs SET trashed_at = $2 WHERE id = $1";
+            exec(client, sql, &[&doc.as_str(), at]).await
+        }
+        Write::BumpLinks(doc) => {
+            let sql = "UPDATE weft_docs SET link_gen = link_gen + 1 WHERE id = $1";
+            exec(client, sql, &[&doc.as_str()]).await
+        }
+        Write::Append(..) | Write::Check | Write::Flush => Ok(()),
     }
+}
+
+async fn exec(
+    client: &Client,
+    sql: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> Result<(), StoreError> {
+    client.execute(sql, params).await.map_err(db_err).map(drop)
+}
+
+async fn purge(client: &Client, doc: &DocId) -> Result<(), StoreError> {
+    for sql in [
+        "DELETE FROM weft_updates WHERE doc = $1",
+        "DELETE FROM weft_docs WHERE id = $1",
+    ] {
+        client
+            .execute(sql, &[&doc.as_str()])
+            .await
+            .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+/// A run of appends: one insert for the updates, one upsert for the index.
+#[derive(Default)]
+struct Appends<'a> {
+    docs: Vec<&'a str>,
+    datas: Vec<&'a [u8]>,
+}
+
+impl<'a> Appends<'a> {
+    fn push(&mut self, doc: &'a str, data: &'a [u8]) {
+        self.docs.push(doc);
+        self.datas.push(data);
+    }
+
+    async fn insert(&mut self, client: &Client) -> Result<(), StoreError> {
+        if self.docs.is_empty() {
+            return Ok(());
+        }
+        insert(client, &self.docs, &self.datas).await?;
+        // Sorted, so two nodes' batches lock index rows in one order and
+        // cannot deadlock.
+        let mut grown: std::collections::BTreeMap<&str, i64> = Default::default();
+        for (d, data) in self.docs.iter().zip(&self.datas) {
+            *grown.entry(d).or_default() += data.len() as i64;
+        }
+        let (ids, sizes): (Vec<&str>, Vec<i64>) = grown.into_iter().unzip();
+        let now = unix_secs() as i64;
+        client
+            .execute(
+                "INSERT INTO weft_docs (id, created_at, updated_at, size)
+                 SELECT d, $3, $3, s FROM unnest($1::text[], $2::bigint[]) AS t(d, s)
+                 ON CONFLICT (id) DO UPDATE SET updated_at = $3, size = weft_docs.size + EXCLUDED.size",
+                &[&ids, &sizes, &now],
+            )
+            .await
+            .map_err(db_err)?;
+        self.docs.clear();
+        self.datas.clear();
+        Ok(())
+    }
+}
+
+async fn insert(client: &Client, docs: &[&str], datas: &[&[u8]]) -> Result<(), StoreError> {
     // WITH ORDINALITY keeps the queue order in the sequence numbers.
     client
         .execute(
             "INSERT INTO weft_updates (doc, data)
              SELECT d, u FROM unnest($1::text[], $2::bytea[]) WITH ORDINALITY AS t(d, u, i) ORDER BY i",
-            &[&*docs, &*datas],
+            &[&docs, &datas],
         )
         .await
         .map_err(db_err)?;
-    docs.clear();
-    datas.clear();
     Ok(())
 }
 
@@ -425,6 +636,13 @@ async fn compact(client: &Client, doc: &DocId, snapshot: &Bytes) -> Result<(), S
         .execute(
             "INSERT INTO weft_updates (doc, snapshot, data) VALUES ($1, true, $2)",
             &[&doc, &merged],
+        )
+        .await
+        .map_err(db_err)?;
+    client
+        .execute(
+            "UPDATE weft_docs SET size = (SELECT COALESCE(SUM(length(data)), 0) FROM weft_updates WHERE doc = $1) WHERE id = $1",
+            &[&doc],
         )
         .await
         .map_err(db_err)?;

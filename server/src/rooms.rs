@@ -20,8 +20,9 @@ use tokio::sync::{oneshot, OnceCell};
 use tokio_tungstenite::tungstenite::Message;
 use weft_core::backoff::Backoff;
 use weft_core::doc_id::DocId;
-use weft_core::protocol::{self, close};
+use weft_core::protocol::{self, close, NodeNotice};
 use weft_core::room::{Access, ConnId, Room};
+use weft_core::store::queue::Write;
 use weft_core::ProtocolError;
 
 use crate::control::ConnControl;
@@ -46,6 +47,9 @@ pub struct Peer {
     pub tx: Arc<Outbox>,
     /// Its control block.
     pub ctl: Arc<ConnControl>,
+    /// The link generation its token was minted at, if it came by a link:
+    /// resetting the doc's links closes it.
+    pub link_gen: Option<u64>,
 }
 
 struct State {
@@ -53,6 +57,8 @@ struct State {
     peers: HashMap<ConnId, Peer>,
     /// Log entries since the last snapshot; compaction resets it.
     log_len: usize,
+    /// `meta.title` as last written to the index (`None`: not known yet).
+    title: Option<Option<String>>,
 }
 
 /// One loaded document.
@@ -130,6 +136,9 @@ impl RoomHandle {
                 None => self.durability.wait_for_all(ctl),
             }
         }
+        if updates > 0 {
+            self.index_title(&mut st);
+        }
         if st.log_len >= self.compact_after {
             // Its outcome reaches the acks through `durability`.
             drop(self.compact_locked(&mut st));
@@ -137,10 +146,64 @@ impl RoomHandle {
         Ok((fx.reply, updates))
     }
 
+    /// Records `meta.title` in the index when an update changed it; queued
+    /// after that update, so the index never names a title not stored.
+    fn index_title(&self, st: &mut State) {
+        use yrs::Transact;
+        let title = weft_core::title::read(&st.room.doc().transact());
+        if st.title.as_ref() == Some(&title) {
+            return;
+        }
+        st.title = Some(title.clone());
+        let doc = self.doc.clone();
+        self.store.index(
+            Write::Title(self.doc.clone(), title),
+            Box::new(move |r| {
+                if let Err(e) = r {
+                    // The update's own write failed with it: the repair
+                    // path reports that; the title follows the next change.
+                    tracing::debug!(doc = %doc, error = %e, "indexing the title failed");
+                }
+            }),
+        );
+    }
+
+    /// Runs `f` on the document as it is now (for reading: changes go
+    /// through [`RoomHandle::receive`]).
+    pub fn read<R>(&self, f: impl FnOnce(&yrs::Doc) -> R) -> R {
+        f(self.state.lock().unwrap().room.doc())
+    }
+
+    /// Acts on a notice about this document (from this node or another).
+    pub fn notice(&self, notice: NodeNotice) {
+        match notice {
+            NodeNotice::Deleted => {
+                self.close_all(close::DELETED, "the document was moved to the trash")
+            }
+            NodeNotice::LinksReset(gen) => self.close_links_before(gen),
+        }
+    }
+
+    /// Closes the connections that came by a link minted before `gen`.
+    pub fn close_links_before(&self, gen: u64) {
+        let st = self.state.lock().unwrap();
+        for peer in st.peers.values() {
+            if peer.link_gen.is_some_and(|g| g < gen) {
+                peer.ctl.close(
+                    close::TOKEN_EXPIRED,
+                    "this link was reset by the document's owner",
+                );
+            }
+        }
+    }
+
     /// Handles a frame another node relayed for its clients (`conn` stands
     /// for that node): applied and sent to every local client, not stored,
     /// since the node that received it stored it.
     pub fn receive_remote(&self, conn: ConnId, frame: &[u8]) {
+        if let Some(notice) = protocol::parse_node_notice(frame) {
+            return self.notice(notice);
+        }
         let mut st = self.state.lock().unwrap();
         match st.room.handle(conn, frame, Access::Write) {
             Ok(fx) => {
@@ -507,6 +570,17 @@ impl Rooms {
         }
     }
 
+    /// Tells this node's and every other node's connections to `doc` what
+    /// happened to it.
+    pub fn announce(&self, doc: &DocId, notice: NodeNotice) {
+        if let Some(room) = self.loaded_room(doc) {
+            room.notice(notice);
+        }
+        if let Some(peers) = &self.peers {
+            peers.publish(doc, protocol::node_notice(notice));
+        }
+    }
+
     /// Gives a lease back; the doc unloads after the grace period if unused.
     pub fn release(self: &Arc<Self>, lease: Lease) {
         if lease.room.is_poisoned() {
@@ -518,6 +592,14 @@ impl Rooms {
     /// Drops a doc from memory at once and closes its connections, so the
     /// next connection reloads it from the store.
     pub fn evict(&self, doc: &DocId) {
+        if self.unload_now(doc, close::INTERNAL, "document reloading") {
+            tracing::error!(doc = %doc, "document evicted after an internal error; clients will reload it");
+        }
+    }
+
+    /// Drops `doc` from memory at once, closing its connections with
+    /// `code`; true if it was loaded. Nothing is written.
+    pub fn unload_now(&self, doc: &DocId, code: u16, reason: &str) -> bool {
         let mut map = self.map.lock().unwrap();
         let slot = map.remove(doc);
         // Under the map lock, so a reload's subscription comes after.
@@ -525,10 +607,13 @@ impl Rooms {
             peers.unsubscribe(doc);
         }
         drop(map);
-        if let Some(room) = slot.as_ref().and_then(|s| s.cell.get()) {
-            tracing::error!(doc = %doc, "document evicted after an internal error; clients will reload it");
-            room.close_all(close::INTERNAL, "document reloading");
-            self.metrics.docs_loaded.dec();
+        match slot.as_ref().and_then(|s| s.cell.get()) {
+            Some(room) => {
+                room.close_all(code, reason);
+                self.metrics.docs_loaded.dec();
+                true
+            }
+            None => false,
         }
     }
 
@@ -657,6 +742,7 @@ impl Rooms {
                 room,
                 peers: HashMap::new(),
                 log_len: stored.log_len,
+                title: None,
             }),
             durability: Arc::new(Durability::new(
                 doc.clone(),

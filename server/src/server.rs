@@ -196,7 +196,7 @@ fn shared_state(
     if let Some(cluster) = &cluster {
         cluster.start(rooms.clone());
     }
-    Ok(Arc::new(Shared {
+    let shared = Arc::new(Shared {
         auth: auth_from(&config)?,
         conn_limit: Arc::new(Semaphore::new(config.max_connections)),
         connects: ConnectLimiter::new(config.rate_connects, MINUTE),
@@ -208,7 +208,12 @@ fn shared_state(
         shutdown: CancellationToken::new(),
         tracker: TaskTracker::new(),
         cluster,
-    }))
+    });
+    tokio::spawn(crate::trash::purger(
+        Arc::downgrade(&shared),
+        shared.config.trash_retention,
+    ));
+    Ok(shared)
 }
 
 /// Closes every connection with 1001, writes what the documents hold and

@@ -14,8 +14,10 @@
 //!   strikethrough).
 //! - [`md_write`]: Markdown out, escaping what must be.
 //! - [`html`]: HTML out.
+//! - [`html_read`]: HTML in (through Markdown).
 
 pub mod html;
+pub mod html_read;
 pub mod md_read;
 pub mod md_write;
 pub mod model;
@@ -58,6 +60,16 @@ pub fn put_markdown(
 ) {
     let blocks = md_read::parse(markdown);
     yxml::write_blocks(txn, frag, &blocks, mode);
+}
+
+/// Writes blocks into the document in one transaction.
+pub fn put_blocks(
+    txn: &mut TransactionMut,
+    frag: &XmlFragmentRef,
+    blocks: &[Block],
+    mode: PutMode,
+) {
+    yxml::write_blocks(txn, frag, blocks, mode);
 }
 
 /// The document as Markdown.

@@ -7,12 +7,15 @@ use std::sync::Mutex;
 use crate::doc_id::DocId;
 use bytes::Bytes;
 
+use super::index::{DocMeta, ListQuery, Page};
+use super::queue::Write;
 use super::{Done, Store, StoreError, StoreFuture, StoredDoc};
 
 /// Keeps every doc in a map. Writes complete immediately, in call order.
 #[derive(Default)]
 pub struct MemoryStore {
     docs: Mutex<HashMap<DocId, StoredDoc>>,
+    index: Mutex<HashMap<DocId, DocMeta>>,
     failing: AtomicBool,
 }
 
@@ -44,10 +47,15 @@ impl Store for MemoryStore {
     }
 
     fn append(&self, doc: &DocId, update: Bytes, done: Done) {
+        let len = update.len() as u64;
         done(self.write(|docs| {
             let entry = docs.entry(doc.clone()).or_default();
             entry.updates.push(update);
             entry.log_len += 1;
+            self.entry(doc, |m, now| {
+                m.size += len;
+                m.updated_at = now;
+            });
         }));
     }
 
@@ -56,10 +64,11 @@ impl Store for MemoryStore {
             docs.insert(
                 doc.clone(),
                 StoredDoc {
-                    updates: vec![snapshot],
+                    updates: vec![snapshot.clone()],
                     log_len: 0,
                 },
             );
+            self.entry(doc, |m, _| m.size = snapshot.len() as u64);
         }));
     }
 
@@ -74,5 +83,86 @@ impl Store for MemoryStore {
             Ok(())
         };
         Box::pin(async move { r })
+    }
+
+    fn meta(&self, doc: &DocId) -> StoreFuture<Option<DocMeta>> {
+        let got = self.index.lock().unwrap().get(doc).cloned();
+        Box::pin(async move { Ok(got) })
+    }
+
+    fn list(&self, q: ListQuery) -> StoreFuture<Page> {
+        let mut docs: Vec<DocMeta> = self
+            .index
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|m| m.trashed_at.is_none() && q.scope.contains(m.id.as_str()))
+            .filter(|m| match q.q.as_deref().filter(|t| !t.is_empty()) {
+                None => true,
+                Some(t) => m
+                    .title
+                    .as_deref()
+                    .is_some_and(|title| title.to_lowercase().contains(&t.to_lowercase())),
+            })
+            .filter(|m| match &q.after {
+                None => true,
+                Some(c) => (m.updated_at, m.id.as_str()) < (c.updated_at, c.id.as_str()),
+            })
+            .cloned()
+            .collect();
+        docs.sort_by(|a, b| (b.updated_at, b.id.as_str()).cmp(&(a.updated_at, a.id.as_str())));
+        docs.truncate(q.limit.max(1) + 1);
+        let page = super::sqlite_index::page(docs, q.limit.max(1));
+        Box::pin(async move { Ok(page) })
+    }
+
+    fn trashed_before(&self, before: i64) -> StoreFuture<Vec<DocId>> {
+        let ids = self
+            .index
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|m| m.trashed_at.is_some_and(|t| t < before))
+            .map(|m| m.id.clone())
+            .collect();
+        Box::pin(async move { Ok(ids) })
+    }
+
+    fn index(&self, write: Write, done: Done) {
+        done(self.write(|docs| match write {
+            Write::Title(doc, title) => self.entry(&doc, |m, _| m.title = title),
+            Write::Trash(doc, at) => self.update(&doc, |m| m.trashed_at = at),
+            Write::BumpLinks(doc) => self.update(&doc, |m| m.link_gen += 1),
+            Write::Purge(doc) => {
+                docs.remove(&doc);
+                self.index.lock().unwrap().remove(&doc);
+            }
+            Write::Append(..) | Write::Compact(..) | Write::Check | Write::Flush => {}
+        }));
+    }
+}
+
+impl MemoryStore {
+    /// Changes `doc`'s entry, creating it first.
+    fn entry(&self, doc: &DocId, f: impl FnOnce(&mut DocMeta, i64)) {
+        let now = crate::time::unix_secs() as i64;
+        let mut index = self.index.lock().unwrap();
+        let m = index.entry(doc.clone()).or_insert_with(|| DocMeta {
+            id: doc.clone(),
+            title: None,
+            created_at: now,
+            updated_at: now,
+            size: 0,
+            trashed_at: None,
+            link_gen: 0,
+        });
+        f(m, now);
+    }
+
+    /// Changes `doc`'s entry if it has one.
+    fn update(&self, doc: &DocId, f: impl FnOnce(&mut DocMeta)) {
+        if let Some(m) = self.index.lock().unwrap().get_mut(doc) {
+            f(m);
+        }
     }
 }

@@ -11,9 +11,11 @@
 //! [`queue`] is the group-commit write queue both durable stores use: a
 //! store supplies only its commit.
 
+pub mod index;
 mod memory;
 pub mod queue;
 mod sqlite;
+mod sqlite_index;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -22,6 +24,7 @@ use std::sync::Arc;
 use crate::doc_id::DocId;
 use bytes::Bytes;
 
+pub use index::{Cursor, DocMeta, ListQuery, Page, Scope};
 pub use memory::MemoryStore;
 pub use sqlite::{BackupInfo, DirLock, SqliteStore};
 
@@ -112,6 +115,19 @@ pub trait Store: Send + Sync + 'static {
     fn flush(&self, done: Done);
     /// Succeeds while the store can take writes.
     fn check(&self) -> StoreFuture<()>;
+
+    // The document index (see [`index`]): appends and compactions keep
+    // sizes and times; these read it and queue the rest, in order with
+    // the document's writes.
+
+    /// `doc`'s entry; `None` if nothing was ever stored for it.
+    fn meta(&self, doc: &DocId) -> StoreFuture<Option<DocMeta>>;
+    /// A page of documents not in the trash, newest first.
+    fn list(&self, query: ListQuery) -> StoreFuture<Page>;
+    /// Documents moved to the trash before `before` (unix seconds).
+    fn trashed_before(&self, before: i64) -> StoreFuture<Vec<DocId>>;
+    /// Queues an index change (a [`queue::Write`] other than an update).
+    fn index(&self, write: queue::Write, done: Done);
 }
 
 /// Runs a callback-style store call and waits for its result.
@@ -131,6 +147,11 @@ pub async fn flush(store: &dyn Store) -> Result<(), StoreError> {
 /// [`Store::compact`] as a future.
 pub async fn compact(store: &dyn Store, doc: &DocId, snapshot: Bytes) -> Result<(), StoreError> {
     wait(|done| store.compact(doc, snapshot, done)).await
+}
+
+/// [`Store::index`] as a future.
+pub async fn index(store: &dyn Store, write: queue::Write) -> Result<(), StoreError> {
+    wait(|done| store.index(write, done)).await
 }
 
 /// [`Store::append`] as a future.

@@ -21,6 +21,14 @@ pub enum Write {
     Append(DocId, Bytes),
     /// Replace everything queued for the doc before it with this snapshot.
     Compact(DocId, Bytes),
+    /// Record the doc's title in the index (`meta.title`, or none).
+    Title(DocId, Option<String>),
+    /// Move the doc into the trash at this time (unix seconds), or out.
+    Trash(DocId, Option<i64>),
+    /// Bump the doc's link generation.
+    BumpLinks(DocId),
+    /// Delete the doc: updates, snapshot and index entry.
+    Purge(DocId),
     /// Prove the store takes writes (the health probe).
     Check,
     /// Nothing to write: completes once everything before it has.

@@ -12,8 +12,10 @@
 //! - `updates(id INTEGER PRIMARY KEY, doc TEXT, data BLOB)`: the log, in id order;
 //! - `snapshots(doc TEXT PRIMARY KEY, data BLOB, updated_at INTEGER)`: one
 //!   merged state per doc, which replaces the log entries before it;
-//! - `meta(key TEXT PRIMARY KEY, value TEXT)`: the health probe's row.
+//! - `meta(key TEXT PRIMARY KEY, value TEXT)`: the health probe's row;
+//! - `doc_index`: the document index (`sqlite_index.rs`).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc};
 use std::thread;
@@ -23,20 +25,28 @@ use bytes::Bytes;
 use rusqlite::{params, Connection, OpenFlags};
 use tokio::sync::oneshot;
 
+use super::index::{DocMeta, ListQuery, Page};
 use super::queue::{self, Write, WriteQueue};
-use super::{db_path, Done, Store, StoreError, StoreFuture, StoredDoc, DB_FILE};
+use super::{db_path, sqlite_index, Done, Store, StoreError, StoreFuture, StoredDoc, DB_FILE};
 use crate::time::unix_secs;
 
 /// Most writes committed in one transaction; bounds how long one commit takes.
 const MAX_BATCH: usize = 4096;
 
-/// A load for the reader thread, and where its answer goes.
-struct Load(DocId, oneshot::Sender<Result<StoredDoc, StoreError>>);
+type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
+
+/// A read for the reader thread, and where its answer goes.
+enum Read {
+    Load(DocId, Reply<StoredDoc>),
+    Meta(DocId, Reply<Option<DocMeta>>),
+    List(ListQuery, Reply<Page>),
+    Trashed(i64, Reply<Vec<DocId>>),
+}
 
 /// SQLite-backed [`Store`].
 pub struct SqliteStore {
     writes: WriteQueue,
-    loads: mpsc::Sender<Load>,
+    reads: mpsc::Sender<Read>,
     path: PathBuf,
 }
 
@@ -48,7 +58,7 @@ impl SqliteStore {
             source: Arc::new(e),
         })?;
         let path = db_path(dir);
-        let write = Connection::open(&path)?;
+        let mut write = Connection::open(&path)?;
         write.execute_batch(
             "PRAGMA journal_mode=WAL;
              PRAGMA synchronous=FULL;
@@ -56,9 +66,9 @@ impl SqliteStore {
              CREATE TABLE IF NOT EXISTS updates (id INTEGER PRIMARY KEY, doc TEXT NOT NULL, data BLOB NOT NULL);
              CREATE INDEX IF NOT EXISTS updates_by_doc ON updates(doc, id);
              CREATE TABLE IF NOT EXISTS snapshots (doc TEXT PRIMARY KEY, data BLOB NOT NULL, updated_at INTEGER NOT NULL);
-             CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
-             PRAGMA user_version=1;",
+             CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);",
         )?;
+        sqlite_index::migrate(&mut write, unix_secs() as i64)?;
         let read = Connection::open_with_flags(
             &path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -68,10 +78,10 @@ impl SqliteStore {
             path: dir.display().to_string(),
             source: Arc::new(e),
         };
-        let (loads, load_rx) = mpsc::channel();
+        let (reads, read_rx) = mpsc::channel();
         thread::Builder::new()
             .name("weft-sqlite-reader".into())
-            .spawn(move || reader(read, load_rx))
+            .spawn(move || reader(read, read_rx))
             .map_err(spawn_failed)?;
         let (writes, writer) = queue::channel(MAX_BATCH);
         let mut write = write;
@@ -81,7 +91,7 @@ impl SqliteStore {
             .map_err(spawn_failed)?;
         Ok(SqliteStore {
             writes,
-            loads,
+            reads,
             path,
         })
     }
@@ -97,40 +107,76 @@ impl SqliteStore {
     }
 }
 
-/// Serves loads in the order asked; ends when the store is dropped.
-fn reader(conn: Connection, rx: mpsc::Receiver<Load>) {
-    while let Ok(Load(doc, reply)) = rx.recv() {
-        let _ = reply.send(load(&conn, doc.as_str()).map_err(StoreError::from));
-    }
-}
-
-fn commit(conn: &mut Connection, batch: &[Write]) -> rusqlite::Result<()> {
-    let txn = conn.transaction()?;
-    {
-        let mut append = txn.prepare_cached("INSERT INTO updates (doc, data) VALUES (?1, ?2)")?;
-        for op in batch {
-            match op {
-                Write::Append(doc, data) => {
-                    append.execute(params![doc.as_str(), &data[..]])?;
-                }
-                Write::Compact(doc, data) => {
-                    txn.execute("DELETE FROM updates WHERE doc = ?1", params![doc.as_str()])?;
-                    txn.execute(
-                        "INSERT OR REPLACE INTO snapshots (doc, data, updated_at) VALUES (?1, ?2, ?3)",
-                        params![doc.as_str(), &data[..], unix_secs() as i64],
-                    )?;
-                }
-                Write::Check => {
-                    txn.execute(
-                        "INSERT OR REPLACE INTO meta (key, value) VALUES ('health', ?1)",
-                        params![unix_secs().to_string()],
-                    )?;
-                }
-                Write::Flush => {}
+/// Serves reads in the order asked; ends when the store is dropped.
+fn reader(conn: Connection, rx: mpsc::Receiver<Read>) {
+    let err = StoreError::from;
+    while let Ok(read) = rx.recv() {
+        // A dropped reply means the asker gave up; nothing to do.
+        match read {
+            Read::Load(doc, reply) => drop(reply.send(load(&conn, doc.as_str()).map_err(err))),
+            Read::Meta(doc, reply) => {
+                drop(reply.send(sqlite_index::meta(&conn, doc.as_str()).map_err(err)))
+            }
+            Read::List(q, reply) => drop(reply.send(sqlite_index::list(&conn, &q).map_err(err))),
+            Read::Trashed(t, reply) => {
+                drop(reply.send(sqlite_index::trashed_before(&conn, t).map_err(err)))
             }
         }
     }
+}
+
+/// One transaction for the batch. Appends only add to their doc's index
+/// entry, summed per doc and written before anything else touches it.
+fn commit(conn: &mut Connection, batch: &[Write]) -> rusqlite::Result<()> {
+    let now = unix_secs() as i64;
+    let txn = conn.transaction()?;
+    let mut grown: HashMap<&DocId, u64> = HashMap::new();
+    {
+        let mut append = txn.prepare_cached("INSERT INTO updates (doc, data) VALUES (?1, ?2)")?;
+        for op in batch {
+            if let Write::Append(doc, data) = op {
+                append.execute(params![doc.as_str(), &data[..]])?;
+                *grown.entry(doc).or_default() += data.len() as u64;
+                continue;
+            }
+            for (doc, n) in grown.drain() {
+                sqlite_index::grew(&txn, doc.as_str(), n, now)?;
+            }
+            apply(&txn, op, now)?;
+        }
+    }
+    for (doc, n) in grown {
+        sqlite_index::grew(&txn, doc.as_str(), n, now)?;
+    }
     txn.commit()
+}
+
+/// A write other than an append, inside the batch's transaction.
+fn apply(txn: &rusqlite::Transaction<'_>, op: &Write, now: i64) -> rusqlite::Result<()> {
+    match op {
+        Write::Append(..) | Write::Flush => {}
+        Write::Compact(doc, data) => {
+            txn.execute("DELETE FROM updates WHERE doc = ?1", params![doc.as_str()])?;
+            txn.execute(
+                "INSERT OR REPLACE INTO snapshots (doc, data, updated_at) VALUES (?1, ?2, ?3)",
+                params![doc.as_str(), &data[..], now],
+            )?;
+            sqlite_index::resized(txn, doc.as_str(), data.len() as u64, now)?;
+        }
+        Write::Title(doc, title) => {
+            sqlite_index::set_title(txn, doc.as_str(), title.as_deref(), now)?
+        }
+        Write::Trash(doc, at) => sqlite_index::set_trashed(txn, doc.as_str(), *at)?,
+        Write::BumpLinks(doc) => sqlite_index::bump_links(txn, doc.as_str())?,
+        Write::Purge(doc) => sqlite_index::purge(txn, doc.as_str())?,
+        Write::Check => {
+            txn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('health', ?1)",
+                params![now.to_string()],
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// What a backup holds.
@@ -310,10 +356,7 @@ fn load(conn: &Connection, doc: &str) -> rusqlite::Result<StoredDoc> {
 
 impl Store for SqliteStore {
     fn load(&self, doc: &DocId) -> StoreFuture<StoredDoc> {
-        let (reply, answer) = oneshot::channel();
-        // If the reader is gone, the reply is dropped and the load reads Closed.
-        let _ = self.loads.send(Load(doc.clone(), reply));
-        Box::pin(async move { answer.await.unwrap_or(Err(StoreError::Closed)) })
+        self.read(|reply| Read::Load(doc.clone(), reply))
     }
 
     fn append(&self, doc: &DocId, update: Bytes, done: Done) {
@@ -338,5 +381,31 @@ impl Store for SqliteStore {
             }),
         );
         Box::pin(async move { rx.await.unwrap_or(Err(StoreError::Closed)) })
+    }
+
+    fn meta(&self, doc: &DocId) -> StoreFuture<Option<DocMeta>> {
+        self.read(|reply| Read::Meta(doc.clone(), reply))
+    }
+
+    fn list(&self, query: ListQuery) -> StoreFuture<Page> {
+        self.read(|reply| Read::List(query, reply))
+    }
+
+    fn trashed_before(&self, before: i64) -> StoreFuture<Vec<DocId>> {
+        self.read(|reply| Read::Trashed(before, reply))
+    }
+
+    fn index(&self, write: Write, done: Done) {
+        self.writes.push(write, done);
+    }
+}
+
+impl SqliteStore {
+    /// Sends a read to the reader thread; its answer as a future. If the
+    /// reader is gone, the reply is dropped and the read fails as Closed.
+    fn read<T: Send + 'static>(&self, make: impl FnOnce(Reply<T>) -> Read) -> StoreFuture<T> {
+        let (reply, answer) = oneshot::channel();
+        let _ = self.reads.send(make(reply));
+        Box::pin(async move { answer.await.unwrap_or(Err(StoreError::Closed)) })
     }
 }

@@ -1,0 +1,105 @@
+//! The HTTP API under `/api/v1`: axum routes over the same state as the
+//! WebSocket side, with the same tokens and limits. Its OpenAPI description
+//! is generated from the handlers (utoipa) and served at
+//! `/api/v1/openapi.json`.
+//!
+//! # Layout
+//! - [`docs`]: listing, metadata, content, updates, title, trash.
+//! - [`links`]: share links scoped to one document, and resetting them.
+//! - [`access`]: the caller, from its token, and what it may do.
+//! - [`error`]: `{"error": {"code", "message"}}` answers.
+
+pub mod access;
+pub mod docs;
+pub mod error;
+pub mod links;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, LazyLock};
+
+use axum::body::Body;
+use axum::http::{Request, Response, StatusCode};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use tower::ServiceExt;
+use utoipa::OpenApi;
+
+use crate::state::Shared;
+use access::ClientAddr;
+use error::ApiError;
+
+/// The API's description, generated from the handlers.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Weft server API",
+        description = "Documents on a Weft server: list, read, write, trash, share. Authenticate with `Authorization: Bearer <token>` or `?token=`, the same tokens as the WebSocket."
+    ),
+    paths(
+        docs::list,
+        docs::get,
+        docs::content,
+        docs::post_update,
+        docs::put_content,
+        docs::patch,
+        docs::delete,
+        docs::restore,
+        links::create,
+        links::reset
+    ),
+    components(schemas(
+        docs::DocSummary,
+        docs::DocDetail,
+        docs::DocList,
+        docs::TitlePatch,
+        links::LinkRequest,
+        links::Link,
+        error::ErrorBody,
+        error::ErrorDetail
+    ))
+)]
+pub struct ApiDoc;
+
+/// The routes, built once; the state is added per request.
+static ROUTES: LazyLock<Router<Arc<Shared>>> = LazyLock::new(|| {
+    Router::new()
+        .route("/api/v1/docs", get(docs::list))
+        .route(
+            "/api/v1/docs/{id}",
+            get(docs::get).patch(docs::patch).delete(docs::delete),
+        )
+        .route(
+            "/api/v1/docs/{id}/content",
+            get(docs::content).put(docs::put_content),
+        )
+        .route("/api/v1/docs/{id}/updates", post(docs::post_update))
+        .route("/api/v1/docs/{id}/restore", post(docs::restore))
+        .route("/api/v1/docs/{id}/links", post(links::create))
+        .route("/api/v1/docs/{id}/links/reset", post(links::reset))
+        .route(
+            "/api/v1/openapi.json",
+            get(|| async { Json(ApiDoc::openapi()) }),
+        )
+        .fallback(|| async {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "no_such_endpoint",
+                "no such API endpoint; see /api/v1/openapi.json",
+            )
+        })
+});
+
+/// Serves one API request from `remote`.
+pub async fn serve<B>(shared: Arc<Shared>, req: Request<B>, remote: SocketAddr) -> Response<Body>
+where
+    B: hyper::body::Body<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    let mut req = req.map(Body::new);
+    req.extensions_mut().insert(ClientAddr(remote));
+    let routes = ROUTES.clone().with_state(shared);
+    match routes.oneshot(req).await {
+        Ok(res) => res,
+        Err(never) => match never {},
+    }
+}

@@ -1,0 +1,52 @@
+//! The trash: documents deleted through the API stay restorable for
+//! `--trash-retention`, then this task deletes them for good.
+
+use std::sync::Weak;
+use std::time::Duration;
+
+use weft_core::protocol::close;
+use weft_core::store::{self, queue::Write};
+use weft_core::time::unix_secs;
+
+use crate::state::Shared;
+
+/// How often to look for documents past their retention: often enough
+/// that a short retention (tests, small setups) is honoured closely.
+fn interval(retention: Duration) -> Duration {
+    (retention / 4).clamp(Duration::from_secs(1), Duration::from_secs(3600))
+}
+
+/// Deletes documents that have been in the trash longer than the
+/// retention, until the server stops.
+pub async fn purger(shared: Weak<Shared>, retention: Duration) {
+    let mut tick = tokio::time::interval(interval(retention));
+    loop {
+        tick.tick().await;
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        if shared.shutdown.is_cancelled() {
+            return;
+        }
+        let before = unix_secs().saturating_sub(retention.as_secs()) as i64;
+        let docs = match shared.store.trashed_before(before).await {
+            Ok(docs) => docs,
+            Err(e) => {
+                tracing::warn!(error = %e, "trash: cannot list documents to delete; will retry");
+                continue;
+            }
+        };
+        for doc in docs {
+            // Out of memory first, so nothing writes it back.
+            shared
+                .rooms
+                .unload_now(&doc, close::DELETED, "the document was deleted");
+            match store::index(&*shared.store, Write::Purge(doc.clone())).await {
+                Ok(()) => tracing::info!(doc = %doc, "trash: deleted for good"),
+                Err(e) => {
+                    tracing::warn!(doc = %doc, error = %e, "trash: deleting failed; will retry")
+                }
+            }
+        }
+    }
+}
