@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use weft_core::convert::{self, PutMode};
-use weft_core::engine::{DocUrl, EngineError, Event, Session, SessionOptions, Status};
+use weft_core::engine::{api, DocUrl, EngineError, Event, Session, SessionOptions, Status};
 
-/// Read, write and watch Weft documents. A document URL looks like
-/// ws://HOST:PORT/DOC-ID, optionally with ?token=TOKEN.
+/// Read, write, watch, list and manage Weft documents. A document URL looks
+/// like ws://HOST:PORT/DOC-ID, optionally with ?token=TOKEN.
 #[derive(Debug, Parser)]
 #[command(name = "weft", version, about, long_about = None)]
 pub struct Cli {
@@ -66,6 +66,36 @@ pub enum Command {
     Share {
         /// ws://HOST:PORT/DOC-ID?token=WRITE-TOKEN
         url: String,
+    },
+    /// List the documents on a server that the token may open, newest
+    /// first: id, title and when it last changed.
+    Ls {
+        /// ws://HOST:PORT (or any document URL on it), with ?token= if the server needs one.
+        server: String,
+        /// Only documents whose title contains this.
+        #[arg(long, short)]
+        search: Option<String>,
+        /// Print JSON (one array) instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Move a document to the server's trash. It can be restored until the
+    /// server's trash retention passes (`weft restore`).
+    Rm {
+        /// ws://HOST:PORT/DOC-ID
+        url: String,
+    },
+    /// Take a document back out of the server's trash.
+    Restore {
+        /// ws://HOST:PORT/DOC-ID
+        url: String,
+    },
+    /// Print a document's title, or set it (an empty title removes it).
+    Title {
+        /// ws://HOST:PORT/DOC-ID
+        url: String,
+        /// The new title.
+        title: Option<String>,
     },
     /// Print the document, then print it again every time it changes,
     /// until interrupted.
@@ -126,7 +156,59 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
         Command::Put { url, file, append } => put(&url, &file, append, cli.timeout).await,
         Command::Share { url } => share(&url, cli.timeout, out).await,
         Command::Watch { url, format } => watch(&url, format, cli.timeout, out).await,
+        Command::Ls {
+            server,
+            search,
+            json,
+        } => ls(&server, search.as_deref(), json, cli.timeout, out).await,
+        Command::Rm { url } => {
+            let url = DocUrl::parse(&url)?;
+            api::trash(&url, cli.timeout).await?;
+            eprintln!("weft: moved {url} to the trash (weft restore brings it back)");
+            Ok(())
+        }
+        Command::Restore { url } => {
+            let url = DocUrl::parse(&url)?;
+            api::restore(&url, cli.timeout).await?;
+            eprintln!("weft: restored {url}");
+            Ok(())
+        }
+        Command::Title { url, title } => {
+            let url = DocUrl::parse(&url)?;
+            let doc = match title {
+                Some(t) => api::set_title(&url, &t, cli.timeout).await?,
+                None => api::get(&url, cli.timeout).await?,
+            };
+            writeln!(out, "{}", doc.title.unwrap_or_default()).map_err(io)
+        }
     }
+}
+
+/// `weft ls`: a table (or JSON) of the server's documents.
+async fn ls(
+    server: &str,
+    search: Option<&str>,
+    json: bool,
+    timeout: Duration,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let docs = api::list(&api::server_of(server)?, search, 100_000, timeout).await?;
+    if json {
+        let text = serde_json::to_string_pretty(&docs).map_err(|e| CliError::Io(e.to_string()))?;
+        return writeln!(out, "{text}").map_err(io);
+    }
+    let width = docs.iter().map(|d| d.id.len()).max().unwrap_or(2).max(2);
+    for d in &docs {
+        let when = humantime::format_rfc3339_seconds(
+            std::time::UNIX_EPOCH + Duration::from_secs(d.updated_at.max(0) as u64),
+        );
+        let title = d.title.as_deref().unwrap_or("(untitled)");
+        writeln!(out, "{:width$}  {when}  {title}", d.id).map_err(io)?;
+    }
+    if docs.is_empty() {
+        eprintln!("weft: no documents (that this token may open)");
+    }
+    Ok(())
 }
 
 /// `weft put`: replaces (or appends to) the document, and waits until the

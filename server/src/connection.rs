@@ -347,4 +347,3 @@ where
     }
     let _ = tokio::time::timeout(Duration::from_secs(1), sink.close()).await;
 }
-

@@ -280,3 +280,106 @@ async fn share_makes_a_view_link_that_reads_but_cannot_write() -> anyhow::Result
     assert!(String::from_utf8_lossy(&anon.stderr).contains("401"));
     Ok(())
 }
+
+/// `weft ls`, `title`, `rm` and `restore` over the server's HTTP API, and
+/// the API's Markdown matching `weft cat`.
+#[tokio::test]
+async fn ls_title_rm_and_restore_manage_documents_on_the_server() -> anyhow::Result<()> {
+    let data = tempfile::tempdir()?;
+    let server = ServerProcess::start(data.path(), &[]).await?;
+    let base = format!("ws://{}", server.addr);
+    let file = data.path().join("in.md");
+    std::fs::write(&file, DOC)?;
+    for id in ["alpha", "beta"] {
+        let put = weft(&["put", &server.url(id), file.to_str().unwrap()]);
+        assert!(
+            put.status.success(),
+            "{}",
+            String::from_utf8_lossy(&put.stderr)
+        );
+    }
+
+    // The API's Markdown is what `weft cat` prints.
+    let (status, md) = weft_e2e::http(
+        server.addr,
+        "GET",
+        "/api/v1/docs/alpha/content?format=md",
+        &[],
+        &[],
+    )
+    .await?;
+    assert_eq!(status, 200);
+    assert_eq!(
+        String::from_utf8(md)?,
+        stdout(&weft(&["cat", &server.url("alpha")]))
+    );
+
+    // Times are in seconds: let the title's change land in a later one.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let set = weft(&["title", &server.url("alpha"), "Quarterly plan"]);
+    assert!(
+        set.status.success(),
+        "{}",
+        String::from_utf8_lossy(&set.stderr)
+    );
+    assert_eq!(
+        stdout(&weft(&["title", &server.url("alpha")])),
+        "Quarterly plan\n"
+    );
+    // Set through the API, the title is in the document for every client.
+    let c = weft_e2e::Client::synced(&server.url("alpha")).await?;
+    assert_eq!(
+        weft_core::title::read(&yrs::Transact::transact(c.doc())).as_deref(),
+        Some("Quarterly plan")
+    );
+
+    let ls = weft(&["ls", &base]);
+    assert!(
+        ls.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ls.stderr)
+    );
+    let table = stdout(&ls);
+    assert_eq!(table.lines().count(), 2, "{table}");
+    // Newest first: alpha was changed last.
+    assert!(
+        table.lines().next().unwrap().starts_with("alpha") && table.contains("Quarterly plan"),
+        "{table}"
+    );
+    assert!(
+        table.contains("beta") && table.contains("(untitled)"),
+        "{table}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&stdout(&weft(&["ls", &base, "--json"])))?;
+    assert_eq!(json[0]["id"], "alpha");
+    assert_eq!(json[0]["title"], "Quarterly plan");
+    let found = stdout(&weft(&["ls", &base, "--search", "quarter"]));
+    assert_eq!(found.lines().count(), 1, "{found}");
+
+    let rm = weft(&["rm", &server.url("beta")]);
+    assert!(
+        rm.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rm.stderr)
+    );
+    assert!(!stdout(&weft(&["ls", &base])).contains("beta"));
+    let cat = weft(&["cat", &server.url("beta"), "--timeout", "3s"]);
+    assert!(!cat.status.success(), "a trashed document opened");
+    assert!(
+        String::from_utf8_lossy(&cat.stderr).contains("410"),
+        "{}",
+        String::from_utf8_lossy(&cat.stderr)
+    );
+    assert!(weft(&["restore", &server.url("beta")]).status.success());
+    assert_eq!(stdout(&weft(&["cat", &server.url("beta")])), DOC);
+
+    // Errors are the server's words, with a failing exit.
+    let missing = weft(&["rm", &server.url("never-was")]);
+    assert!(!missing.status.success());
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("no document with this id"),
+        "{}",
+        String::from_utf8_lossy(&missing.stderr)
+    );
+    Ok(())
+}

@@ -13,8 +13,11 @@
 //! - `shared`: what the two share: status, counts, events;
 //! - `library`: [`Library`], the local list of documents;
 //! - [`share`]: share links and token claims;
+//! - [`api`]: a client of the server's document API; [`http`] sends it.
 //! - `url`: [`DocUrl`], a document's address.
 
+pub mod api;
+pub mod http;
 mod library;
 mod link;
 mod session;

@@ -9,13 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
-use bytes::Bytes;
-use http_body_util::{BodyExt, Empty};
-use hyper::header;
-use hyper_util::rt::TokioIo;
 use serde::Deserialize;
-use tokio::io::{AsyncRead, AsyncWrite};
-use tokio_tungstenite::tungstenite::http::{Request, Uri};
+use tokio_tungstenite::tungstenite::http::Method;
 
 use super::{DocUrl, EngineError};
 
@@ -116,66 +111,20 @@ pub async fn share_links(url: &DocUrl, timeout: Duration) -> Result<ShareLinks, 
 
 /// `POST /share/<doc>` with the URL's token; the status and body.
 async fn post_share(url: &DocUrl) -> Result<(u16, String), EngineError> {
-    let server: Uri = url
-        .server()
-        .parse()
-        .map_err(|_| EngineError::BadUrl(url.to_string()))?;
-    let tls = url.scheme == "wss";
-    let host = server
-        .host()
-        .ok_or_else(|| EngineError::BadUrl(url.to_string()))?
-        .trim_matches(|c| c == '[' || c == ']')
-        .to_owned();
-    let port = server.port_u16().unwrap_or(if tls { 443 } else { 80 });
-    let unreachable = EngineError::unreachable;
-    let tcp = tokio::net::TcpStream::connect((host.as_str(), port))
-        .await
-        .map_err(unreachable)?;
-    let mut req = Request::post(format!("/share/{}", url.doc)).header(header::HOST, &url.authority);
-    if let Some(t) = &url.token {
-        req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
-    }
-    let req = req
-        .body(Empty::<Bytes>::new())
-        .map_err(|e| EngineError::BadUrl(e.to_string()))?;
-    if !tls {
-        return send(tcp, req).await;
-    }
-    let mut roots = tokio_rustls::rustls::RootCertStore::empty();
-    // Honours SSL_CERT_FILE / SSL_CERT_DIR, like the WebSocket connection.
-    for cert in rustls_native_certs::load_native_certs().certs {
-        let _ = roots.add(cert);
-    }
-    let config = tokio_rustls::rustls::ClientConfig::builder()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let name = tokio_rustls::rustls::pki_types::ServerName::try_from(host)
-        .map_err(|e| EngineError::BadUrl(e.to_string()))?;
-    let stream = tokio_rustls::TlsConnector::from(Arc::new(config))
-        .connect(name, tcp)
-        .await
-        .map_err(unreachable)?;
-    send(stream, req).await
-}
-
-async fn send<S>(io: S, req: Request<Empty<Bytes>>) -> Result<(u16, String), EngineError>
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let unreachable = EngineError::unreachable;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io))
-        .await
-        .map_err(unreachable)?;
-    tokio::spawn(conn);
-    let res = sender.send_request(req).await.map_err(unreachable)?;
-    let status = res.status().as_u16();
-    let body = res
-        .into_body()
-        .collect()
-        .await
-        .map_err(unreachable)?
-        .to_bytes();
-    Ok((status, String::from_utf8_lossy(&body).into_owned()))
+    let server = super::api::server_of_doc(url);
+    let path = format!("/share/{}", url.doc);
+    let answer = super::http::request(
+        &server,
+        Method::POST,
+        &path,
+        None,
+        Duration::from_secs(3600),
+    )
+    .await?;
+    Ok((
+        answer.status,
+        String::from_utf8_lossy(&answer.body).into_owned(),
+    ))
 }
 
 #[cfg(test)]

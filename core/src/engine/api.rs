@@ -1,0 +1,165 @@
+//! A client of the server's document API (`/api/v1`): what `weft ls`,
+//! `rm` and `title` and the app's "On this server" list use.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio_tungstenite::tungstenite::http::Method;
+
+use super::http::{request, Server};
+use super::{DocUrl, EngineError};
+
+/// One document on a server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoteDoc {
+    /// The id.
+    pub id: String,
+    /// `meta.title`, if set.
+    pub title: Option<String>,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub updated_at: i64,
+    /// Stored bytes.
+    pub size: u64,
+}
+
+#[derive(Deserialize)]
+struct Page {
+    docs: Vec<RemoteDoc>,
+    next_cursor: Option<String>,
+}
+
+/// A server from a URL: `ws[s]://host:port`, `weft://host:port`, with or
+/// without a document path, and an optional `?token=`.
+pub fn server_of(url: &str) -> Result<Server, EngineError> {
+    // A document URL parses as one; a bare server URL gets a stand-in id.
+    let parsed = DocUrl::parse(url).or_else(|_| {
+        let (base, query) = url.trim().split_once('?').unwrap_or((url.trim(), ""));
+        let sep = if query.is_empty() { "" } else { "?" };
+        DocUrl::parse(&format!("{}/x{sep}{query}", base.trim_end_matches('/')))
+    })?;
+    Ok(server_of_doc(&parsed))
+}
+
+/// The server a document URL names, with its token.
+pub fn server_of_doc(url: &DocUrl) -> Server {
+    Server {
+        scheme: url.scheme.clone(),
+        authority: url.authority.clone(),
+        token: url.token.clone(),
+    }
+}
+
+fn encode(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+/// Every document the token may open, newest first (`q`: titles
+/// containing it), following pages up to `max`.
+pub async fn list(
+    server: &Server,
+    q: Option<&str>,
+    max: usize,
+    timeout: Duration,
+) -> Result<Vec<RemoteDoc>, EngineError> {
+    let mut out = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut path = format!("/api/v1/docs?limit={}", (max - out.len()).clamp(1, 1000));
+        if let Some(q) = q.filter(|q| !q.is_empty()) {
+            path += &format!("&q={}", encode(q));
+        }
+        if let Some(c) = &cursor {
+            path += &format!("&cursor={}", encode(c));
+        }
+        let answer = request(server, Method::GET, &path, None, timeout)
+            .await?
+            .ok()?;
+        let page: Page =
+            serde_json::from_slice(&answer.body).map_err(|e| bad_answer("GET /api/v1/docs", e))?;
+        out.extend(page.docs);
+        match page.next_cursor {
+            Some(c) if out.len() < max => cursor = Some(c),
+            _ => return Ok(out),
+        }
+    }
+}
+
+fn bad_answer(what: &'static str, e: serde_json::Error) -> EngineError {
+    EngineError::BadAnswer {
+        what,
+        source: std::sync::Arc::new(e),
+    }
+}
+
+/// Moves the document to the trash.
+pub async fn trash(url: &DocUrl, timeout: Duration) -> Result<(), EngineError> {
+    let path = format!("/api/v1/docs/{}", url.doc);
+    request(&server_of_doc(url), Method::DELETE, &path, None, timeout)
+        .await?
+        .ok()?;
+    Ok(())
+}
+
+/// Takes the document back out of the trash.
+pub async fn restore(url: &DocUrl, timeout: Duration) -> Result<(), EngineError> {
+    let path = format!("/api/v1/docs/{}/restore", url.doc);
+    request(&server_of_doc(url), Method::POST, &path, None, timeout)
+        .await?
+        .ok()?;
+    Ok(())
+}
+
+/// The document's entry on its server.
+pub async fn get(url: &DocUrl, timeout: Duration) -> Result<RemoteDoc, EngineError> {
+    let path = format!("/api/v1/docs/{}", url.doc);
+    let answer = request(&server_of_doc(url), Method::GET, &path, None, timeout)
+        .await?
+        .ok()?;
+    serde_json::from_slice(&answer.body).map_err(|e| bad_answer("GET /api/v1/docs/{id}", e))
+}
+
+/// Sets the document's title (`meta.title`); empty removes it.
+pub async fn set_title(
+    url: &DocUrl,
+    title: &str,
+    timeout: Duration,
+) -> Result<RemoteDoc, EngineError> {
+    let path = format!("/api/v1/docs/{}", url.doc);
+    let body = serde_json::json!({ "title": title })
+        .to_string()
+        .into_bytes();
+    let answer = request(
+        &server_of_doc(url),
+        Method::PATCH,
+        &path,
+        Some(("application/json", body)),
+        timeout,
+    )
+    .await?
+    .ok()?;
+    serde_json::from_slice(&answer.body).map_err(|e| bad_answer("PATCH /api/v1/docs/{id}", e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn servers_come_from_server_and_document_urls() {
+        let s = server_of("ws://h:4455").unwrap();
+        assert_eq!(
+            (s.scheme.as_str(), s.authority.as_str(), s.token),
+            ("ws", "h:4455", None)
+        );
+        let s = server_of("weft://h:1/?tls=1&token=abc").unwrap();
+        assert_eq!(
+            (s.scheme.as_str(), s.token.as_deref()),
+            ("wss", Some("abc"))
+        );
+        let s = server_of("wss://h/doc?token=t").unwrap();
+        assert_eq!((s.authority.as_str(), s.token.as_deref()), ("h", Some("t")));
+        assert!(server_of("http://h").is_err());
+    }
+}
