@@ -540,3 +540,88 @@ async fn nodes_fan_out_through_redis_over_tls() -> Result<()> {
     assert!(refused.is_err(), "a node trusted an unknown certificate");
     Ok(())
 }
+
+/// The document API on a three-node cluster: a write through one node is
+/// listed and readable through the others, reaches clients on another
+/// node, and trashing through a third closes every node's connections.
+#[tokio::test]
+async fn the_document_api_works_from_any_node() -> Result<()> {
+    let mut s = Services::start().await?;
+    let nodes = [s.node().await?, s.node().await?, s.node().await?];
+    let mut watcher = Client::synced(&nodes[1].url("api-doc")).await?;
+    let doc = Doc::new();
+    let update = {
+        use yrs::{Map, Text, Transact, WriteTxn};
+        let mut txn = doc.transact_mut();
+        txn.get_or_insert_text("t")
+            .insert(&mut txn, 0, "through node 0");
+        txn.get_or_insert_map("meta")
+            .insert(&mut txn, "title", "Cluster doc");
+        txn.encode_update_v1()
+    };
+    let ct = [("Content-Type", "application/octet-stream")];
+    let (status, _) = weft_e2e::http(
+        nodes[0].addr,
+        "POST",
+        "/api/v1/docs/api-doc/updates",
+        &ct,
+        &update,
+    )
+    .await?;
+    assert_eq!(status, 200);
+    wait_long(&mut watcher, Duration::from_secs(10), |c| {
+        c.text() == "through node 0"
+    })
+    .await?;
+
+    for n in &nodes {
+        let (status, body) = http_get(n.addr, "/api/v1/docs", &[]).await?;
+        assert_eq!(status, 200);
+        let list: serde_json::Value = serde_json::from_str(&body)?;
+        assert_eq!(list["docs"][0]["id"], "api-doc", "node {}: {body}", n.addr);
+        assert_eq!(list["docs"][0]["title"], "Cluster doc");
+        let (status, text) =
+            http_get(n.addr, "/api/v1/docs/api-doc/content?format=text", &[]).await?;
+        assert_eq!(
+            (status, text.as_str()),
+            (200, ""),
+            "the text lives in Text(\"t\"), not the editor's fragment"
+        );
+    }
+    let (status, _) = weft_e2e::http(
+        nodes[2].addr,
+        "PATCH",
+        "/api/v1/docs/api-doc",
+        &[("Content-Type", "application/json")],
+        br#"{"title": "Renamed on node 2"}"#,
+    )
+    .await?;
+    assert_eq!(status, 200);
+    let (_, meta) = http_get(nodes[0].addr, "/api/v1/docs/api-doc", &[]).await?;
+    assert!(meta.contains("Renamed on node 2"), "{meta}");
+
+    let (status, _) =
+        weft_e2e::http(nodes[2].addr, "DELETE", "/api/v1/docs/api-doc", &[], &[]).await?;
+    assert_eq!(status, 204);
+    assert_eq!(
+        watcher.close_code().await,
+        4410,
+        "a client on another node is closed"
+    );
+    for n in &nodes {
+        let (status, _) = http_get(n.addr, "/api-doc", weft_e2e::UPGRADE_HEADERS).await?;
+        assert_eq!(status, 410, "node {}", n.addr);
+    }
+    let (status, _) = weft_e2e::http(
+        nodes[1].addr,
+        "POST",
+        "/api/v1/docs/api-doc/restore",
+        &[],
+        &[],
+    )
+    .await?;
+    assert_eq!(status, 200);
+    let back = Client::synced(&nodes[0].url("api-doc")).await?;
+    assert_eq!(back.text(), "through node 0");
+    Ok(())
+}
