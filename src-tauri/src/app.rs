@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use serde::Serialize;
 use weft_core::convert::{self, PutMode};
+use weft_core::engine::api::{self, RemoteDoc};
 use weft_core::engine::{
     is_view_only, share_links, DocInfo, DocUrl, Library, Session, SessionOptions, ShareLinks,
 };
@@ -33,6 +34,20 @@ pub struct DocEntry {
     pub unsaved: u64,
     /// The token in use only allows reading: the editor is read-only.
     pub view_only: bool,
+}
+
+/// How long the app waits for its server's HTTP API.
+const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// A share link for the share dialog.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SharedLink {
+    /// `weft://host:port/doc?token=…`.
+    pub link: String,
+    /// `read` or `write`.
+    pub access: String,
+    /// Expiry, unix seconds (none when the server needs no token).
+    pub exp: Option<u64>,
 }
 
 /// Everything the desktop app holds.
@@ -153,6 +168,70 @@ impl App {
         self.library
             .get(key)?
             .ok_or_else(|| AppError::NoSuchDoc(key.to_owned()))
+    }
+
+    /// The server in the settings, with its token.
+    fn server(&self) -> Result<api::Server, AppError> {
+        let settings = self.settings();
+        let mut server = api::server_of(settings.server())?;
+        server.token = settings.token_for(settings.server()).map(str::to_owned);
+        Ok(server)
+    }
+
+    /// The documents on the configured server that its token may open.
+    pub async fn server_docs(&self, search: Option<&str>) -> Result<Vec<RemoteDoc>, AppError> {
+        Ok(api::list(&self.server()?, search, 500, TIMEOUT).await?)
+    }
+
+    /// The configured server's document `id`, added to this computer's
+    /// list (its title as the server knows it).
+    pub fn add_remote(&self, id: &str, title: Option<&str>) -> Result<DocEntry, AppError> {
+        let server = self.settings().server().trim_end_matches('/').to_owned();
+        let url = DocUrl::parse(&format!("{server}/{id}"))?;
+        let info = self.library.touch(&url, title.filter(|t| !t.is_empty()))?;
+        self.to_entry(info, &self.settings())
+    }
+
+    /// The configured server's document `id`, with its token.
+    fn remote_url(&self, id: &str) -> Result<DocUrl, AppError> {
+        let settings = self.settings();
+        let mut url = DocUrl::parse(&format!("{}/{id}", settings.server().trim_end_matches('/')))?;
+        url.token = settings.token_for(&url.server()).map(str::to_owned);
+        Ok(url)
+    }
+
+    /// Moves the server's document `id` to its trash.
+    pub async fn trash_remote(&self, id: &str) -> Result<(), AppError> {
+        Ok(api::trash(&self.remote_url(id)?, TIMEOUT).await?)
+    }
+
+    /// Takes the server's document `id` back out of its trash.
+    pub async fn restore_remote(&self, id: &str) -> Result<(), AppError> {
+        Ok(api::restore(&self.remote_url(id)?, TIMEOUT).await?)
+    }
+
+    /// A link to exactly this document, minted by its server, as an app
+    /// link (`weft://`).
+    pub async fn mint_link(
+        &self,
+        key: &str,
+        access: &str,
+        expires_in: Option<u64>,
+    ) -> Result<SharedLink, AppError> {
+        let url = Self::url_of(&self.info(key)?, &self.settings())?;
+        let minted = api::mint_link(&url, access, expires_in, TIMEOUT).await?;
+        let link = DocUrl::parse(&minted.url)?.app_link();
+        Ok(SharedLink {
+            link,
+            access: minted.access,
+            exp: minted.exp,
+        })
+    }
+
+    /// Revokes every link to this document minted so far.
+    pub async fn reset_links(&self, key: &str) -> Result<(), AppError> {
+        let url = Self::url_of(&self.info(key)?, &self.settings())?;
+        Ok(api::reset_links(&url, TIMEOUT).await?)
     }
 
     /// Opens a document (or returns it if open already).

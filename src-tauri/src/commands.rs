@@ -7,10 +7,11 @@ use std::sync::Arc;
 use tauri::ipc::{Channel, InvokeBody, InvokeResponseBody, Request, Response};
 use tauri::State;
 
-use crate::app::{App, DocEntry};
+use crate::app::{App, DocEntry, SharedLink};
 use crate::error::AppError;
 use crate::ipc::{self, DocStatus};
 use crate::settings::Settings;
+use weft_core::engine::api::RemoteDoc;
 use weft_core::engine::ShareLinks;
 
 type R<T> = Result<T, AppError>;
@@ -123,6 +124,41 @@ pub async fn import_markdown(
     markdown: String,
 ) -> R<DocEntry> {
     app.import(&title, &markdown).await
+}
+
+#[tauri::command]
+pub async fn server_docs(app: State<'_, Arc<App>>, search: Option<String>) -> R<Vec<RemoteDoc>> {
+    app.server_docs(search.as_deref()).await
+}
+
+#[tauri::command]
+pub fn add_remote(app: State<'_, Arc<App>>, id: String, title: Option<String>) -> R<DocEntry> {
+    app.add_remote(&id, title.as_deref())
+}
+
+#[tauri::command]
+pub async fn trash_remote(app: State<'_, Arc<App>>, id: String) -> R<()> {
+    app.trash_remote(&id).await
+}
+
+#[tauri::command]
+pub async fn restore_remote(app: State<'_, Arc<App>>, id: String) -> R<()> {
+    app.restore_remote(&id).await
+}
+
+#[tauri::command]
+pub async fn mint_link(
+    app: State<'_, Arc<App>>,
+    key: String,
+    access: String,
+    expires_in: Option<u64>,
+) -> R<SharedLink> {
+    app.mint_link(&key, &access, expires_in).await
+}
+
+#[tauri::command]
+pub async fn reset_links(app: State<'_, Arc<App>>, key: String) -> R<()> {
+    app.reset_links(&key).await
 }
 
 /// The document link given on the command line, if any (how desktops pass

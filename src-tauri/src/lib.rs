@@ -72,6 +72,12 @@ pub fn run() {
             commands::export_doc,
             commands::import_markdown,
             commands::launch_link,
+            commands::server_docs,
+            commands::add_remote,
+            commands::trash_remote,
+            commands::restore_remote,
+            commands::mint_link,
+            commands::reset_links,
         ])
         .build(tauri::generate_context!());
     match result {

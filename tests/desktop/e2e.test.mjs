@@ -84,6 +84,37 @@ test('text typed in one window appears in the other, with a named caret', async 
   await bob.screenshot(SHOTS, 'bob-editing')
 })
 
+test('a title a stock y-websocket client sets shows in both apps, their sidebars and the server list', async () => {
+  // A stock client, as any Yjs app would be: y-websocket over Node's ws.
+  const { WebsocketProvider } = await import('../interop/node_modules/y-websocket/src/y-websocket.js')
+  const Y = await import('../interop/node_modules/yjs/dist/yjs.mjs')
+  const { default: WebSocket } = await import('../interop/node_modules/ws/index.js')
+  const url = await ann.exec('const e = document.querySelector("#doc-list li.current .title"); return e && e.title')
+  const id = url.split('/').pop()
+  const doc = new Y.Doc()
+  const provider = new WebsocketProvider(`ws://127.0.0.1:${port}`, id, doc, { disableBc: true, WebSocketPolyfill: WebSocket })
+  try {
+    await ann.until(() => provider.synced, 'the stock client synced')
+    doc.getMap('meta').set('title', 'Named by a stock client')
+    for (const app of [ann, bob]) {
+      await app.until(() => app.exec('return document.getElementById("doc-title").value === "Named by a stock client"'), 'the title in the header')
+      await app.until(() => app.exec('const e = document.querySelector("#doc-list li.current .title"); return e && e.textContent === "Named by a stock client"'), 'the title in the sidebar')
+      assert.equal(await app.exec('return document.title'), 'Named by a stock client — Weft')
+    }
+    const list = await (await fetch(`http://127.0.0.1:${port}/api/v1/docs`)).json()
+    assert.equal(list.docs.find(d => d.id === id)?.title, 'Named by a stock client')
+    // The server list refreshes by itself (or when searched).
+    await bob.until(() => bob.exec(`const e = document.querySelector('#server-list li[data-id="${id}"] .title'); return e && e.textContent === 'Named by a stock client'`), 'the title in the server list', 20000)
+    // Renaming in Bob's header renames it for everyone, the stock client too.
+    await bob.exec('const t = document.getElementById("doc-title"); t.value = "Renamed by Bob"; t.dispatchEvent(new Event("change"))')
+    await ann.until(() => ann.exec('return document.getElementById("doc-title").value === "Renamed by Bob"'), 'Bob\'s title in Ann\'s header')
+    await ann.until(() => doc.getMap('meta').get('title') === 'Renamed by Bob', 'Bob\'s title in the stock client')
+    await bob.screenshot(SHOTS, 'bob-shared-title-and-server-list')
+  } finally {
+    provider.destroy()
+  }
+})
+
 test('both edit while the server is down, then converge', async () => {
   await server.stop()
   await ann.until(async () => (await statusText(ann)) !== 'Connected', 'Ann offline')

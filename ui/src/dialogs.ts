@@ -2,7 +2,7 @@
 // keyboard shortcut sheet.
 import type { Editor } from '@tiptap/core'
 import { asError } from './bridge'
-import type { DocEntry, ShareLinks } from './commands'
+import type { DocEntry, SharedLink } from './commands'
 import { $ } from './dom'
 import { findNext, groups } from './editor'
 import { forPerson } from './messages'
@@ -27,25 +27,51 @@ export function ask (title: string, value = '', multiline = false): Promise<stri
   })
 }
 
-/** The share dialog: an edit link and a view-only link minted by the server. */
+/** The share dialog: an edit link and a view link for exactly this
+ * document, minted by its server with the chosen expiry, and a reset. */
 export async function openShare (entry: DocEntry): Promise<void> {
   $('share-title').textContent = entry.title
-  $('share-status').textContent = 'Asking the server for a view-only link…'
+  $<HTMLDialogElement>('share-dialog').showModal()
+  await mintLinks(entry)
+}
+
+async function mintLinks (entry: DocEntry): Promise<void> {
+  $('share-status').textContent = 'Asking the server for links…'
   $('share-edit-row').hidden = true
   $('share-view-row').hidden = true
   $('share-note').textContent = ''
-  $<HTMLDialogElement>('share-dialog').showModal()
+  const raw = $<HTMLSelectElement>('share-expiry').value
+  const expiresIn = raw ? Number(raw) : null
   try {
-    const links = await invoke<ShareLinks>('share_links', { key: entry.key })
+    const edit = entry.viewOnly ? null : await invoke<SharedLink>('mint_link', { key: entry.key, access: 'write', expiresIn })
+    const view = await invoke<SharedLink>('mint_link', { key: entry.key, access: 'read', expiresIn })
     $('share-status').textContent = ''
-    $<HTMLInputElement>('share-edit').value = links.edit ?? ''
-    $<HTMLInputElement>('share-view').value = links.view ?? ''
-    $('share-edit-row').hidden = !links.edit
-    $('share-view-row').hidden = !links.view
-    $('share-note').textContent = links.note
+    $<HTMLInputElement>('share-edit').value = edit?.link ?? ''
+    $<HTMLInputElement>('share-view').value = view.link
+    $('share-edit-row').hidden = !edit
+    $('share-view-row').hidden = false
+    $('share-note').textContent = view.exp === null
+      ? 'This server has no access control: anyone who can reach it can open and edit with either link.'
+      : `Both links stop working ${new Date(view.exp * 1000).toLocaleString()}, or when you reset them.`
   } catch (e) {
     $('share-status').textContent = `Could not make share links. ${forPerson(asError(e), entry.url)}`
   }
+}
+
+/** Wires the expiry choice and "Reset links" to the open document. */
+export function wireShare (current: () => DocEntry | undefined): void {
+  $('share-expiry').addEventListener('change', () => { const e = current(); if (e) mintLinks(e) })
+  $('share-reset').addEventListener('click', async () => {
+    const e = current()
+    if (!e || !confirm('Reset links? Every link made so far stops working, and people using one are disconnected.')) return
+    try {
+      await invoke('reset_links', { key: e.key })
+      await mintLinks(e)
+      $('share-status').textContent = 'Links reset: earlier links no longer work. These are new.'
+    } catch (err) {
+      $('share-status').textContent = `Could not reset the links. ${forPerson(asError(err), e.url)}`
+    }
+  })
 }
 
 /** Wires the share dialog's copy buttons. */

@@ -5,8 +5,8 @@ import './styles.css'
 import type { Editor } from '@tiptap/core'
 import { listen } from '@tauri-apps/api/event'
 import { DocBridge, asError, type Status } from './bridge'
-import { call, type DocEntry } from './commands'
-import { ask, openShare, openShortcuts, wireFind, wireShareCopy } from './dialogs'
+import { call, type DocEntry, type RemoteDoc } from './commands'
+import { ask, openShare, openShortcuts, wireFind, wireShare, wireShareCopy } from './dialogs'
 import { $ } from './dom'
 import { createEditor, renderToolbar } from './editor'
 import { CONNECTION_CODES, forPerson } from './messages'
@@ -49,16 +49,51 @@ function setViewOnly (on: boolean) {
   $('main').classList.toggle('read-only', on)
 }
 
-function showTitle (title: string) {
-  $<HTMLInputElement>('doc-title').value = title
-  document.title = `${title} — Weft`
+// ---- the shared title: `meta.title` inside the document ----
+function sharedTitle (bridge: DocBridge): string | undefined {
+  const t = bridge.doc.getMap('meta').get('title')
+  return typeof t === 'string' && t.trim() ? t.trim() : undefined
+}
+
+// Untitled documents show their first line, greyed, as Google Docs does.
+function showTitle (bridge: DocBridge, editor: Editor) {
+  const title = sharedTitle(bridge)
+  const firstLine = editor.state.doc.firstChild?.textContent.trim() || 'Untitled'
+  const input = $<HTMLInputElement>('doc-title')
+  if (document.activeElement !== input) input.value = title ?? ''
+  input.placeholder = title ? '' : firstLine
+  document.title = `${title ?? firstLine} — Weft`
+}
+
+// Someone (here or elsewhere) changed the title: show it, and keep this
+// computer's list in step.
+async function titleChanged (entry: DocEntry, bridge: DocBridge, editor: Editor) {
+  showTitle(bridge, editor)
+  const title = sharedTitle(bridge)
+  if (title && title !== entry.title) {
+    entry.title = title
+    await call('rename_doc', { key: entry.key, title })
+    sidebar.refresh()
+  }
+}
+
+// A title kept only on this computer (from before titles were shared)
+// goes into the document once it is synced, if the document has none.
+function shareLocalTitle (entry: DocEntry, bridge: DocBridge) {
+  const id = entry.url.split('/').pop()?.split('?')[0]
+  if (entry.viewOnly || sharedTitle(bridge) || ['Untitled', id].includes(entry.title)) return
+  bridge.doc.getMap('meta').set('title', entry.title)
 }
 
 async function openDoc (entry: DocEntry) {
   if (current?.entry.key === entry.key) return
   await closeCurrent()
   const bridge = new DocBridge(entry.key, tauriTransport)
-  bridge.onStatus = showStatus
+  let shared = false
+  bridge.onStatus = s => {
+    showStatus(s)
+    if (s.status === 'synced' && !shared) { shared = true; shareLocalTitle(entry, bridge) }
+  }
   bridge.onError = e => {
     // The server refused an edit: this link only allows reading.
     if (e.code === 'denied') { setViewOnly(true); say('This link is view-only: your changes are not saved.', true); return }
@@ -78,7 +113,9 @@ async function openDoc (entry: DocEntry) {
   setViewOnly(entry.viewOnly)
   bridge.awareness.on('change', () => renderAvatars(bridge))
   renderAvatars(bridge)
-  showTitle(entry.title)
+  showTitle(bridge, editor)
+  bridge.doc.getMap('meta').observe(() => { titleChanged(entry, bridge, editor) })
+  editor.on('update', () => { if (!sharedTitle(bridge)) showTitle(bridge, editor) })
   const status = await call<Status>('doc_status', { key: entry.key })
   if (status) showStatus(status)
   say('')
@@ -120,24 +157,39 @@ function importMarkdown () {
   input.click()
 }
 
+// The header's title is the document's: everyone sees the change.
 async function renameCurrent () {
   if (!current) return
-  const title = $<HTMLInputElement>('doc-title').value.trim() || 'Untitled'
-  await call('rename_doc', { key: current.entry.key, title })
-  current.entry.title = title
-  document.title = `${title} — Weft`
-  sidebar.refresh()
+  const title = $<HTMLInputElement>('doc-title').value.trim()
+  const meta = current.bridge.doc.getMap('meta')
+  if (title) meta.set('title', title)
+  else meta.delete('title')
+  if (!title) {
+    await call('rename_doc', { key: current.entry.key, title: 'Untitled' })
+    current.entry.title = 'Untitled'
+    showTitle(current.bridge, current.editor)
+    sidebar.refresh()
+  }
+}
+
+async function openRemote (d: RemoteDoc) {
+  const entry = await call<DocEntry>('add_remote', { id: d.id, title: d.title })
+  if (!entry) return
+  await sidebar.refresh()
+  await openDoc(entry)
 }
 
 // ---- wiring ----
 sidebar.wire({
   currentKey: () => current?.entry.key,
   open: openDoc,
-  renamed: (d, title) => { if (current?.entry.key === d.key) $<HTMLInputElement>('doc-title').value = title },
+  openRemote,
+  renamed: (d, title) => { if (current?.entry.key === d.key) current.bridge.doc.getMap('meta').set('title', title) },
   removing: async d => { if (current?.entry.key === d.key) await closeCurrent() }
 })
 settings.wire(s => current?.editor.commands.updateUser({ name: s.name, color: s.color }))
 wireShareCopy()
+wireShare(() => current?.entry)
 const find = wireFind(() => current?.editor)
 $('new-doc').addEventListener('click', newDoc)
 $('open-link').addEventListener('click', () => openLink())
@@ -154,6 +206,8 @@ document.addEventListener('keydown', e => {
   if (action) { e.preventDefault(); action() }
 })
 window.addEventListener('beforeunload', () => { closeCurrent() })
+// Teammates add and rename documents: the server list follows by itself.
+setInterval(() => { if (!document.hidden) sidebar.refreshServerList() }, 10000)
 
 // A handle for end-to-end tests and debugging from the inspector.
 ;(window as unknown as { __weft: unknown }).__weft = { get editor () { return current?.editor }, get bridge () { return current?.bridge } }

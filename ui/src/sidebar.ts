@@ -1,13 +1,20 @@
-// The documents sidebar: this computer's documents, searchable, each with
-// rename and remove.
-import { call, type DocEntry } from './commands'
+// The documents sidebar: this computer's documents, each with rename and
+// remove, and the server's documents (its document API), each with delete
+// to the trash and undo. One search filters both.
+import { asError } from './bridge'
+import { call, type DocEntry, type RemoteDoc } from './commands'
 import { ask } from './dialogs'
 import { $ } from './dom'
+import { forPerson } from './messages'
+import { say, sayWithUndo } from './statusbar'
+import { invoke } from './tauri'
 
 /** What the sidebar asks of the shell. */
 export interface SidebarHost {
   currentKey(): string | undefined
   open(entry: DocEntry): void
+  /** A server document, opened (and added to this computer's list). */
+  openRemote(doc: RemoteDoc): void
   renamed(entry: DocEntry, title: string): void
   removing(entry: DocEntry): Promise<void>
 }
@@ -24,6 +31,51 @@ export async function refresh (): Promise<void> {
   const search = $<HTMLInputElement>('search').value.trim()
   const docs = await call<DocEntry[]>('list_docs', { search: search || null }) ?? []
   $('doc-list').replaceChildren(...docs.map(item))
+  await refreshServer(search)
+}
+
+/** Lists the server's documents again (others create and rename them). */
+export function refreshServerList (): Promise<void> {
+  return refreshServer($<HTMLInputElement>('search').value.trim())
+}
+
+/** The server's list; a sentence in its place when it cannot be had. */
+async function refreshServer (search: string): Promise<void> {
+  const note = $('server-note')
+  try {
+    const docs = await invoke<RemoteDoc[]>('server_docs', { search: search || null })
+    $('server-list').replaceChildren(...docs.map(remoteItem))
+    note.hidden = docs.length > 0
+    note.textContent = search ? 'No document on the server matches.' : 'No documents on the server yet.'
+  } catch (e) {
+    $('server-list').replaceChildren()
+    note.hidden = false
+    note.textContent = forPerson(asError(e))
+  }
+}
+
+function remoteItem (d: RemoteDoc): HTMLLIElement {
+  const li = document.createElement('li')
+  li.dataset.id = d.id
+  const when = new Date(d.updated_at * 1000).toLocaleString()
+  const name = Object.assign(document.createElement('span'), {
+    className: d.title ? 'title' : 'title untitled',
+    textContent: d.title ?? d.id,
+    title: `${d.id} · changed ${when}`
+  })
+  name.addEventListener('click', () => host.openRemote(d))
+  const del = Object.assign(document.createElement('button'), { textContent: '🗑', title: 'Move to the server\'s trash (restorable)' })
+  del.addEventListener('click', async () => {
+    const label = d.title ?? d.id
+    if (!confirm(`Move “${label}” to the server’s trash? Everyone loses access until it is restored.`)) return
+    if (await call('trash_remote', { id: d.id }) === undefined) return
+    sayWithUndo(`Moved “${label}” to the trash.`, async () => {
+      if (await call('restore_remote', { id: d.id }) !== undefined) { say(`Restored “${label}”.`); refresh() }
+    })
+    refresh()
+  })
+  li.append(name, del)
+  return li
 }
 
 function item (d: DocEntry): HTMLLIElement {

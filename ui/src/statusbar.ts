@@ -14,6 +14,15 @@ export function say (text: string, isError = false, kind = ''): void {
   m.dataset.kind = kind
 }
 
+/** Shows a message with an Undo button; the message goes after `ms`. */
+export function sayWithUndo (text: string, undo: () => void, ms = 10000): void {
+  say(text)
+  const button = Object.assign(document.createElement('button'), { className: 'undo', textContent: 'Undo', type: 'button' })
+  button.addEventListener('click', () => { say(''); undo() })
+  $('message').append(button)
+  setTimeout(() => { if (button.isConnected) say('') }, ms)
+}
+
 const LABELS: Record<string, string> = { offline: 'Offline', connecting: 'Connecting…', syncing: 'Syncing…', synced: 'Connected' }
 
 /** Shows whatever part of a status arrived (the connection, the counts, or both). */

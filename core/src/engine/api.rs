@@ -6,7 +6,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio_tungstenite::tungstenite::http::Method;
 
-use super::http::{request, Server};
+use super::http::request;
+pub use super::http::Server;
 use super::{DocUrl, EngineError};
 
 /// One document on a server.
@@ -140,6 +141,53 @@ pub async fn set_title(
     .await?
     .ok()?;
     serde_json::from_slice(&answer.body).map_err(|e| bad_answer("PATCH /api/v1/docs/{id}", e))
+}
+
+/// A share link the server minted for one document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MintedLink {
+    /// The token for exactly this document (none without auth).
+    pub token: Option<String>,
+    /// Its WebSocket URL with the token.
+    pub url: String,
+    /// `read` or `write`.
+    pub access: String,
+    /// Expiry, unix seconds (none without auth).
+    pub exp: Option<u64>,
+}
+
+/// Asks the server for a link to exactly this document: `access` `read` or
+/// `write`, expiring after `expires_in` seconds (`None`: with the token
+/// used to ask).
+pub async fn mint_link(
+    url: &DocUrl,
+    access: &str,
+    expires_in: Option<u64>,
+    timeout: Duration,
+) -> Result<MintedLink, EngineError> {
+    let path = format!("/api/v1/docs/{}/links", url.doc);
+    let body = serde_json::json!({ "access": access, "expires_in": expires_in })
+        .to_string()
+        .into_bytes();
+    let answer = request(
+        &server_of_doc(url),
+        Method::POST,
+        &path,
+        Some(("application/json", body)),
+        timeout,
+    )
+    .await?
+    .ok()?;
+    serde_json::from_slice(&answer.body).map_err(|e| bad_answer("POST /api/v1/docs/{id}/links", e))
+}
+
+/// Revokes every link to the document minted so far.
+pub async fn reset_links(url: &DocUrl, timeout: Duration) -> Result<(), EngineError> {
+    let path = format!("/api/v1/docs/{}/links/reset", url.doc);
+    request(&server_of_doc(url), Method::POST, &path, None, timeout)
+        .await?
+        .ok()?;
+    Ok(())
 }
 
 #[cfg(test)]
