@@ -2,6 +2,8 @@
 //! are judged here, not in the test suite.
 //!
 //! # Layout
+//! - [`api`]: the document API: paging a large index, and an update over
+//!   HTTP against one over the WebSocket.
 //! - [`trace`]: loading the editing traces in `../shared/traces`.
 //! - [`join`]: how long the engine takes to join a large document, from
 //!   the server and from the local store.
@@ -11,6 +13,7 @@
 //! - [`cluster`]: cluster mode against single-node SQLite, and one node
 //!   against three.
 
+pub mod api;
 pub mod baseline;
 pub mod cluster;
 pub mod compare;
@@ -46,6 +49,20 @@ pub enum Bench {
     Compare(compare::Options),
     /// Cluster mode's cost: SQLite vs PostgreSQL + Redis, one node vs three.
     Cluster(cluster::Options),
+    /// The document API: listing a large index, and POST …/updates against
+    /// the WebSocket.
+    Api {
+        /// Documents in the index.
+        #[arg(long, default_value_t = 100_000)]
+        docs: usize,
+        /// Documents per page (the shipped per-address limit is 600
+        /// requests a minute, so a page of 200 lists 100,000 within it).
+        #[arg(long, default_value_t = 200)]
+        page: usize,
+        /// Updates timed each way.
+        #[arg(long, default_value_t = 200)]
+        samples: usize,
+    },
     /// The broadcast baseline server (started by `compare`).
     BaselineServer {
         /// host:port to listen on.
@@ -70,6 +87,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Bench::Compare(opts) => compare::run(opts).await,
         Bench::Cluster(opts) => cluster::run(opts).await,
         Bench::BaselineServer { addr } => baseline::serve(&addr).await,
+        Bench::Api {
+            docs,
+            page,
+            samples,
+        } => api::run(docs, page, samples).await,
     }
 }
 
