@@ -85,25 +85,43 @@ pub async fn handle(
 /// answers 410 (so an offline client cannot quietly bring it back), and a
 /// link that was reset answers 401.
 async fn admit_doc(shared: &Shared, a: &Admitted) -> Result<(), Response<Body>> {
-    let meta = match shared.store.meta(&a.doc).await {
-        Ok(m) => m,
-        Err(e) => {
-            tracing::warn!(doc = %a.doc, error = %e, "cannot read the document index");
-            return Err(text(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the server cannot read its store; retry later\n",
-            ));
+    match shared.store.meta(&a.doc).await {
+        Ok(meta) => {
+            let trashed = meta.as_ref().is_some_and(|m| m.trashed_at.is_some());
+            let current = meta.as_ref().map_or(0, |m| m.link_gen);
+            admit_known(shared, a, trashed, |g| g == current).map_err(|r| *r)
         }
-    };
-    if meta.as_ref().is_some_and(|m| m.trashed_at.is_some()) {
+        // The store is down. A loaded doc still takes edits into memory
+        // (acked once the store is back), so connecting goes on with what
+        // this node last heard about it; a doc not loaded fails to load
+        // and is closed with 1011, as before there was an index.
+        Err(e) => {
+            tracing::debug!(doc = %a.doc, error = %e, "index unreadable; admitting on what this node knows");
+            let (trashed, gen) = shared
+                .rooms
+                .loaded_room(&a.doc)
+                .map_or((false, 0), |room| room.heard());
+            admit_known(shared, a, trashed, |g| g >= gen).map_err(|r| *r)
+        }
+    }
+}
+
+/// Refuses a document in the trash (410) and a link whose generation is
+/// not `valid` (401).
+fn admit_known(
+    shared: &Shared,
+    a: &Admitted,
+    trashed: bool,
+    valid: impl Fn(u64) -> bool,
+) -> Result<(), Box<Response<Body>>> {
+    if trashed {
         shared.metrics.reject("in_trash");
-        return Err(text(
+        return Err(Box::new(text(
             StatusCode::GONE,
             "this document is in the trash; restore it to open it\n",
-        ));
+        )));
     }
-    let current = meta.as_ref().map_or(0, |m| m.link_gen);
-    if a.opts.link_gen.is_some_and(|g| g != current) {
+    if a.opts.link_gen.is_some_and(|g| !valid(g)) {
         shared.metrics.reject("link_reset");
         let mut res = text(
             StatusCode::UNAUTHORIZED,
@@ -111,7 +129,7 @@ async fn admit_doc(shared: &Shared, a: &Admitted) -> Result<(), Response<Body>> 
         );
         res.headers_mut()
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        return Err(res);
+        return Err(Box::new(res));
     }
     Ok(())
 }

@@ -75,6 +75,11 @@ pub struct RoomHandle {
     /// The stream tail taken before loading, until the first lease
     /// subscribes with it (once the doc is visible to the stream reader).
     tail: Mutex<Option<Option<String>>>,
+    /// What notices said while loaded: in the trash, and the link
+    /// generation links must have. What connecting falls back on when the
+    /// index cannot be read (the store is down).
+    trashed: std::sync::atomic::AtomicBool,
+    link_gen: AtomicU64,
 }
 
 impl RoomHandle {
@@ -178,10 +183,28 @@ impl RoomHandle {
     pub fn notice(&self, notice: NodeNotice) {
         match notice {
             NodeNotice::Deleted => {
+                self.trashed.store(true, Ordering::SeqCst);
                 self.close_all(close::DELETED, "the document was moved to the trash")
             }
-            NodeNotice::LinksReset(gen) => self.close_links_before(gen),
+            NodeNotice::LinksReset(gen) => {
+                self.link_gen.fetch_max(gen, Ordering::SeqCst);
+                self.close_links_before(gen)
+            }
         }
+    }
+
+    /// Restored from the trash (by this node's API).
+    pub fn restored(&self) {
+        self.trashed.store(false, Ordering::SeqCst);
+    }
+
+    /// What this node last heard: whether the doc is in the trash, and the
+    /// lowest link generation still valid.
+    pub fn heard(&self) -> (bool, u64) {
+        (
+            self.trashed.load(Ordering::SeqCst),
+            self.link_gen.load(Ordering::SeqCst),
+        )
     }
 
     /// Closes the connections that came by a link minted before `gen`.
@@ -754,6 +777,8 @@ impl Rooms {
             compact_after: self.config.compact_after.max(1),
             peers: self.peers.clone(),
             tail: Mutex::new(tail),
+            trashed: Default::default(),
+            link_gen: Default::default(),
         }))
     }
 }

@@ -440,5 +440,8 @@ pub async fn restore(
     store::index(&*shared.store, Write::Trash(doc.clone(), None))
         .await
         .map_err(DocError::from)?;
+    if let Some(room) = shared.rooms.loaded_room(&doc) {
+        room.restored();
+    }
     Ok(Json(documents::meta(&shared, &doc).await?.into()))
 }
