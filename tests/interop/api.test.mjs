@@ -11,7 +11,25 @@ import StarterKit from '@tiptap/starter-kit'
 import { TaskList, TaskItem } from '@tiptap/extension-list'
 import Link from '@tiptap/extension-link'
 import { yXmlFragmentToProsemirrorJSON } from '@tiptap/y-tiptap'
+import { request as httpRequest } from 'node:http'
 import { startWeft, until } from './server.mjs'
+
+// One request on its own connection (no keep-alive pool to outlive the
+// tests): `{ status, text() , json() }`, like the parts of fetch we need.
+function fetch (url, { method = 'GET', headers = {}, body } = {}) {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method, headers, agent: false }, res => {
+      const chunks = []
+      res.on('data', c => chunks.push(c))
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8')
+        resolve({ status: res.statusCode, text: async () => text, json: async () => JSON.parse(text) })
+      })
+    })
+    req.on('error', reject)
+    req.end(body === undefined ? undefined : Buffer.from(body))
+  })
+}
 
 const schema = getSchema([
   StarterKit.configure({ link: false, undoRedo: false }),
@@ -27,7 +45,8 @@ before(async () => {
   http = server.url.replace(/^ws/, 'http')
 })
 after(async () => {
-  for (const p of providers) p.destroy()
+  // The doc too: its awareness keeps a timer that would hold Node open.
+  for (const p of providers) { p.destroy(); p.doc.destroy() }
   await server.stop()
 })
 
