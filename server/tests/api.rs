@@ -125,8 +125,17 @@ async fn a_title_set_by_a_client_is_listed_and_an_update_reaches_live_peers() {
     writer.send_update(title_update).await.unwrap();
     writer.wait_for(|c| c.session.unacked() == 0).await.unwrap();
 
-    let (status, list) = s.json("GET", "/api/v1/docs", None).await;
-    assert_eq!(status, 200);
+    // The title is indexed by a write queued just after the update's: it
+    // may land a moment after the ack.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let list = loop {
+        let (status, list) = s.json("GET", "/api/v1/docs", None).await;
+        assert_eq!(status, 200);
+        if list["docs"][0]["title"] == "Q3 plans" || tokio::time::Instant::now() > deadline {
+            break list;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     assert_eq!(list["docs"][0]["id"], "plans");
     assert_eq!(list["docs"][0]["title"], "Q3 plans");
     assert!(list["docs"][0]["size"].as_u64().unwrap() > 0);

@@ -161,6 +161,19 @@ pub(super) async fn readable(
     Ok((doc, meta))
 }
 
+/// An existing document (in the trash or not) the caller may change.
+pub(super) async fn changeable(
+    shared: &Shared,
+    caller: &Caller,
+    id: &str,
+) -> Result<(DocId, DocMeta), ApiError> {
+    let doc = doc_id(id)?;
+    caller.may_write(&doc)?;
+    let meta = documents::meta(shared, &doc).await?;
+    caller.link_current(Some(&meta))?;
+    Ok((doc, meta))
+}
+
 /// A document the caller may change, and that is not in the trash (new
 /// ones count against the creator's budget, as on the WebSocket).
 async fn writable(shared: &Shared, caller: &Caller, id: &str) -> Result<DocId, ApiError> {
@@ -409,10 +422,7 @@ pub async fn delete(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let doc = doc_id(&id)?;
-    caller.may_write(&doc)?;
-    let meta = documents::meta(&shared, &doc).await?;
-    caller.link_current(Some(&meta))?;
+    let (doc, _) = changeable(&shared, &caller, &id).await?;
     let now = weft_core::time::unix_secs() as i64;
     store::index(&*shared.store, Write::Trash(doc.clone(), Some(now)))
         .await
@@ -433,10 +443,7 @@ pub async fn restore(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<DocDetail>, ApiError> {
-    let doc = doc_id(&id)?;
-    caller.may_write(&doc)?;
-    let meta = documents::meta(&shared, &doc).await?;
-    caller.link_current(Some(&meta))?;
+    let (doc, _) = changeable(&shared, &caller, &id).await?;
     store::index(&*shared.store, Write::Trash(doc.clone(), None))
         .await
         .map_err(DocError::from)?;

@@ -15,10 +15,10 @@ use weft_core::store::{self};
 use weft_core::time::unix_secs;
 
 use super::access::Caller;
-use super::docs::{body, doc_id, readable};
+use super::docs::{body, changeable, readable};
 use super::error::{ApiError, ErrorBody};
 use crate::auth::{Claims, Level};
-use crate::documents::{self, DocError};
+use crate::documents::DocError;
 use crate::state::Shared;
 use weft_core::protocol::NodeNotice;
 
@@ -144,10 +144,7 @@ pub async fn reset(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let doc = doc_id(&id)?;
-    caller.may_write(&doc)?;
-    let meta = documents::meta(&shared, &doc).await?;
-    caller.link_current(Some(&meta))?;
+    let (doc, meta) = changeable(&shared, &caller, &id).await?;
     store::index(&*shared.store, Write::BumpLinks(doc.clone()))
         .await
         .map_err(DocError::from)?;
