@@ -111,7 +111,9 @@ test('a title a stock y-websocket client sets shows in both apps, their sidebars
     await ann.until(() => doc.getMap('meta').get('title') === 'Renamed by Bob', 'Bob\'s title in the stock client')
     await bob.screenshot(SHOTS, 'bob-shared-title-and-server-list')
   } finally {
+    // The doc too: its awareness timer would keep Node (and the run) alive.
     provider.destroy()
+    doc.destroy()
   }
 })
 
