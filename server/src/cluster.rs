@@ -38,9 +38,9 @@ use tokio_util::sync::CancellationToken;
 use weft_core::doc_id::DocId;
 use weft_core::room::ConnId;
 
-use crate::metrics::Metrics;
-use crate::peers::{Peers, TailFuture};
-use crate::rooms::Rooms;
+use crate::documents::peers::{Peers, TailFuture};
+use crate::documents::rooms::Rooms;
+use crate::ops::metrics::Metrics;
 
 /// Entries older than this are trimmed when a doc's stream is appended to.
 /// Readers are normally milliseconds behind; a joiner needs only what comes
@@ -58,7 +58,7 @@ const AWARENESS_STALE: Duration = Duration::from_secs(10);
 /// How long one XREAD waits for entries.
 const BLOCK_MS: u64 = 2000;
 
-pub use crate::peers::REMOTE;
+pub use crate::documents::peers::REMOTE;
 
 /// Why cluster mode could not start or answer.
 #[derive(Debug, thiserror::Error)]
@@ -147,7 +147,7 @@ impl Cluster {
     /// Connects to Redis (failing fast if it is unreachable) and picks a
     /// random node id. Call [`Cluster::start`] once rooms exist.
     pub async fn connect(url: &str, metrics: Arc<Metrics>) -> Result<Arc<Self>, ClusterError> {
-        let shown = crate::postgres::redact(url);
+        let shown = crate::store::postgres::redact(url);
         let err = |source| ClusterError::Redis {
             url: shown.clone(),
             source,

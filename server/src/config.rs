@@ -142,7 +142,7 @@ pub struct Config {
         long = "trusted-proxy",
         env = "WEFT_TRUSTED_PROXIES",
         value_delimiter = ',',
-        value_parser = crate::proxy::parse_cidr
+        value_parser = crate::net::proxy::parse_cidr
     )]
     pub trusted_proxies: Vec<ipnet::IpNet>,
 

@@ -21,7 +21,7 @@ pub enum ServerError {
     Anonymous(String),
     /// The TLS certificate or key could not be loaded.
     #[error(transparent)]
-    Tls(#[from] crate::tls::TlsError),
+    Tls(#[from] crate::net::tls::TlsError),
     /// Redis could not be reached for cluster mode.
     #[error(transparent)]
     Cluster(#[from] crate::cluster::ClusterError),

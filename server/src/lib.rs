@@ -7,67 +7,48 @@
 //! message is handled, and bad input costs only its sender.
 //!
 //! # Layout
-//! - [`config`]: clap options, each with an env twin.
-//! - [`admin`]: `backup`, `restore` and `export`.
-//! - [`auth`]: JWT verification and minting.
-//! - [`server`]: `run`/`serve`: the listener, connection cap, graceful shutdown.
-//! - [`state`]: what every connection shares (config, store, rooms, limits).
-//! - [`http`]: health, metrics and the checks before the WebSocket upgrade;
-//!   `/api/` requests go to [`api`].
+//! One folder per concern:
+//! - [`net`]: the listener ([`net::server`]: `run`/`serve`, connection cap,
+//!   graceful shutdown), [`net::http`] (health, metrics, the checks before
+//!   the WebSocket upgrade; `/api/` goes to [`api`]), [`net::tls`],
+//!   [`net::proxy`] (the client's address behind a trusted proxy) and
+//!   [`net::limits`] (rate limits per connection and per IP).
 //! - [`api`]: the HTTP API under `/api/v1` (axum, OpenAPI by utoipa).
-//! - [`documents`]: what the API does to a document, on the WebSocket's paths.
-//! - [`trash`]: deleting documents for good after `--trash-retention`.
-//! - [`connection`]: the socket loop of one connection (thin adapter).
-//! - [`control`]: what a connection shares with the rooms (closing, acks).
-//! - [`outbox`]: a connection's bounded send queue.
-//! - [`tls`]: optional native TLS, reloaded when the files change.
-//! - [`limits`]: rate limits per connection and per IP.
-//! - [`proxy`]: the client's address behind a trusted reverse proxy.
-//! - [`rooms`]: loading, sharing, persisting and unloading documents.
-//! - [`durability`]: which writes are durable, so which updates are acked;
-//!   no acks after a failed write until a snapshot repairs it.
-//! - [`memory`]: returning freed memory to the OS after unloads.
-//! - `store`: re-exported from `weft-core`: the `Store` trait, with memory
-//!   and SQLite implementations.
-//! - [`postgres`]: the PostgreSQL store, for several nodes on one database.
-//! - [`peers`]: what rooms need from other nodes, as a trait (nothing is
-//!   plugged in on one node).
-//! - [`cluster`]: the [`peers::Peers`] of cluster mode: cross-node fan-out
-//!   and presence over Redis Streams.
-//! - [`metrics`]: Prometheus metrics.
-//! - [`error`]: the error type.
+//! - [`ws`]: one WebSocket connection: [`ws::connection`] (the socket loop,
+//!   a thin adapter), [`ws::control`] (what it shares with the rooms) and
+//!   [`ws::outbox`] (its bounded send queue).
+//! - [`documents`]: [`documents::rooms`] (loading, sharing, persisting and
+//!   unloading documents), [`documents::durability`] (which writes are
+//!   durable, so which updates are acked), [`documents::edits`] (what the API
+//!   does to a document, on the WebSocket's paths), [`documents::trash`],
+//!   [`documents::memory`] (returning freed memory after unloads) and
+//!   [`documents::peers`] (what rooms need from other nodes, as a trait).
+//! - [`store`]: `weft-core`'s `Store` trait with memory and SQLite, and
+//!   [`store::postgres`] for several nodes on one database.
+//! - [`cluster`]: the [`documents::peers::Peers`] of cluster mode: cross-node
+//!   fan-out and presence over Redis Streams.
+//! - [`ops`]: [`ops::admin`] (`backup`, `restore`, `export`) and
+//!   [`ops::metrics`] (Prometheus).
+//! - [`config`] (clap options, each with an env twin), [`auth`] (JWT),
+//!   [`state`] (what every connection shares) and [`error`].
 //!
 //! The protocol itself lives in `weft-core`, which does no IO.
 
-pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod cluster;
 pub mod config;
-pub mod connection;
-pub mod control;
 pub mod documents;
-pub mod durability;
 pub mod error;
-pub mod http;
-pub mod limits;
-pub mod memory;
-pub mod metrics;
-pub mod outbox;
-pub mod peers;
-pub mod postgres;
-pub mod proxy;
-pub mod rooms;
-pub mod server;
+pub mod net;
+pub mod ops;
 pub mod state;
-pub mod tls;
-pub mod trash;
-/// The document store, shared with the client engine.
-pub use weft_core::store;
+pub mod store;
+pub mod ws;
 
 pub use config::Config;
 pub use error::ServerError;
-pub use server::{mint_token, run, serve};
+pub use net::server::{mint_token, run, serve};
 
 /// Does what the command line asks: a subcommand, or serving until
 /// `shutdown` resolves. What the binary calls.
@@ -98,7 +79,7 @@ pub async fn execute(
                 "backing up {} …",
                 store::db_path(&config.data_dir).display()
             );
-            let info = admin::backup(&config.data_dir, file)?;
+            let info = ops::admin::backup(&config.data_dir, file)?;
             eprintln!(
                 "wrote {} ({} documents, {:.1} MB)",
                 file.display(),
@@ -108,7 +89,7 @@ pub async fn execute(
             Ok(())
         }
         Some(Command::Restore { file }) => {
-            let kept = admin::restore(&config.data_dir, file)?;
+            let kept = ops::admin::restore(&config.data_dir, file)?;
             eprintln!(
                 "restored {} into {}",
                 file.display(),
@@ -126,8 +107,8 @@ pub async fn execute(
                 }
             };
             let total = match &config.store {
-                Some(url) => admin::export_postgres(url, dir, progress).await?,
-                None => admin::export(&config.data_dir, dir, progress)?,
+                Some(url) => ops::admin::export_postgres(url, dir, progress).await?,
+                None => ops::admin::export(&config.data_dir, dir, progress)?,
             };
             eprintln!("exported {total} documents to {}", dir.display());
             Ok(())

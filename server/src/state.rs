@@ -11,9 +11,9 @@ use tokio_util::task::TaskTracker;
 use crate::auth::Auth;
 use crate::cluster::Cluster;
 use crate::config::Config;
-use crate::limits::{ConnectLimiter, CreateLimiter};
-use crate::metrics::Metrics;
-use crate::rooms::Rooms;
+use crate::documents::rooms::Rooms;
+use crate::net::limits::{ConnectLimiter, CreateLimiter};
+use crate::ops::metrics::Metrics;
 use crate::store::Store;
 
 /// State every connection shares.

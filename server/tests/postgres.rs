@@ -4,7 +4,7 @@ use bytes::Bytes;
 use weft_core::doc_id::DocId;
 use weft_core::store::{self, Store};
 use weft_e2e::services::Postgres;
-use weft_server::postgres::PgStore;
+use weft_server::store::postgres::PgStore;
 use yrs::updates::decoder::Decode;
 use yrs::{GetString, Text, Transact, Update};
 
@@ -50,7 +50,7 @@ async fn keeps_the_store_contract() -> anyhow::Result<()> {
     let snapshot = {
         let got = s.load(&d).await?;
         Bytes::from(
-            weft_server::postgres::merge(
+            weft_server::store::postgres::merge(
                 &got.updates.iter().map(|b| b.to_vec()).collect::<Vec<_>>(),
             )
             .unwrap(),
@@ -119,7 +119,8 @@ async fn concurrent_compactions_from_two_nodes_lose_nothing() -> anyhow::Result<
 }
 
 fn merge_all(updates: &[Bytes]) -> Vec<u8> {
-    weft_server::postgres::merge(&updates.iter().map(|b| b.to_vec()).collect::<Vec<_>>()).unwrap()
+    weft_server::store::postgres::merge(&updates.iter().map(|b| b.to_vec()).collect::<Vec<_>>())
+        .unwrap()
 }
 
 #[tokio::test]

@@ -17,7 +17,7 @@ use yrs::{ReadTxn, StateVector, Transact, WriteTxn};
 
 use super::access::Caller;
 use super::error::{ApiError, ErrorBody};
-use crate::documents::{self, DocError};
+use crate::documents::edits::{self, DocError};
 use crate::state::Shared;
 
 /// One document in a listing.
@@ -156,7 +156,7 @@ pub(super) async fn readable(
 ) -> Result<(DocId, DocMeta), ApiError> {
     let doc = doc_id(id)?;
     caller.may_read(&doc)?;
-    let meta = documents::meta(shared, &doc).await?;
+    let meta = edits::meta(shared, &doc).await?;
     caller.link_current(Some(&meta))?;
     Ok((doc, meta))
 }
@@ -169,7 +169,7 @@ pub(super) async fn changeable(
 ) -> Result<(DocId, DocMeta), ApiError> {
     let doc = doc_id(id)?;
     caller.may_write(&doc)?;
-    let meta = documents::meta(shared, &doc).await?;
+    let meta = edits::meta(shared, &doc).await?;
     caller.link_current(Some(&meta))?;
     Ok((doc, meta))
 }
@@ -270,7 +270,7 @@ pub async fn content(
     let (mime, body): (&str, Vec<u8>) = match format.as_str() {
         "update" => (
             "application/octet-stream",
-            documents::read(&shared, &doc, |d| {
+            edits::read(&shared, &doc, |d| {
                 d.transact()
                     .encode_state_as_update_v1(&StateVector::default())
             })
@@ -278,25 +278,25 @@ pub async fn content(
         ),
         "md" => (
             "text/markdown; charset=utf-8",
-            documents::read(&shared, &doc, convert::to_markdown)
+            edits::read(&shared, &doc, convert::to_markdown)
                 .await?
                 .into_bytes(),
         ),
         "html" => (
             "text/html; charset=utf-8",
-            documents::read(&shared, &doc, convert::to_html)
+            edits::read(&shared, &doc, convert::to_html)
                 .await?
                 .into_bytes(),
         ),
         "text" => (
             "text/plain; charset=utf-8",
-            documents::read(&shared, &doc, convert::to_text)
+            edits::read(&shared, &doc, convert::to_text)
                 .await?
                 .into_bytes(),
         ),
         "json" => (
             "application/json",
-            documents::read(&shared, &doc, convert::to_json)
+            edits::read(&shared, &doc, convert::to_json)
                 .await?
                 .to_string()
                 .into_bytes(),
@@ -331,7 +331,7 @@ pub async fn post_update(
         return Err(unsupported("application/octet-stream (one Yjs v1 update)"));
     }
     let update = body(&shared, raw).await?;
-    documents::apply(&shared, &doc, &update).await?;
+    edits::apply(&shared, &doc, &update).await?;
     Ok(StatusCode::OK)
 }
 
@@ -372,7 +372,7 @@ pub async fn put_content(
     } else {
         convert::md_read::parse(text)
     };
-    documents::edit(&shared, &doc, |txn| {
+    edits::edit(&shared, &doc, |txn| {
         let frag = txn.get_or_insert_xml_fragment(convert::FRAGMENT);
         convert::put_blocks(txn, &frag, &blocks, PutMode::Replace)
     })
@@ -404,12 +404,12 @@ pub async fn patch(
             format!("expected {{\"title\": \"…\"}}: {e}"),
         )
     })?;
-    documents::edit(&shared, &doc, |txn| {
+    edits::edit(&shared, &doc, |txn| {
         weft_core::title::set(txn, &patch.title)
     })
     .await?;
     store::flush(&*shared.store).await.map_err(DocError::from)?;
-    Ok(Json(documents::meta(&shared, &doc).await?.into()))
+    Ok(Json(edits::meta(&shared, &doc).await?.into()))
 }
 
 /// Moves the document to the trash: live connections close with 4410,
@@ -450,5 +450,5 @@ pub async fn restore(
     if let Some(room) = shared.rooms.loaded_room(&doc) {
         room.restored();
     }
-    Ok(Json(documents::meta(&shared, &doc).await?.into()))
+    Ok(Json(edits::meta(&shared, &doc).await?.into()))
 }

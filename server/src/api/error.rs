@@ -9,7 +9,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::auth::AuthError;
-use crate::documents::DocError;
+use crate::documents::edits::DocError;
 
 /// An API error: its status, a stable code, and a sentence.
 #[derive(Debug)]

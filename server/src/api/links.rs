@@ -18,7 +18,7 @@ use super::access::Caller;
 use super::docs::{body, changeable, readable};
 use super::error::{ApiError, ErrorBody};
 use crate::auth::{Claims, Level};
-use crate::documents::DocError;
+use crate::documents::edits::DocError;
 use crate::state::Shared;
 use weft_core::protocol::NodeNotice;
 

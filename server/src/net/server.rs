@@ -16,14 +16,14 @@ use tokio_util::task::TaskTracker;
 use crate::auth::{Auth, Level};
 use crate::cluster::Cluster;
 use crate::config::Config;
+use crate::documents::peers::Peers;
+use crate::documents::rooms::{Rooms, RoomsConfig};
 use crate::error::ServerError;
-use crate::http;
-use crate::limits::{ConnectLimiter, CreateLimiter, HOUR, MINUTE};
-use crate::metrics::Metrics;
-use crate::peers::Peers;
-use crate::postgres::{redact, PgStore};
-use crate::rooms::{Rooms, RoomsConfig};
+use crate::net::http;
+use crate::net::limits::{ConnectLimiter, CreateLimiter, HOUR, MINUTE};
+use crate::ops::metrics::Metrics;
 use crate::state::Shared;
+use crate::store::postgres::{redact, PgStore};
 use crate::store::{self, MemoryStore, SqliteStore, Store};
 
 /// The configured auth, if any.
@@ -42,7 +42,7 @@ pub fn auth_from(config: &Config) -> Result<Option<Auth>, ServerError> {
 
 fn tls_from(config: &Config) -> Result<Option<tokio_rustls::TlsAcceptor>, ServerError> {
     Ok(match (&config.tls_cert, &config.tls_key) {
-        (Some(cert), Some(key)) => Some(crate::tls::acceptor(cert, key)?),
+        (Some(cert), Some(key)) => Some(crate::net::tls::acceptor(cert, key)?),
         _ => None,
     })
 }
@@ -209,7 +209,7 @@ fn shared_state(
         tracker: TaskTracker::new(),
         cluster,
     });
-    tokio::spawn(crate::trash::purger(
+    tokio::spawn(crate::documents::trash::purger(
         Arc::downgrade(&shared),
         shared.config.trash_retention,
     ));

@@ -21,12 +21,12 @@ use weft_core::protocol::{self, close};
 use weft_core::room::Access;
 use weft_core::ProtocolError;
 
-use crate::control::ConnControl;
-use crate::limits::ConnLimits;
-use crate::metrics::Metrics;
-use crate::outbox::Outbox;
-use crate::rooms::Peer;
+use crate::documents::rooms::Peer;
+use crate::net::limits::ConnLimits;
+use crate::ops::metrics::Metrics;
 use crate::state::Shared;
+use crate::ws::control::ConnControl;
+use crate::ws::outbox::Outbox;
 
 /// Updates a connection may have waiting for the store before its socket
 /// stops being read; this is the backpressure on a writer faster than disk.
@@ -66,7 +66,7 @@ pub fn serve<S>(
 where
     TokioIo<S>: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let conn = crate::control::next_conn_id();
+    let conn = crate::ws::control::next_conn_id();
     let user = opts.user.as_deref().unwrap_or("-");
     let span = tracing::debug_span!("conn", id = conn, doc = %doc, remote = %opts.remote, user);
     let (sink, stream) = ws.split();

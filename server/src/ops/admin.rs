@@ -46,7 +46,7 @@ pub async fn export_postgres(
 ) -> Result<u64, ServerError> {
     use crate::store::Store;
     std::fs::create_dir_all(out).map_err(|e| io_err(out, e))?;
-    let store = crate::postgres::PgStore::open(url).await?;
+    let store = crate::store::postgres::PgStore::open(url).await?;
     let mut done = 0;
     for doc in store.docs().await? {
         let Ok(id) = weft_core::doc_id::DocId::new(&doc) else {

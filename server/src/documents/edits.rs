@@ -15,9 +15,9 @@ use weft_core::ProtocolError;
 use yrs::updates::decoder::Decode;
 use yrs::{Doc, ReadTxn, StateVector, Transact, TransactionMut};
 
-use crate::control::{next_conn_id, ConnControl};
-use crate::rooms::RoomError;
+use crate::documents::rooms::RoomError;
 use crate::state::Shared;
+use crate::ws::control::{next_conn_id, ConnControl};
 
 /// How long a write waits for the store before answering that it is not
 /// saved (the change stays in memory and is retried, as for a WebSocket).
@@ -99,7 +99,7 @@ pub async fn apply(shared: &Arc<Shared>, doc: &DocId, update: &[u8]) -> Result<(
 async fn wait_durable(
     ctl: &ConnControl,
     updates: u64,
-    room: &crate::rooms::RoomHandle,
+    room: &crate::documents::rooms::RoomHandle,
 ) -> Result<(), DocError> {
     let deadline = tokio::time::Instant::now() + SAVE_TIMEOUT;
     loop {

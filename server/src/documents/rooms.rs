@@ -25,13 +25,13 @@ use weft_core::room::{Access, ConnId, Room};
 use weft_core::store::queue::Write;
 use weft_core::ProtocolError;
 
-use crate::control::ConnControl;
-use crate::durability::{Completed, Durability};
-use crate::memory::Trimmer;
-use crate::metrics::Metrics;
-use crate::outbox::{Outbox, SendError};
-use crate::peers::{Peers, REMOTE};
+use crate::documents::durability::{Completed, Durability};
+use crate::documents::memory::Trimmer;
+use crate::documents::peers::{Peers, REMOTE};
+use crate::ops::metrics::Metrics;
 use crate::store::{self, Store, StoreError};
+use crate::ws::control::ConnControl;
+use crate::ws::outbox::{Outbox, SendError};
 
 /// Why a doc could not be opened.
 #[derive(Debug, thiserror::Error)]

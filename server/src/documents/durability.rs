@@ -22,9 +22,9 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc::UnboundedSender;
 use weft_core::doc_id::DocId;
 
-use crate::control::ConnControl;
-use crate::metrics::Metrics;
+use crate::ops::metrics::Metrics;
 use crate::store::StoreError;
+use crate::ws::control::ConnControl;
 
 /// A connection's update messages that are durable once `seq` is.
 struct Waiter {

@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 use weft_core::protocol::close;
 
 /// A fresh connection id (WebSocket connections and API writes alike; ids
-/// at or above [`crate::peers::REMOTE`] stand for other nodes).
+/// at or above [`crate::documents::peers::REMOTE`] stand for other nodes).
 pub fn next_conn_id() -> u64 {
     static NEXT: AtomicU64 = AtomicU64::new(1);
     NEXT.fetch_add(1, Ordering::Relaxed)

@@ -17,8 +17,8 @@ use weft_core::doc_id::DocId;
 use weft_core::protocol::{ACK_HEADER, ACK_PARAM};
 
 use crate::auth::{AuthError, Claims, Level};
-use crate::connection::{self, ConnOptions};
 use crate::state::Shared;
+use crate::ws::connection::{self, ConnOptions};
 use weft_core::room::Access;
 
 type Body = axum::body::Body;
@@ -53,7 +53,7 @@ pub async fn handle(
 ) -> Result<Response<Body>, Infallible> {
     // Behind a trusted proxy, limits and logs are about the real client.
     let client =
-        crate::proxy::client_ip(remote.ip(), req.headers(), &shared.config.trusted_proxies);
+        crate::net::proxy::client_ip(remote.ip(), req.headers(), &shared.config.trusted_proxies);
     let remote = SocketAddr::new(client, remote.port());
     let upgrade = is_upgrade(&req);
     let path = req.uri().path();

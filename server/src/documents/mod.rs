@@ -1,0 +1,10 @@
+//! Documents on this node: loading, sharing and unloading them (rooms),
+//! which writes are durable, what the API does to one, the trash, and the
+//! seam to other nodes.
+
+pub mod durability;
+pub mod edits;
+pub mod memory;
+pub mod peers;
+pub mod rooms;
+pub mod trash;
