@@ -816,9 +816,13 @@ async fn an_old_database_gets_its_index_on_start() {
         .await
         .unwrap();
     assert_eq!(c.text(), "from before");
-    let version: i64 = rusqlite::Connection::open(data.join("weft.db"))
-        .unwrap()
+    let conn = rusqlite::Connection::open(data.join("weft.db")).unwrap();
+    let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 2);
+    assert_eq!(version, 3, "the index (2), then version history (3)");
+    let versions: i64 = conn
+        .query_row("SELECT count(*) FROM versions", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(versions, 0);
 }

@@ -79,6 +79,14 @@ async fn keeps_the_store_contract() -> anyhow::Result<()> {
 /// each lack the other's updates: nothing is lost, because compaction
 /// merges what is stored rather than trusting the node's snapshot.
 #[tokio::test]
+async fn keeps_versions() -> anyhow::Result<()> {
+    let pg = Postgres::start().await?;
+    let store = PgStore::open(&pg.url()).await?;
+    weft_core::store::versions::check_contract(&store).await;
+    Ok(())
+}
+
+#[tokio::test]
 async fn concurrent_compactions_from_two_nodes_lose_nothing() -> anyhow::Result<()> {
     let pg = Postgres::start().await?;
     let url = pg.url();

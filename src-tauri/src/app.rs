@@ -28,6 +28,10 @@ pub struct DocEntry {
     pub url: String,
     /// Shown in the sidebar.
     pub title: String,
+    /// No title was given: the sidebar shows `preview`, greyed.
+    pub untitled: bool,
+    /// The document's first line, as last seen here.
+    pub preview: Option<String>,
     /// Unix seconds.
     pub last_opened: i64,
     /// Edits not yet acknowledged by the server.
@@ -35,6 +39,10 @@ pub struct DocEntry {
     /// The token in use only allows reading: the editor is read-only.
     pub view_only: bool,
 }
+
+/// The title of a document nobody has named (the sidebar shows its first
+/// line instead).
+pub const UNTITLED: &str = "Untitled";
 
 /// How long the app waits for its server's HTTP API.
 const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -109,10 +117,13 @@ impl App {
 
     fn to_entry(&self, d: DocInfo, settings: &Settings) -> Result<DocEntry, AppError> {
         let view_only = is_view_only(&Self::url_of(&d, settings)?);
+        let untitled = d.title == UNTITLED || d.url.ends_with(&format!("/{}", d.title));
         Ok(DocEntry {
             key: d.key,
             url: d.url,
             title: d.title,
+            untitled,
+            preview: d.preview,
             last_opened: d.last_opened,
             unsaved: d.unsaved,
             view_only,
@@ -134,7 +145,7 @@ impl App {
         let server = self.settings().server_url.trim_end_matches('/').to_owned();
         let url = DocUrl::parse(&format!("{server}/{id}"))?;
         let title = if title.trim().is_empty() {
-            "Untitled"
+            UNTITLED
         } else {
             title.trim()
         };
@@ -156,6 +167,17 @@ impl App {
     /// Renames a document.
     pub fn rename(&self, key: &str, title: &str) -> Result<(), AppError> {
         Ok(self.library.rename(key, title.trim())?)
+    }
+
+    /// Remembers a document's first line, for the sidebar while it has no
+    /// title.
+    pub fn set_preview(&self, key: &str, preview: &str) -> Result<(), AppError> {
+        let preview = preview.trim();
+        let preview: String = preview.chars().take(120).collect();
+        Ok(self.library.set_preview(
+            key,
+            Some(&preview).filter(|p| !p.is_empty()).map(|p| p.as_str()),
+        )?)
     }
 
     /// Forgets a document locally (the server keeps its copy).
@@ -328,7 +350,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let app = App::new(dir.path()).unwrap();
         let a = app.create("Plans").unwrap();
-        app.create("").unwrap();
+        assert!(!a.untitled);
+        let b = app.create("").unwrap();
+        assert!(b.untitled, "no title given");
+        // An untitled document is listed by its first line, across restarts.
+        app.set_preview(&b.key, "  Meeting notes \n").unwrap();
         assert_eq!(app.list(None).unwrap().len(), 2);
         app.rename(&a.key, "Q3 plans").unwrap();
         assert_eq!(app.list(Some("q3")).unwrap()[0].title, "Q3 plans");
@@ -339,6 +365,24 @@ mod tests {
             2,
             "the list persists across restarts"
         );
+        let b = app
+            .list(None)
+            .unwrap()
+            .into_iter()
+            .find(|d| d.key == b.key)
+            .unwrap();
+        assert_eq!(
+            (b.untitled, b.preview.as_deref()),
+            (true, Some("Meeting notes"))
+        );
+        app.set_preview(&b.key, "").unwrap();
+        let b = app
+            .list(None)
+            .unwrap()
+            .into_iter()
+            .find(|d| d.key == b.key)
+            .unwrap();
+        assert_eq!(b.preview, None, "an empty document has no preview");
         app.delete(&a.key).await.unwrap();
         assert_eq!(app.list(None).unwrap().len(), 1);
         assert!(matches!(app.session(&a.key), Err(AppError::NoSuchDoc(_))));

@@ -51,6 +51,11 @@ pub fn rename_doc(app: State<'_, Arc<App>>, key: String, title: String) -> R<()>
 }
 
 #[tauri::command]
+pub fn set_preview(app: State<'_, Arc<App>>, key: String, preview: String) -> R<()> {
+    app.set_preview(&key, &preview)
+}
+
+#[tauri::command]
 pub async fn delete_doc(app: State<'_, Arc<App>>, key: String) -> R<()> {
     app.delete(&key).await
 }

@@ -60,6 +60,7 @@ pub fn run() {
             commands::create_doc,
             commands::add_link,
             commands::rename_doc,
+            commands::set_preview,
             commands::delete_doc,
             commands::open_doc,
             commands::close_doc,

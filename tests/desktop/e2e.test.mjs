@@ -80,6 +80,10 @@ test('text typed in one window appears in the other, with a named caret', async 
   await typeAtEnd(bob, ' and Bob')
   await ann.until(async () => (await editorText(ann)).includes('and Bob'), 'Bob\'s text in Ann\'s window')
   await ann.until(async () => (await ann.text('.collaboration-carets__label')) === 'Bob', 'Bob\'s caret')
+  // No title yet: both sidebars show the first line, greyed.
+  for (const app of [ann, bob]) {
+    await app.until(() => app.exec('const e = document.querySelector("#doc-list li.current .title"); return e && e.classList.contains("untitled") && e.textContent === "Hello from Ann and Bob"'), 'the first line in the sidebar')
+  }
   await ann.screenshot(SHOTS, 'ann-editing')
   await bob.screenshot(SHOTS, 'bob-editing')
 })

@@ -55,14 +55,28 @@ function sharedTitle (bridge: DocBridge): string | undefined {
   return typeof t === 'string' && t.trim() ? t.trim() : undefined
 }
 
-// Untitled documents show their first line, greyed, as Google Docs does.
+// Untitled documents show their first line, greyed, as Google Docs does:
+// in the header, the window title and the sidebar.
 function showTitle (bridge: DocBridge, editor: Editor) {
   const title = sharedTitle(bridge)
-  const firstLine = editor.state.doc.firstChild?.textContent.trim() || 'Untitled'
+  const firstLine = editor.state.doc.firstChild?.textContent.trim() ?? ''
   const input = $<HTMLInputElement>('doc-title')
   if (document.activeElement !== input) input.value = title ?? ''
-  input.placeholder = title ? '' : firstLine
-  document.title = `${title ?? firstLine} — Weft`
+  input.placeholder = title ? '' : firstLine || 'Untitled'
+  document.title = `${title ?? (firstLine || 'Untitled')} — Weft`
+  if (!title && current?.editor === editor) rememberPreview(current.entry, firstLine)
+}
+
+// The sidebar's greyed first line follows typing at once; the library
+// keeps it (for the next start) a second after typing stops.
+let previewTimer: ReturnType<typeof setTimeout> | undefined
+function rememberPreview (entry: DocEntry, firstLine: string) {
+  const preview = firstLine.slice(0, 120) || null
+  if (!entry.untitled || entry.preview === preview) return
+  entry.preview = preview
+  sidebar.showPreview(entry)
+  clearTimeout(previewTimer)
+  previewTimer = setTimeout(() => { call('set_preview', { key: entry.key, preview: preview ?? '' }) }, 1000)
 }
 
 // Someone (here or elsewhere) changed the title: show it, and keep this
@@ -70,8 +84,9 @@ function showTitle (bridge: DocBridge, editor: Editor) {
 async function titleChanged (entry: DocEntry, bridge: DocBridge, editor: Editor) {
   showTitle(bridge, editor)
   const title = sharedTitle(bridge)
-  if (title && title !== entry.title) {
+  if (title && (title !== entry.title || entry.untitled)) {
     entry.title = title
+    entry.untitled = false
     await call('rename_doc', { key: entry.key, title })
     sidebar.refresh()
   }
@@ -81,7 +96,7 @@ async function titleChanged (entry: DocEntry, bridge: DocBridge, editor: Editor)
 // goes into the document once it is synced, if the document has none.
 function shareLocalTitle (entry: DocEntry, bridge: DocBridge) {
   const id = entry.url.split('/').pop()?.split('?')[0]
-  if (entry.viewOnly || sharedTitle(bridge) || ['Untitled', id].includes(entry.title)) return
+  if (entry.viewOnly || sharedTitle(bridge) || entry.untitled || entry.title === id) return
   bridge.doc.getMap('meta').set('title', entry.title)
 }
 
@@ -111,11 +126,12 @@ async function openDoc (entry: DocEntry) {
   const untoolbar = renderToolbar($('toolbar'), editor)
   current = { entry, bridge, editor, untoolbar }
   setViewOnly(entry.viewOnly)
+  // Typing names an untitled document in the sidebar (its first line).
+  editor.on('update', () => { if (!sharedTitle(bridge)) showTitle(bridge, editor) })
   bridge.awareness.on('change', () => renderAvatars(bridge))
   renderAvatars(bridge)
   showTitle(bridge, editor)
   bridge.doc.getMap('meta').observe(() => { titleChanged(entry, bridge, editor) })
-  editor.on('update', () => { if (!sharedTitle(bridge)) showTitle(bridge, editor) })
   const status = await call<Status>('doc_status', { key: entry.key })
   if (status) showStatus(status)
   say('')
@@ -166,7 +182,7 @@ async function renameCurrent () {
   else meta.delete('title')
   if (!title) {
     await call('rename_doc', { key: current.entry.key, title: 'Untitled' })
-    current.entry.title = 'Untitled'
+    Object.assign(current.entry, { title: 'Untitled', untitled: true, preview: null })
     showTitle(current.bridge, current.editor)
     sidebar.refresh()
   }

@@ -78,15 +78,26 @@ function remoteItem (d: RemoteDoc): HTMLLIElement {
   return li
 }
 
+/** Shows an untitled document's first line in its sidebar entry. */
+export function showPreview (d: DocEntry): void {
+  const name = document.querySelector<HTMLElement>(`#doc-list li[data-key="${CSS.escape(d.key)}"] .title`)
+  if (name && d.untitled) name.textContent = d.preview ?? 'Untitled'
+}
+
 function item (d: DocEntry): HTMLLIElement {
   const li = document.createElement('li')
   li.className = host.currentKey() === d.key ? 'current' : ''
   li.dataset.key = d.key
-  const name = Object.assign(document.createElement('span'), { className: 'title', textContent: d.title, title: d.url })
+  // No title: the first line, greyed, as in the header.
+  const name = Object.assign(document.createElement('span'), {
+    className: d.untitled ? 'title untitled' : 'title',
+    textContent: d.untitled ? d.preview ?? 'Untitled' : d.title,
+    title: d.url
+  })
   name.addEventListener('click', () => host.open(d))
   const rename = Object.assign(document.createElement('button'), { textContent: '✎', title: 'Rename' })
   rename.addEventListener('click', async () => {
-    const title = await ask('Rename document', d.title)
+    const title = await ask('Rename document', d.untitled ? '' : d.title)
     if (!title) return
     await call('rename_doc', { key: d.key, title })
     host.renamed(d, title)
@@ -94,7 +105,7 @@ function item (d: DocEntry): HTMLLIElement {
   })
   const del = Object.assign(document.createElement('button'), { textContent: '🗑', title: 'Remove from this computer (the server keeps it)' })
   del.addEventListener('click', async () => {
-    if (!confirm(`Remove “${d.title}” from this computer? The server keeps its copy.`)) return
+    if (!confirm(`Remove “${d.untitled ? d.preview ?? 'Untitled' : d.title}” from this computer? The server keeps its copy.`)) return
     await host.removing(d)
     await call('delete_doc', { key: d.key })
     refresh()

@@ -25,6 +25,8 @@ pub struct DocInfo {
     pub unsaved: u64,
     /// The token that came with the link this doc was opened from, if any.
     pub token: Option<String>,
+    /// The first line of text, for showing a document that has no title.
+    pub preview: Option<String>,
 }
 
 /// Document metadata in `DIR/weft.db` ([`crate::store::DB_FILE`]).
@@ -40,7 +42,7 @@ fn now() -> i64 {
     crate::time::unix_secs() as i64
 }
 
-const COLUMNS: &str = "key, url, title, last_opened, created, unsaved, token";
+const COLUMNS: &str = "key, url, title, last_opened, created, unsaved, token, preview";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DocInfo> {
     Ok(DocInfo {
@@ -51,6 +53,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DocInfo> {
         created: r.get(4)?,
         unsaved: r.get::<_, i64>(5)? as u64,
         token: r.get(6)?,
+        preview: r.get(7)?,
     })
 }
 
@@ -70,17 +73,19 @@ impl Library {
                 last_opened INTEGER NOT NULL, created INTEGER NOT NULL, unsaved INTEGER NOT NULL DEFAULT 0);",
         )
         .map_err(err)?;
-        // Added after the first release: libraries made before lack it.
-        let has_token: bool = conn
-            .query_row(
-                "SELECT count(*) > 0 FROM pragma_table_info('docs') WHERE name = 'token'",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(err)?;
-        if !has_token {
-            conn.execute_batch("ALTER TABLE docs ADD COLUMN token TEXT")
+        // Added after the first release: libraries made before lack them.
+        for column in ["token", "preview"] {
+            let has: bool = conn
+                .query_row(
+                    "SELECT count(*) > 0 FROM pragma_table_info('docs') WHERE name = ?1",
+                    params![column],
+                    |r| r.get(0),
+                )
                 .map_err(err)?;
+            if !has {
+                conn.execute_batch(&format!("ALTER TABLE docs ADD COLUMN {column} TEXT"))
+                    .map_err(err)?;
+            }
         }
         Ok(Library {
             conn: Mutex::new(conn),
@@ -148,6 +153,18 @@ impl Library {
         Ok(())
     }
 
+    /// Stores the first line of text, shown while the document has no
+    /// title (`None` when it is empty).
+    pub fn set_preview(&self, key: &str, preview: Option<&str>) -> Result<(), EngineError> {
+        let conn = self.conn.lock().unwrap();
+        conn.execute(
+            "UPDATE docs SET preview = ?2 WHERE key = ?1",
+            params![key, preview],
+        )
+        .map_err(err)?;
+        Ok(())
+    }
+
     /// Stores the unsaved-edit count, so it survives a restart.
     pub fn set_unsaved(&self, key: &str, unsaved: u64) -> Result<(), EngineError> {
         let conn = self.conn.lock().unwrap();
@@ -201,6 +218,12 @@ mod tests {
             .unwrap();
         let lib = Library::open(dir.path()).unwrap();
         assert_eq!(lib.get("k").unwrap().unwrap().token, None);
+        assert_eq!(lib.get("k").unwrap().unwrap().preview, None);
+        lib.set_preview("k", Some("First line")).unwrap();
+        assert_eq!(
+            lib.get("k").unwrap().unwrap().preview.as_deref(),
+            Some("First line")
+        );
         let view = lib
             .touch(&DocUrl::parse("ws://h:1/doc?token=view").unwrap(), None)
             .unwrap();

@@ -9,6 +9,7 @@ use bytes::Bytes;
 
 use super::index::{DocMeta, ListQuery, Page};
 use super::queue::Write;
+use super::versions::{VersionKind, VersionMeta};
 use super::{Done, Store, StoreError, StoreFuture, StoredDoc};
 
 /// Keeps every doc in a map. Writes complete immediately, in call order.
@@ -16,6 +17,7 @@ use super::{Done, Store, StoreError, StoreFuture, StoredDoc};
 pub struct MemoryStore {
     docs: Mutex<HashMap<DocId, StoredDoc>>,
     index: Mutex<HashMap<DocId, DocMeta>>,
+    versions: Mutex<HashMap<DocId, Vec<(VersionMeta, Bytes)>>>,
     failing: AtomicBool,
 }
 
@@ -136,9 +138,73 @@ impl Store for MemoryStore {
             Write::Purge(doc) => {
                 docs.remove(&doc);
                 self.index.lock().unwrap().remove(&doc);
+                self.versions.lock().unwrap().remove(&doc);
+            }
+            Write::Version(v) => {
+                let mut all = self.versions.lock().unwrap();
+                let list = all.entry(v.doc.clone()).or_default();
+                list.retain(|(m, _)| m.id != v.meta.id);
+                let meta = VersionMeta {
+                    size: v.state.len() as u64,
+                    ..v.meta
+                };
+                list.push((meta, v.state));
+            }
+            Write::NameVersion(doc, id, name) => {
+                let mut all = self.versions.lock().unwrap();
+                for (m, _) in all.get_mut(&doc).into_iter().flatten() {
+                    if m.id == id {
+                        m.name = Some(name.clone());
+                    }
+                }
+            }
+            Write::DropVersions(doc, ids) => {
+                if let Some(list) = self.versions.lock().unwrap().get_mut(&doc) {
+                    list.retain(|(m, _)| !ids.contains(&m.id));
+                }
             }
             Write::Append(..) | Write::Compact(..) | Write::Check | Write::Flush => {}
         }));
+    }
+
+    fn versions(&self, doc: &DocId) -> StoreFuture<Vec<VersionMeta>> {
+        let mut list: Vec<VersionMeta> = self
+            .versions
+            .lock()
+            .unwrap()
+            .get(doc)
+            .into_iter()
+            .flatten()
+            .map(|(m, _)| m.clone())
+            .collect();
+        list.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
+        Box::pin(async move { Ok(list) })
+    }
+
+    fn version(&self, doc: &DocId, id: &str) -> StoreFuture<Option<(VersionMeta, Bytes)>> {
+        let got = self
+            .versions
+            .lock()
+            .unwrap()
+            .get(doc)
+            .and_then(|l| l.iter().find(|(m, _)| m.id == id).cloned());
+        Box::pin(async move { Ok(got) })
+    }
+
+    fn docs_with_auto_versions(&self) -> StoreFuture<Vec<DocId>> {
+        let mut docs: Vec<DocId> = self
+            .versions
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, l)| {
+                l.iter()
+                    .any(|(m, _)| m.kind == VersionKind::Auto && m.name.is_none())
+            })
+            .map(|(d, _)| d.clone())
+            .collect();
+        docs.sort();
+        Box::pin(async move { Ok(docs) })
     }
 }
 

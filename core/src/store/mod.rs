@@ -16,6 +16,8 @@ mod memory;
 pub mod queue;
 mod sqlite;
 mod sqlite_index;
+mod sqlite_versions;
+pub mod versions;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -27,6 +29,7 @@ use bytes::Bytes;
 pub use index::{Cursor, DocMeta, ListQuery, Page, Scope};
 pub use memory::MemoryStore;
 pub use sqlite::{BackupInfo, DirLock, SqliteStore};
+pub use versions::{NewVersion, Retention, VersionKind, VersionMeta};
 
 /// The SQLite file's name in a data directory (the server's and the app's).
 pub const DB_FILE: &str = "weft.db";
@@ -128,6 +131,15 @@ pub trait Store: Send + Sync + 'static {
     fn trashed_before(&self, before: i64) -> StoreFuture<Vec<DocId>>;
     /// Queues an index change (a [`queue::Write`] other than an update).
     fn index(&self, write: queue::Write, done: Done);
+
+    // Version history (see [`versions`]); written through [`Store::index`].
+
+    /// `doc`'s versions, newest first.
+    fn versions(&self, doc: &DocId) -> StoreFuture<Vec<VersionMeta>>;
+    /// One version with its state; `None` if `doc` has no such version.
+    fn version(&self, doc: &DocId, id: &str) -> StoreFuture<Option<(VersionMeta, Bytes)>>;
+    /// Documents with automatic versions, which thinning visits.
+    fn docs_with_auto_versions(&self) -> StoreFuture<Vec<DocId>>;
 }
 
 /// Runs a callback-style store call and waits for its result.

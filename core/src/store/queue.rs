@@ -4,6 +4,7 @@
 //! their completions in queue order with that one result. A store supplies
 //! only its commit.
 
+use super::versions::NewVersion;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -27,8 +28,14 @@ pub enum Write {
     Trash(DocId, Option<i64>),
     /// Bump the doc's link generation.
     BumpLinks(DocId),
-    /// Delete the doc: updates, snapshot and index entry.
+    /// Delete the doc: updates, snapshot, index entry and versions.
     Purge(DocId),
+    /// Store a version (boxed: it holds a whole document state).
+    Version(Box<NewVersion>),
+    /// Name a version: `(doc, version id, name)`.
+    NameVersion(DocId, String, String),
+    /// Delete versions thinning no longer keeps.
+    DropVersions(DocId, Vec<String>),
     /// Prove the store takes writes (the health probe).
     Check,
     /// Nothing to write: completes once everything before it has.

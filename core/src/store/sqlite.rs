@@ -13,7 +13,8 @@
 //! - `snapshots(doc TEXT PRIMARY KEY, data BLOB, updated_at INTEGER)`: one
 //!   merged state per doc, which replaces the log entries before it;
 //! - `meta(key TEXT PRIMARY KEY, value TEXT)`: the health probe's row;
-//! - `doc_index`: the document index (`sqlite_index.rs`).
+//! - `doc_index`: the document index (`sqlite_index.rs`);
+//! - `versions`: version history (`sqlite_versions.rs`).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -27,7 +28,11 @@ use tokio::sync::oneshot;
 
 use super::index::{DocMeta, ListQuery, Page};
 use super::queue::{self, Write, WriteQueue};
-use super::{db_path, sqlite_index, Done, Store, StoreError, StoreFuture, StoredDoc, DB_FILE};
+use super::versions::VersionMeta;
+use super::{
+    db_path, sqlite_index, sqlite_versions, Done, Store, StoreError, StoreFuture, StoredDoc,
+    DB_FILE,
+};
 use crate::time::unix_secs;
 
 /// Most writes committed in one transaction; bounds how long one commit takes.
@@ -41,6 +46,9 @@ enum Read {
     Meta(DocId, Reply<Option<DocMeta>>),
     List(ListQuery, Reply<Page>),
     Trashed(i64, Reply<Vec<DocId>>),
+    Versions(DocId, Reply<Vec<VersionMeta>>),
+    Version(DocId, String, Reply<Option<(VersionMeta, Bytes)>>),
+    AutoVersioned(Reply<Vec<DocId>>),
 }
 
 /// SQLite-backed [`Store`].
@@ -69,6 +77,7 @@ impl SqliteStore {
              CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);",
         )?;
         sqlite_index::migrate(&mut write, unix_secs() as i64)?;
+        sqlite_versions::migrate(&mut write)?;
         let read = Connection::open_with_flags(
             &path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -121,6 +130,23 @@ fn reader(conn: Connection, rx: mpsc::Receiver<Read>) {
             Read::Trashed(t, reply) => {
                 drop(reply.send(sqlite_index::trashed_before(&conn, t).map_err(err)))
             }
+            Read::Versions(doc, reply) => {
+                drop(reply.send(sqlite_versions::list(&conn, doc.as_str()).map_err(err)))
+            }
+            Read::Version(doc, id, reply) => drop(
+                reply.send(
+                    sqlite_versions::get(&conn, doc.as_str(), &id)
+                        .map(|v| v.map(|(m, state)| (m, Bytes::from(state))))
+                        .map_err(err),
+                ),
+            ),
+            Read::AutoVersioned(reply) => drop(
+                reply.send(
+                    sqlite_versions::docs_with_auto(&conn)
+                        .map(|ids| ids.iter().filter_map(|d| DocId::new(d).ok()).collect())
+                        .map_err(err),
+                ),
+            ),
         }
     }
 }
@@ -168,7 +194,13 @@ fn apply(txn: &rusqlite::Transaction<'_>, op: &Write, now: i64) -> rusqlite::Res
         }
         Write::Trash(doc, at) => sqlite_index::set_trashed(txn, doc.as_str(), *at)?,
         Write::BumpLinks(doc) => sqlite_index::bump_links(txn, doc.as_str())?,
-        Write::Purge(doc) => sqlite_index::purge(txn, doc.as_str())?,
+        Write::Purge(doc) => {
+            sqlite_index::purge(txn, doc.as_str())?;
+            sqlite_versions::purge(txn, doc.as_str())?;
+        }
+        Write::Version(v) => sqlite_versions::put(txn, v)?,
+        Write::NameVersion(doc, id, name) => sqlite_versions::rename(txn, doc.as_str(), id, name)?,
+        Write::DropVersions(doc, ids) => sqlite_versions::drop_versions(txn, doc.as_str(), ids)?,
         Write::Check => {
             txn.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('health', ?1)",
@@ -397,6 +429,18 @@ impl Store for SqliteStore {
 
     fn index(&self, write: Write, done: Done) {
         self.writes.push(write, done);
+    }
+
+    fn versions(&self, doc: &DocId) -> StoreFuture<Vec<VersionMeta>> {
+        self.read(|reply| Read::Versions(doc.clone(), reply))
+    }
+
+    fn version(&self, doc: &DocId, id: &str) -> StoreFuture<Option<(VersionMeta, Bytes)>> {
+        self.read(|reply| Read::Version(doc.clone(), id.to_owned(), reply))
+    }
+
+    fn docs_with_auto_versions(&self) -> StoreFuture<Vec<DocId>> {
+        self.read(Read::AutoVersioned)
     }
 }
 

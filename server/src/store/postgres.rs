@@ -23,7 +23,8 @@ use yrs::{ReadTxn, StateVector, Transact, Update};
 use weft_core::doc_id::DocId;
 use weft_core::store::queue::{self, Write, WriteQueue};
 use weft_core::store::{
-    index, Cursor, DocMeta, Done, ListQuery, Page, Scope, Store, StoreError, StoreFuture, StoredDoc,
+    index, Cursor, DocMeta, Done, ListQuery, NewVersion, Page, Scope, Store, StoreError,
+    StoreFuture, StoredDoc, VersionKind, VersionMeta,
 };
 use weft_core::time::unix_secs;
 
@@ -46,6 +47,18 @@ CREATE TABLE IF NOT EXISTS weft_docs (
     link_gen BIGINT NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS weft_docs_by_time ON weft_docs (updated_at, id);
+CREATE TABLE IF NOT EXISTS weft_versions (
+    doc TEXT NOT NULL,
+    id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    name TEXT,
+    created_at BIGINT NOT NULL,
+    authors TEXT NOT NULL,
+    size BIGINT NOT NULL,
+    state BYTEA NOT NULL,
+    PRIMARY KEY (doc, id)
+);
+CREATE INDEX IF NOT EXISTS weft_versions_by_kind ON weft_versions (kind, doc);
 ";
 
 /// Fills the document index from the stored updates, when a database from
@@ -314,6 +327,45 @@ impl PgStore {
 }
 
 const COLUMNS: &str = "id, title, created_at, updated_at, size, trashed_at, link_gen";
+const VERSION_COLUMNS: &str = "id, kind, name, created_at, authors, size";
+
+fn version_row(r: &tokio_postgres::Row) -> Result<VersionMeta, StoreError> {
+    let kind: &str = r.get(1);
+    Ok(VersionMeta {
+        id: r.get(0),
+        kind: VersionKind::parse(kind)
+            .ok_or_else(|| pg_err(format!("unknown version kind {kind}")))?,
+        name: r.get(2),
+        created_at: r.get(3),
+        authors: serde_json::from_str(r.get(4)).map_err(pg_err)?,
+        size: r.get::<_, i64>(5) as u64,
+    })
+}
+
+async fn put_version(client: &Client, v: &NewVersion) -> Result<(), StoreError> {
+    let m = &v.meta;
+    let authors = serde_json::to_string(&m.authors).map_err(pg_err)?;
+    let sql = "INSERT INTO weft_versions (doc, id, kind, name, created_at, authors, size, state)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+               ON CONFLICT (doc, id) DO NOTHING";
+    let size = v.state.len() as i64;
+    let state: &[u8] = &v.state;
+    exec(
+        client,
+        sql,
+        &[
+            &v.doc.as_str(),
+            &m.id,
+            &m.kind.as_str(),
+            &m.name,
+            &m.created_at,
+            &authors,
+            &size,
+            &state,
+        ],
+    )
+    .await
+}
 
 fn meta_row(r: &tokio_postgres::Row) -> Option<DocMeta> {
     Some(DocMeta {
@@ -452,6 +504,53 @@ impl Store for PgStore {
         self.writes.push(write, done);
     }
 
+    fn versions(&self, doc: &DocId) -> StoreFuture<Vec<VersionMeta>> {
+        let reads = self.reads.clone();
+        let doc = doc.to_string();
+        Box::pin(async move {
+            let client = reads.get().await?;
+            let sql = format!(
+                "SELECT {VERSION_COLUMNS} FROM weft_versions WHERE doc = $1 ORDER BY created_at DESC, id DESC"
+            );
+            let rows = client.query(&sql, &[&doc]).await.map_err(db_err)?;
+            rows.iter().map(version_row).collect()
+        })
+    }
+
+    fn version(&self, doc: &DocId, id: &str) -> StoreFuture<Option<(VersionMeta, Bytes)>> {
+        let reads = self.reads.clone();
+        let (doc, id) = (doc.to_string(), id.to_owned());
+        Box::pin(async move {
+            let client = reads.get().await?;
+            let sql = format!(
+                "SELECT {VERSION_COLUMNS}, state FROM weft_versions WHERE doc = $1 AND id = $2"
+            );
+            let Some(row) = client.query_opt(&sql, &[&doc, &id]).await.map_err(db_err)? else {
+                return Ok(None);
+            };
+            let state: Vec<u8> = row.get(6);
+            Ok(Some((version_row(&row)?, Bytes::from(state))))
+        })
+    }
+
+    fn docs_with_auto_versions(&self) -> StoreFuture<Vec<DocId>> {
+        let reads = self.reads.clone();
+        Box::pin(async move {
+            let client = reads.get().await?;
+            let rows = client
+                .query(
+                    "SELECT DISTINCT doc FROM weft_versions WHERE kind = 'auto' AND name IS NULL ORDER BY doc",
+                    &[],
+                )
+                .await
+                .map_err(db_err)?;
+            Ok(rows
+                .iter()
+                .filter_map(|r| DocId::new(r.get::<_, &str>(0)).ok())
+                .collect())
+        })
+    }
+
     fn check(&self) -> StoreFuture<()> {
         let reads = self.reads.clone();
         Box::pin(async move {
@@ -516,6 +615,15 @@ async fn apply(client: &Client, op: &Write) -> Result<(), StoreError> {
             let sql = "UPDATE weft_docs SET link_gen = link_gen + 1 WHERE id = $1";
             exec(client, sql, &[&doc.as_str()]).await
         }
+        Write::Version(v) => put_version(client, v).await,
+        Write::NameVersion(doc, id, name) => {
+            let sql = "UPDATE weft_versions SET name = $3 WHERE doc = $1 AND id = $2";
+            exec(client, sql, &[&doc.as_str(), id, name]).await
+        }
+        Write::DropVersions(doc, ids) => {
+            let sql = "DELETE FROM weft_versions WHERE doc = $1 AND id = ANY($2)";
+            exec(client, sql, &[&doc.as_str(), ids]).await
+        }
         Write::Append(..) | Write::Check | Write::Flush => Ok(()),
     }
 }
@@ -532,6 +640,7 @@ async fn purge(client: &Client, doc: &DocId) -> Result<(), StoreError> {
     for sql in [
         "DELETE FROM weft_updates WHERE doc = $1",
         "DELETE FROM weft_docs WHERE id = $1",
+        "DELETE FROM weft_versions WHERE doc = $1",
     ] {
         client
             .execute(sql, &[&doc.as_str()])
