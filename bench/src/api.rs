@@ -8,9 +8,10 @@ use std::time::Instant;
 
 use anyhow::{ensure, Context};
 use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
 use weft_core::doc_id::DocId;
 use weft_core::store::{self, SqliteStore, Store};
-use weft_e2e::{http, Client};
+use weft_e2e::Client;
 use yrs::{Text, Transact, WriteTxn};
 
 /// Percentiles of `ms`, sorted in place.
@@ -24,6 +25,45 @@ fn small_update(text: &str) -> Vec<u8> {
     let mut txn = doc.transact_mut();
     txn.get_or_insert_text("t").insert(&mut txn, 0, text);
     txn.encode_update_v1()
+}
+
+/// One kept-alive HTTP/1.1 connection, as an API client library keeps
+/// (the server's rate limits count a connection once and each request as a
+/// message on it).
+struct Conn(hyper::client::conn::http1::SendRequest<Full<Bytes>>);
+
+impl Conn {
+    async fn open(addr: std::net::SocketAddr) -> anyhow::Result<Conn> {
+        let tcp = tokio::net::TcpStream::connect(addr).await?;
+        tcp.set_nodelay(true)?;
+        let io = hyper_util::rt::TokioIo::new(tcp);
+        let (send, conn) = hyper::client::conn::http1::handshake(io).await?;
+        tokio::spawn(conn);
+        Ok(Conn(send))
+    }
+
+    async fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> anyhow::Result<(u16, Bytes)> {
+        self.0.ready().await?;
+        let mut req = hyper::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("Host", "bench");
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let res = self
+            .0
+            .send_request(req.body(Full::new(Bytes::copy_from_slice(body)))?)
+            .await?;
+        let status = res.status().as_u16();
+        Ok((status, res.into_body().collect().await?.to_bytes()))
+    }
 }
 
 /// Runs both parts: `docs` documents listed `page` at a time, and
@@ -68,16 +108,11 @@ async fn listing(addr: std::net::SocketAddr, docs: usize, page: usize) -> anyhow
     let mut times = Vec::new();
     let mut seen = 0;
     let mut cursor = String::new();
+    let mut conn = Conn::open(addr).await?;
     loop {
         let t = Instant::now();
-        let (status, body) = http(
-            addr,
-            "GET",
-            &format!("/api/v1/docs?limit={page}{cursor}"),
-            &[],
-            &[],
-        )
-        .await?;
+        let path = format!("/api/v1/docs?limit={page}{cursor}");
+        let (status, body) = conn.request("GET", &path, &[], &[]).await?;
         times.push(t.elapsed().as_secs_f64() * 1000.0);
         ensure!(
             status == 200,
@@ -109,6 +144,7 @@ async fn post_vs_ws(addr: std::net::SocketAddr, samples: usize) -> anyhow::Resul
     let mut peer = Client::synced(&url).await?;
     let mut writer = Client::synced(&url).await?;
     let (mut ws, mut post) = (Vec::new(), Vec::new());
+    let mut conn = Conn::open(addr).await?;
     for i in 0..samples {
         let marker = format!("[ws{i}]");
         let t = Instant::now();
@@ -127,7 +163,9 @@ async fn post_vs_ws(addr: std::net::SocketAddr, samples: usize) -> anyhow::Resul
         };
         let ct = [("Content-Type", "application/octet-stream")];
         let t = Instant::now();
-        let (status, _) = http(addr, "POST", "/api/v1/docs/live/updates", &ct, &update).await?;
+        let (status, _) = conn
+            .request("POST", "/api/v1/docs/live/updates", &ct, &update)
+            .await?;
         ensure!(status == 200, "POST answered {status}");
         peer.wait_for(|c| c.text().contains(&marker)).await?;
         post.push(t.elapsed().as_secs_f64() * 1000.0);

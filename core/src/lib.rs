@@ -20,6 +20,8 @@
 //!   write queue, shared by the server and the engine.
 //! - [`engine`] (feature `engine`): the client engine: a session per
 //!   document over tokio-tungstenite, with a local SQLite copy and library.
+//! - [`history`]: restoring a version as one forward edit, and the block
+//!   and word diff between two states.
 //! - [`title`]: the shared title, `meta.title` inside the document.
 //! - [`backoff`] and [`time`]: the one retry formula and the one clock
 //!   helper everything shares.
@@ -34,6 +36,7 @@ pub mod doc_id;
 pub mod engine;
 pub mod error;
 pub mod fuzzing;
+pub mod history;
 pub mod protocol;
 pub mod room;
 #[cfg(feature = "store")]

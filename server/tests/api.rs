@@ -746,6 +746,52 @@ async fn links_name_exactly_their_document_and_a_reset_revokes_them() {
     Client::synced(&s.ws("shared", Some(&star))).await.unwrap();
 }
 
+/// Statuses of `n` requests sent on one kept-alive connection.
+async fn on_one_connection(addr: std::net::SocketAddr, n: usize) -> Vec<u16> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut reqs = String::new();
+    for i in 0..n {
+        let close = if i + 1 == n {
+            "Connection: close\r\n"
+        } else {
+            ""
+        };
+        reqs.push_str(&format!(
+            "GET /api/v1/docs HTTP/1.1\r\nHost: x\r\n{close}\r\n"
+        ));
+    }
+    tcp.write_all(reqs.as_bytes()).await.unwrap();
+    let mut out = String::new();
+    tcp.read_to_string(&mut out).await.unwrap();
+    out.split("HTTP/1.1 ")
+        .skip(1)
+        .map(|r| r[..3].parse().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn api_requests_are_rate_limited_per_connection_and_per_address() {
+    let s = setup_with(false, |c| {
+        c.rate_connects = 2;
+        c.rate_messages = 3;
+    })
+    .await;
+    // A kept-alive connection: one connection attempt, then a burst of two
+    // seconds of messages (6), as a WebSocket would get.
+    let statuses = on_one_connection(s.server.addr, 8).await;
+    assert_eq!(statuses, [200, 200, 200, 200, 200, 200, 429, 429]);
+    let body = s.call("GET", "/api/v1/docs", None, None, b"").await;
+    assert_eq!(body.0, 200, "a second connection is the second attempt");
+    let (status, body) = s.call("GET", "/api/v1/docs", None, None, b"").await;
+    assert_eq!(
+        status, 429,
+        "the third connection from the address is one too many"
+    );
+    let err: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(err["error"]["code"], "rate_limited");
+}
+
 #[tokio::test]
 async fn the_openapi_description_names_every_endpoint() {
     let s = setup(false).await;

@@ -1,7 +1,6 @@
 //! Who is calling the API, from the same tokens the WebSocket takes
 //! (`Authorization: Bearer` or `?token=`), and what they may see and do.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
@@ -13,11 +12,6 @@ use weft_core::store::{DocMeta, Scope};
 use super::error::ApiError;
 use crate::auth::{doc_matches, AuthError, Claims, Level};
 use crate::state::Shared;
-
-/// The client's address, put on the request by the HTTP layer (behind a
-/// trusted proxy, the real client's).
-#[derive(Debug, Clone, Copy)]
-pub struct ClientAddr(pub SocketAddr);
 
 /// The caller: its verified claims, or none when the server has no auth
 /// (then everything is allowed, as on the WebSocket).
@@ -96,17 +90,6 @@ impl FromRequestParts<Arc<Shared>> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, shared: &Arc<Shared>) -> Result<Self, ApiError> {
-        // The same per-address budget as WebSocket connections.
-        if let Some(ClientAddr(addr)) = parts.extensions.get::<ClientAddr>() {
-            if !shared.connects.allow(addr.ip()) {
-                shared.metrics.reject("rate");
-                return Err(ApiError::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "rate_limited",
-                    "too many requests from this address; retry in a minute",
-                ));
-            }
-        }
         let Some(auth) = &shared.auth else {
             return Ok(Caller { claims: None });
         };

@@ -24,8 +24,9 @@ use axum::{Json, Router};
 use tower::ServiceExt;
 use utoipa::OpenApi;
 
+use crate::net::limits::{ConnLimits, RequestBudget};
 use crate::state::Shared;
-use access::ClientAddr;
+use axum::response::IntoResponse;
 use error::ApiError;
 
 /// The API's description, generated from the handlers.
@@ -89,14 +90,35 @@ static ROUTES: LazyLock<Router<Arc<Shared>>> = LazyLock::new(|| {
         })
 });
 
-/// Serves one API request from `remote`.
-pub async fn serve<B>(shared: Arc<Shared>, req: Request<B>, remote: SocketAddr) -> Response<Body>
+/// Serves one API request from `remote` (behind a trusted proxy, the real
+/// client), within the rate limits of the HTTP connection it came on.
+pub async fn serve<B>(
+    shared: Arc<Shared>,
+    req: Request<B>,
+    remote: SocketAddr,
+    budget: &RequestBudget,
+) -> Response<Body>
 where
     B: hyper::body::Body<Data = bytes::Bytes> + Send + 'static,
     B::Error: Into<axum::BoxError>,
 {
-    let mut req = req.map(Body::new);
-    req.extensions_mut().insert(ClientAddr(remote));
+    let len = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse().ok())
+        .unwrap_or(0);
+    let c = &shared.config;
+    let limits = |now| ConnLimits::new(c.rate_messages, c.rate_bytes, c.max_message_size, now);
+    if !budget.allow(&shared.connects, remote.ip(), limits, len) {
+        shared.metrics.reject("rate");
+        return ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "too many requests from this address; wait a moment and retry",
+        )
+        .into_response();
+    }
+    let req = req.map(Body::new);
     let routes = ROUTES.clone().with_state(shared);
     match routes.oneshot(req).await {
         Ok(res) => res,

@@ -17,6 +17,7 @@ use weft_core::doc_id::DocId;
 use weft_core::protocol::{ACK_HEADER, ACK_PARAM};
 
 use crate::auth::{AuthError, Claims, Level};
+use crate::net::limits::RequestBudget;
 use crate::state::Shared;
 use crate::ws::connection::{self, ConnOptions};
 use weft_core::room::Access;
@@ -50,6 +51,7 @@ pub async fn handle(
     shared: Arc<Shared>,
     mut req: Request<Incoming>,
     remote: SocketAddr,
+    budget: Arc<RequestBudget>,
 ) -> Result<Response<Body>, Infallible> {
     // Behind a trusted proxy, limits and logs are about the real client.
     let client =
@@ -58,7 +60,7 @@ pub async fn handle(
     let upgrade = is_upgrade(&req);
     let path = req.uri().path();
     if path.starts_with("/api/") && !upgrade {
-        return Ok(crate::api::serve(shared, req, remote).await);
+        return Ok(crate::api::serve(shared, req, remote, &budget).await);
     }
     if req.method() == Method::GET && !upgrade {
         return Ok(get(&shared, path).await);

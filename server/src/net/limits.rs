@@ -107,6 +107,37 @@ impl<K: std::hash::Hash + Eq> WindowLimiter<K> {
 /// Connection attempts per IP per minute.
 pub type ConnectLimiter = WindowLimiter<IpAddr>;
 
+/// The API's limits on one HTTP connection, as on a WebSocket: its first
+/// request costs a connection attempt from the address, and every request
+/// is a message on the connection's own message and byte budget. So a
+/// client that keeps its connection alive may send as many requests as a
+/// WebSocket may send messages, and one that reconnects for each request
+/// is held to the connect rate.
+#[derive(Debug, Default)]
+pub struct RequestBudget(Mutex<Option<ConnLimits>>);
+
+impl RequestBudget {
+    /// Counts a request of `len` bytes from `ip`; false if over a limit.
+    /// `limits` makes the connection's budget on its first request.
+    pub fn allow(
+        &self,
+        connects: &ConnectLimiter,
+        ip: IpAddr,
+        limits: impl FnOnce(Instant) -> ConnLimits,
+        len: usize,
+    ) -> bool {
+        let now = Instant::now();
+        let mut slot = self.0.lock().unwrap();
+        if slot.is_none() {
+            if !connects.allow(ip) {
+                return false;
+            }
+            *slot = Some(limits(now));
+        }
+        slot.as_mut().is_some_and(|l| l.allow(len, now))
+    }
+}
+
 /// New documents per creator (a token's user and scope, or an IP without
 /// auth) per hour, so one token cannot fill the disk with documents.
 pub type CreateLimiter = WindowLimiter<String>;
@@ -160,6 +191,26 @@ mod tests {
         assert!(l.allow("b".into()));
         let off = CreateLimiter::new(0, HOUR);
         assert!((0..10_000).all(|_| off.allow("a".into())));
+    }
+
+    #[test]
+    fn api_requests_cost_a_connect_per_connection_and_a_message_each() {
+        let connects = ConnectLimiter::new(2, MINUTE);
+        let ip: IpAddr = "10.0.0.1".parse().unwrap();
+        let conn_limits = |now| ConnLimits::new(5, 0, 100, now);
+        // One kept-alive connection: one connect, then its burst of messages.
+        let kept = RequestBudget::default();
+        assert!((0..10).all(|_| kept.allow(&connects, ip, conn_limits, 10)));
+        assert!(
+            !kept.allow(&connects, ip, conn_limits, 10),
+            "message burst used up"
+        );
+        // A connection per request: one connect each.
+        assert!(RequestBudget::default().allow(&connects, ip, conn_limits, 10));
+        assert!(
+            !RequestBudget::default().allow(&connects, ip, conn_limits, 10),
+            "the address' connect budget is used up"
+        );
     }
 
     #[test]

@@ -20,6 +20,7 @@ use crate::documents::peers::Peers;
 use crate::documents::rooms::{Rooms, RoomsConfig};
 use crate::error::ServerError;
 use crate::net::http;
+use crate::net::limits::RequestBudget;
 use crate::net::limits::{ConnectLimiter, CreateLimiter, HOUR, MINUTE};
 use crate::ops::metrics::Metrics;
 use crate::state::Shared;
@@ -272,7 +273,10 @@ where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let svc_shared = shared.clone();
-    let service = service_fn(move |req| http::handle(svc_shared.clone(), req, remote));
+    // The API's rate budget of this connection (see RequestBudget).
+    let budget = Arc::new(RequestBudget::default());
+    let service =
+        service_fn(move |req| http::handle(svc_shared.clone(), req, remote, budget.clone()));
     let conn = http1::Builder::new()
         .timer(TokioTimer::new())
         // Bounds what an unauthenticated, slow client can hold.

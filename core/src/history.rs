@@ -1,0 +1,553 @@
+//! Version history's document work, without IO: restoring a version as one
+//! forward edit, and what changed between two states.
+//!
+//! A restore never rewinds the CRDT. It edits the current document until
+//! its body equals the version's, touching only what differs: equal blocks
+//! stay the same items, a changed paragraph is edited character by
+//! character. So an edit someone makes offline meanwhile still has its
+//! place, and merges on top of the restore when they reconnect. The body is
+//! every root type except `meta` (the title) and `comments`.
+
+use similar::{capture_diff_slices, Algorithm, ChangeTag, DiffOp, TextDiff};
+use yrs::types::text::{Diff, YChange};
+use yrs::types::AsPrelim;
+use yrs::types::{Attrs, ToJson};
+use yrs::{
+    Any, Array, ArrayRef, Doc, GetString, Map, MapRef, Out, ReadTxn, Text, Transact,
+    TransactionMut, Xml, XmlElementRef, XmlFragment, XmlOut, XmlTextRef,
+};
+use yrs::{OffsetKind, WriteTxn};
+
+/// Root types that are not the body: a restore leaves them as they are.
+pub const NOT_BODY: [&str; 2] = ["meta", "comments"];
+
+/// What kind of shared type a root is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Fragment,
+    Text,
+    Array,
+    Map,
+}
+
+/// The kind of root `name` in `doc`, from its defined type or, for a root
+/// only known from updates, from what it holds. `None` when it is empty.
+fn kind_of<T: ReadTxn>(txn: &T, name: &str) -> Option<Kind> {
+    let (_, out) = txn.root_refs().find(|(n, _)| *n == name)?;
+    match out {
+        Out::YXmlFragment(_) | Out::YXmlElement(_) => Some(Kind::Fragment),
+        Out::YText(_) | Out::YXmlText(_) => Some(Kind::Text),
+        Out::YArray(_) => Some(Kind::Array),
+        Out::YMap(_) => Some(Kind::Map),
+        Out::UndefinedRef(_) => match out.as_prelim(txn) {
+            yrs::In::Text(_) | yrs::In::XmlText(_) => Some(Kind::Text),
+            yrs::In::Map(m) if m.is_empty() => None,
+            yrs::In::Map(_) => Some(Kind::Map),
+            yrs::In::XmlElement(_) | yrs::In::XmlFragment(_) => Some(Kind::Fragment),
+            // yrs guesses "array" for a list of XML nodes: a fragment.
+            yrs::In::Array(items) => Some(match items.first() {
+                Some(yrs::In::XmlElement(_) | yrs::In::XmlText(_)) => Kind::Fragment,
+                _ => Kind::Array,
+            }),
+            _ => Some(Kind::Array),
+        },
+        _ => None,
+    }
+}
+
+fn body_roots<T: ReadTxn>(txn: &T) -> Vec<(String, Kind)> {
+    let names: Vec<String> = txn
+        .root_refs()
+        .map(|(n, _)| n.to_owned())
+        .filter(|n| !NOT_BODY.contains(&n.as_str()))
+        .collect();
+    names
+        .into_iter()
+        .filter_map(|n| kind_of(txn, &n).map(|k| (n, k)))
+        .collect()
+}
+
+/// Edits the document under `txn` so that its body equals `version`'s.
+/// Returns whether anything changed.
+pub fn restore(txn: &mut TransactionMut, version: &Doc) -> bool {
+    let vtxn = version.transact();
+    let mut roots = body_roots(&vtxn);
+    for (name, kind) in body_roots(txn) {
+        if !roots.iter().any(|(n, _)| *n == name) {
+            roots.push((name, kind));
+        }
+    }
+    let mut changed = false;
+    for (name, kind) in roots {
+        let name = name.as_str();
+        changed |= match kind {
+            Kind::Fragment => {
+                let cur = txn.get_or_insert_xml_fragment(name);
+                let ver = vtxn.get_xml_fragment(name);
+                children(txn, &cur, ver.as_ref(), &vtxn)
+            }
+            Kind::Text => {
+                let cur = txn.get_or_insert_text(name);
+                let target = vtxn
+                    .get_text(name)
+                    .map(|t| runs(&t.diff(&vtxn, YChange::identity)));
+                text(txn, &cur, &target.unwrap_or_default())
+            }
+            Kind::Map => {
+                let cur = txn.get_or_insert_map(name);
+                map(txn, &cur, vtxn.get_map(name).as_ref(), &vtxn)
+            }
+            Kind::Array => {
+                let cur = txn.get_or_insert_array(name);
+                array(txn, &cur, vtxn.get_array(name).as_ref(), &vtxn)
+            }
+        };
+    }
+    changed
+}
+
+/// A node's identity for the block diff: its whole serialised content.
+fn key<T: ReadTxn>(txn: &T, node: &XmlOut) -> String {
+    match node {
+        XmlOut::Element(e) => e.get_string(txn),
+        XmlOut::Text(t) => format!("\u{0}{}", runs_key(&runs(&t.diff(txn, YChange::identity)))),
+        XmlOut::Fragment(f) => f.get_string(txn),
+    }
+}
+
+fn kids<T: ReadTxn, F: XmlFragment>(txn: &T, parent: &F) -> Vec<XmlOut> {
+    (0..parent.len(txn))
+        .filter_map(|i| parent.get(txn, i))
+        .collect()
+}
+
+/// Makes `cur`'s children equal `ver`'s: equal ones kept, pairs of the
+/// same element recursed into, the rest removed or copied in.
+fn children<F: XmlFragment>(
+    txn: &mut TransactionMut,
+    cur: &F,
+    ver: Option<&impl XmlFragment>,
+    vtxn: &impl ReadTxn,
+) -> bool {
+    let now = kids(txn, cur);
+    let want = ver.map(|v| kids(vtxn, v)).unwrap_or_default();
+    let now_keys: Vec<String> = now.iter().map(|n| key(txn, n)).collect();
+    let want_keys: Vec<String> = want.iter().map(|n| key(vtxn, n)).collect();
+    if now_keys == want_keys {
+        return false;
+    }
+    let ops = capture_diff_slices(Algorithm::Myers, &now_keys, &want_keys);
+    // From the end, so the indexes of what is still to do stay valid.
+    for op in ops.iter().rev() {
+        match *op {
+            DiffOp::Equal { .. } => {}
+            DiffOp::Delete {
+                old_index, old_len, ..
+            } => cur.remove_range(txn, old_index as u32, old_len as u32),
+            DiffOp::Insert {
+                old_index,
+                new_index,
+                new_len,
+            } => {
+                for (i, node) in want[new_index..new_index + new_len].iter().enumerate() {
+                    copy_in(txn, cur, (old_index + i) as u32, node, vtxn);
+                }
+            }
+            DiffOp::Replace {
+                old_index,
+                old_len,
+                new_index,
+                new_len,
+            } => {
+                let paired = old_len.min(new_len);
+                // Past the pairs first: extra old nodes go, extra new come in.
+                if old_len > paired {
+                    cur.remove_range(txn, (old_index + paired) as u32, (old_len - paired) as u32);
+                }
+                for i in paired..new_len {
+                    copy_in(txn, cur, (old_index + i) as u32, &want[new_index + i], vtxn);
+                }
+                for i in (0..paired).rev() {
+                    let at = old_index + i;
+                    if !merge(txn, &now[at], &want[new_index + i], vtxn) {
+                        cur.remove_range(txn, at as u32, 1);
+                        copy_in(txn, cur, at as u32, &want[new_index + i], vtxn);
+                    }
+                }
+            }
+        }
+    }
+    true
+}
+
+/// Edits node `now` into `want` in place when they are the same kind of
+/// node (text, or elements with one tag); false when it must be replaced.
+fn merge(txn: &mut TransactionMut, now: &XmlOut, want: &XmlOut, vtxn: &impl ReadTxn) -> bool {
+    match (now, want) {
+        (XmlOut::Text(a), XmlOut::Text(b)) => {
+            text(txn, a, &runs(&b.diff(vtxn, YChange::identity)));
+            true
+        }
+        (XmlOut::Element(a), XmlOut::Element(b)) if a.tag() == b.tag() => {
+            attributes(txn, a, b, vtxn);
+            children(txn, a, Some(b), vtxn);
+            true
+        }
+        _ => false,
+    }
+}
+
+fn attributes(txn: &mut TransactionMut, a: &XmlElementRef, b: &XmlElementRef, vtxn: &impl ReadTxn) {
+    let have: Vec<(String, String)> = a
+        .attributes(txn)
+        .map(|(k, v)| (k.to_owned(), v.to_string(txn)))
+        .collect();
+    let want: Vec<(String, Out)> = b.attributes(vtxn).map(|(k, v)| (k.to_owned(), v)).collect();
+    for (k, _) in &have {
+        if !want.iter().any(|(w, _)| w == k) {
+            a.remove_attribute(txn, k);
+        }
+    }
+    for (k, v) in want {
+        let text = v.clone().to_string(vtxn);
+        let same = have.iter().any(|(h, hv)| *h == k && *hv == text);
+        if !same {
+            a.insert_attribute(txn, k, v.as_prelim(vtxn));
+        }
+    }
+}
+
+fn copy_in<F: XmlFragment>(
+    txn: &mut TransactionMut,
+    parent: &F,
+    at: u32,
+    node: &XmlOut,
+    vtxn: &impl ReadTxn,
+) {
+    match node {
+        XmlOut::Element(e) => {
+            parent.insert(txn, at, e.as_prelim(vtxn));
+        }
+        XmlOut::Text(t) => {
+            let added: XmlTextRef = parent.insert(txn, at, yrs::XmlTextPrelim::new(""));
+            text(txn, &added, &runs(&t.diff(vtxn, YChange::identity)));
+        }
+        XmlOut::Fragment(f) => {
+            for (i, child) in kids(vtxn, f).iter().enumerate() {
+                copy_in(txn, parent, at + i as u32, child, vtxn);
+            }
+        }
+    }
+}
+
+/// One character (or embed) with its formatting: the unit the text diff
+/// works on, so a change of formatting is a change too.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct Run {
+    /// The text (one char), or an embed's JSON.
+    text: String,
+    embed: bool,
+    /// Formatting, as sorted JSON (comparable).
+    attrs: String,
+}
+
+fn attrs_key(attrs: Option<&Attrs>) -> String {
+    let mut pairs: Vec<(String, String)> = attrs
+        .map(|a| {
+            a.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    pairs.sort();
+    serde_json::to_string(&pairs).expect("strings serialise")
+}
+
+fn runs(chunks: &[Diff<YChange>]) -> Vec<(Run, Option<Attrs>, Option<Any>)> {
+    let mut out = Vec::new();
+    for chunk in chunks {
+        let attrs = chunk.attributes.as_deref().cloned();
+        let key = attrs_key(attrs.as_ref());
+        match &chunk.insert {
+            Out::Any(Any::String(s)) => {
+                for c in s.chars() {
+                    let run = Run {
+                        text: c.to_string(),
+                        embed: false,
+                        attrs: key.clone(),
+                    };
+                    out.push((run, attrs.clone(), None));
+                }
+            }
+            Out::Any(any) => {
+                let run = Run {
+                    text: any.to_string(),
+                    embed: true,
+                    attrs: key.clone(),
+                };
+                out.push((run, attrs.clone(), Some(any.clone())));
+            }
+            // Shared types embedded in text do not occur in TipTap's model.
+            _ => {}
+        }
+    }
+    out
+}
+
+fn runs_key(runs: &[(Run, Option<Attrs>, Option<Any>)]) -> String {
+    runs.iter()
+        .map(|(r, _, _)| format!("{}\u{1}{}\u{2}", r.text, r.attrs))
+        .collect()
+}
+
+/// The length of a run in the document's offset unit.
+fn unit_len(run: &Run, kind: OffsetKind) -> u32 {
+    if run.embed {
+        return 1;
+    }
+    match kind {
+        OffsetKind::Bytes => run.text.len() as u32,
+        OffsetKind::Utf16 => run.text.encode_utf16().count() as u32,
+    }
+}
+
+/// Makes text `cur` equal `target` (from [`runs`]) with the fewest
+/// character edits.
+fn text<T: Text>(
+    txn: &mut TransactionMut,
+    cur: &T,
+    target: &[(Run, Option<Attrs>, Option<Any>)],
+) -> bool {
+    let now = runs(&cur.diff(txn, YChange::identity));
+    let a: Vec<&Run> = now.iter().map(|(r, _, _)| r).collect();
+    let b: Vec<&Run> = target.iter().map(|(r, _, _)| r).collect();
+    if a == b {
+        return false;
+    }
+    let kind = txn.doc().offset_kind();
+    // Offsets of each old run, in the document's unit.
+    let mut offsets = Vec::with_capacity(a.len() + 1);
+    let mut at = 0u32;
+    for r in &a {
+        offsets.push(at);
+        at += unit_len(r, kind);
+    }
+    offsets.push(at);
+    let ops = capture_diff_slices(Algorithm::Myers, &a, &b);
+    for op in ops.iter().rev() {
+        let (old_index, old_len, new_index, new_len) = match *op {
+            DiffOp::Equal { .. } => continue,
+            DiffOp::Delete {
+                old_index, old_len, ..
+            } => (old_index, old_len, 0, 0),
+            DiffOp::Insert {
+                old_index,
+                new_index,
+                new_len,
+            } => (old_index, 0, new_index, new_len),
+            DiffOp::Replace {
+                old_index,
+                old_len,
+                new_index,
+                new_len,
+            } => (old_index, old_len, new_index, new_len),
+        };
+        let start = offsets[old_index];
+        if old_len > 0 {
+            cur.remove_range(txn, start, offsets[old_index + old_len] - start);
+        }
+        // Inserted in runs of equal formatting, in order.
+        let mut pos = start;
+        let mut i = new_index;
+        while i < new_index + new_len {
+            let (run, attrs, embed) = &target[i];
+            if let Some(any) = embed {
+                let attrs = attrs.clone().unwrap_or_default();
+                cur.insert_embed_with_attributes(txn, pos, any.clone(), attrs);
+                pos += 1;
+                i += 1;
+                continue;
+            }
+            let mut chunk = String::new();
+            let mut j = i;
+            while j < new_index + new_len && !target[j].0.embed && target[j].0.attrs == run.attrs {
+                chunk.push_str(&target[j].0.text);
+                j += 1;
+            }
+            let len = unit_len(
+                &Run {
+                    text: chunk.clone(),
+                    embed: false,
+                    attrs: String::new(),
+                },
+                kind,
+            );
+            match attrs {
+                Some(attrs) => cur.insert_with_attributes(txn, pos, &chunk, attrs.clone()),
+                // Explicitly unformatted, so it does not take on a neighbour's marks.
+                None => cur.insert_with_attributes(txn, pos, &chunk, Attrs::new()),
+            }
+            pos += len;
+            i = j;
+        }
+    }
+    true
+}
+
+fn map(txn: &mut TransactionMut, cur: &MapRef, ver: Option<&MapRef>, vtxn: &impl ReadTxn) -> bool {
+    let want: Vec<(String, Out)> = ver
+        .map(|m| m.iter(vtxn).map(|(k, v)| (k.to_owned(), v)).collect())
+        .unwrap_or_default();
+    let mut changed = false;
+    let keys: Vec<String> = cur.keys(txn).map(str::to_owned).collect();
+    for k in keys {
+        if !want.iter().any(|(w, _)| *w == k) {
+            cur.remove(txn, &k);
+            changed = true;
+        }
+    }
+    for (k, v) in want {
+        let same = cur.get(txn, &k).map(|c| c.to_json(txn)) == Some(v.to_json(vtxn));
+        if !same {
+            cur.insert(txn, k, v.as_prelim(vtxn));
+            changed = true;
+        }
+    }
+    changed
+}
+
+fn array(
+    txn: &mut TransactionMut,
+    cur: &ArrayRef,
+    ver: Option<&ArrayRef>,
+    vtxn: &impl ReadTxn,
+) -> bool {
+    let want: Vec<Out> = ver.map(|a| a.iter(vtxn).collect()).unwrap_or_default();
+    let now: Vec<Any> = cur.iter(txn).map(|v| v.to_json(txn)).collect();
+    if now == want.iter().map(|v| v.to_json(vtxn)).collect::<Vec<_>>() {
+        return false;
+    }
+    let len = cur.len(txn);
+    cur.remove_range(txn, 0, len);
+    for (i, v) in want.into_iter().enumerate() {
+        cur.insert(txn, i as u32, v.as_prelim(vtxn));
+    }
+    true
+}
+
+/// One piece of a block's change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    /// `equal`, `insert` or `delete`.
+    pub op: &'static str,
+    /// The text of this piece.
+    pub text: String,
+}
+
+/// The body's blocks as Markdown, one entry per block: the unit the
+/// version diff compares.
+pub fn blocks(doc: &Doc) -> Vec<String> {
+    let md = crate::convert::to_markdown(doc);
+    let mut out: Vec<String> = md
+        .split("\n\n")
+        .map(|b| b.trim_end().to_owned())
+        .filter(|b| !b.is_empty())
+        .collect();
+    // Plain text roots (a Y.Text some client uses) follow the TipTap body.
+    let txn = doc.transact();
+    for (name, kind) in body_roots(&txn) {
+        if kind == Kind::Text && name != crate::convert::FRAGMENT {
+            if let Some(t) = txn.get_text(name.as_str()) {
+                out.extend(t.get_string(&txn).split("\n\n").map(str::to_owned));
+            }
+        }
+    }
+    out
+}
+
+/// What changed from `old` to `new`, block by block, and word by word
+/// inside a changed block.
+pub fn diff(old: &[String], new: &[String]) -> Vec<Vec<Part>> {
+    let whole = |op, text: &String| {
+        vec![Part {
+            op,
+            text: text.clone(),
+        }]
+    };
+    let mut out = Vec::new();
+    for op in capture_diff_slices(Algorithm::Myers, old, new) {
+        match op {
+            DiffOp::Equal { old_index, len, .. } => out.extend(
+                old[old_index..old_index + len]
+                    .iter()
+                    .map(|b| whole("equal", b)),
+            ),
+            DiffOp::Delete {
+                old_index, old_len, ..
+            } => out.extend(
+                old[old_index..old_index + old_len]
+                    .iter()
+                    .map(|b| whole("delete", b)),
+            ),
+            DiffOp::Insert {
+                new_index, new_len, ..
+            } => out.extend(
+                new[new_index..new_index + new_len]
+                    .iter()
+                    .map(|b| whole("insert", b)),
+            ),
+            DiffOp::Replace {
+                old_index,
+                old_len,
+                new_index,
+                new_len,
+            } => {
+                let paired = old_len.min(new_len);
+                for i in 0..paired {
+                    out.push(words(&old[old_index + i], &new[new_index + i]));
+                }
+                out.extend(
+                    old[old_index + paired..old_index + old_len]
+                        .iter()
+                        .map(|b| whole("delete", b)),
+                );
+                out.extend(
+                    new[new_index + paired..new_index + new_len]
+                        .iter()
+                        .map(|b| whole("insert", b)),
+                );
+            }
+        }
+    }
+    out
+}
+
+fn words(old: &str, new: &str) -> Vec<Part> {
+    let mut parts: Vec<Part> = Vec::new();
+    for change in TextDiff::from_words(old, new).iter_all_changes() {
+        let op = match change.tag() {
+            ChangeTag::Equal => "equal",
+            ChangeTag::Insert => "insert",
+            ChangeTag::Delete => "delete",
+        };
+        // Neighbouring words with one op read as one piece.
+        match parts.last_mut() {
+            Some(last) if last.op == op => last.text.push_str(change.value()),
+            _ => parts.push(Part {
+                op,
+                text: change.value().to_owned(),
+            }),
+        }
+    }
+    parts
+}
+
+/// A document from an encoded state (a version's).
+pub fn load(state: &[u8]) -> Result<Doc, crate::ProtocolError> {
+    let update = crate::protocol::decode_update(state)?;
+    let doc = Doc::new();
+    doc.transact_mut()
+        .apply_update(update)
+        .map_err(crate::ProtocolError::from)?;
+    Ok(doc)
+}
