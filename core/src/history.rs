@@ -551,3 +551,213 @@ pub fn load(state: &[u8]) -> Result<Doc, crate::ProtocolError> {
         .map_err(crate::ProtocolError::from)?;
     Ok(doc)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::convert::{self, PutMode};
+    use yrs::updates::decoder::Decode;
+    use yrs::{StateVector, Update};
+
+    fn state(doc: &Doc) -> Vec<u8> {
+        doc.transact()
+            .encode_state_as_update_v1(&StateVector::default())
+    }
+
+    /// A document as the server holds one: built from updates only, so its
+    /// root types are not declared.
+    fn from_updates(updates: &[Vec<u8>]) -> Doc {
+        let doc = Doc::new();
+        let mut txn = doc.transact_mut();
+        for u in updates {
+            txn.apply_update(Update::decode_v1(u).unwrap()).unwrap();
+        }
+        drop(txn);
+        doc
+    }
+
+    fn put_md(doc: &Doc, md: &str) {
+        let frag = convert::fragment(doc);
+        convert::put_markdown(&mut doc.transact_mut(), &frag, md, PutMode::Replace);
+    }
+
+    /// Restores `version` on a copy of `doc` under its own client id, as
+    /// the server does, and returns that one update.
+    fn restore_update(doc: &Doc, version: &[u8]) -> Vec<u8> {
+        let copy = from_updates(&[state(doc)]);
+        let v = load(version).unwrap();
+        let mut txn = copy.transact_mut();
+        assert!(restore(&mut txn, &v));
+        txn.encode_update_v1()
+    }
+
+    fn apply(doc: &Doc, update: &[u8]) {
+        doc.transact_mut()
+            .apply_update(Update::decode_v1(update).unwrap())
+            .unwrap();
+    }
+
+    #[test]
+    fn a_restore_brings_the_body_back_and_leaves_title_and_comments() {
+        let doc = Doc::new();
+        put_md(
+            &doc,
+            "# Plan\n\nAlpha **beta** gamma\n\n- one\n- two\n\nEnd",
+        );
+        doc.get_or_insert_map("meta")
+            .insert(&mut doc.transact_mut(), "title", "First");
+        let v1 = state(&doc);
+        let v1_md = convert::to_markdown(&load(&v1).unwrap());
+
+        put_md(
+            &doc,
+            "# Plan B\n\nAlpha gamma delta\n\n- one\n\nEnd\n\nMore",
+        );
+        doc.get_or_insert_map("meta")
+            .insert(&mut doc.transact_mut(), "title", "Second");
+        doc.get_or_insert_map("comments")
+            .insert(&mut doc.transact_mut(), "c1", "a thread");
+        assert_ne!(convert::to_markdown(&doc), v1_md);
+
+        apply(&doc, &restore_update(&doc, &v1));
+        assert_eq!(
+            convert::to_markdown(&doc),
+            v1_md,
+            "bold, the list and the heading are back"
+        );
+        let txn = doc.transact();
+        let meta = txn.get_map("meta").unwrap();
+        assert_eq!(meta.get(&txn, "title").unwrap().to_string(&txn), "Second");
+        assert!(txn.get_map("comments").unwrap().get(&txn, "c1").is_some());
+    }
+
+    #[test]
+    fn an_equal_body_is_no_change() {
+        let doc = Doc::new();
+        put_md(&doc, "Same\n\nText");
+        let copy = from_updates(&[state(&doc)]);
+        let v = load(&state(&doc)).unwrap();
+        assert!(!restore(&mut copy.transact_mut(), &v));
+    }
+
+    /// The scenario at the CRDT level: "A" saved as a version, two
+    /// writers make it "B", a third edits offline, the version is restored
+    /// while it is away, and it reconnects.
+    #[test]
+    fn an_offline_edit_survives_a_restore_made_meanwhile() {
+        let server = Doc::new();
+        put_md(&server, "A\n\nKept paragraph");
+        let v1 = state(&server);
+        // Two clients turn it into "B" (server holds what they send).
+        put_md(&server, "B\n\nKept paragraph");
+        // A third goes offline with that state and edits: it types into the
+        // kept paragraph and adds a paragraph of its own.
+        let offline = from_updates(&[state(&server)]);
+        {
+            let frag = offline.get_or_insert_xml_fragment(convert::FRAGMENT);
+            let mut txn = offline.transact_mut();
+            let kept: XmlElementRef = frag.get(&txn, 1).unwrap().try_into().unwrap();
+            let text: XmlTextRef = kept.get(&txn, 0).unwrap().try_into().unwrap();
+            let end = text.len(&txn);
+            text.insert(&mut txn, end, ", edited offline");
+            let p = frag.insert(&mut txn, 2, yrs::XmlElementPrelim::empty("paragraph"));
+            p.insert(&mut txn, 0, yrs::XmlTextPrelim::new("Written offline"));
+        }
+        let offline_edit = {
+            let sv = Update::decode_v1(&state(&server)).unwrap().state_vector();
+            offline.transact().encode_state_as_update_v1(&sv)
+        };
+        // The restore, while the third is away.
+        apply(&server, &restore_update(&server, &v1));
+        assert_eq!(convert::to_markdown(&server).trim(), "A\n\nKept paragraph");
+        // It comes back: both sides exchange what the other lacks.
+        let restored = state(&server);
+        apply(&server, &offline_edit);
+        apply(&offline, &restored);
+        let md = convert::to_markdown(&server);
+        assert_eq!(md, convert::to_markdown(&offline), "converged");
+        assert_eq!(
+            md.trim(),
+            "A\n\nKept paragraph, edited offline\n\nWritten offline",
+            "the version's body plus the offline edits"
+        );
+    }
+
+    #[test]
+    fn text_maps_and_arrays_used_by_other_clients_are_restored_too() {
+        let doc = Doc::new();
+        {
+            let mut txn = doc.transact_mut();
+            txn.get_or_insert_text("notes")
+                .insert(&mut txn, 0, "hello world");
+            txn.get_or_insert_map("settings")
+                .insert(&mut txn, "size", 12);
+            let list = txn.get_or_insert_array("list");
+            list.insert(&mut txn, 0, 1);
+            list.insert(&mut txn, 1, 2);
+        }
+        let v1 = state(&doc);
+        {
+            let mut txn = doc.transact_mut();
+            let notes = txn.get_or_insert_text("notes");
+            notes.remove_range(&mut txn, 0, 5);
+            notes.insert(&mut txn, 0, "goodbye");
+            txn.get_or_insert_map("settings")
+                .insert(&mut txn, "size", 14);
+            txn.get_or_insert_map("settings")
+                .insert(&mut txn, "extra", true);
+            txn.get_or_insert_array("list").push_back(&mut txn, 3);
+        }
+        // Someone else types into "world" concurrently with the restore.
+        let other = from_updates(&[state(&doc)]);
+        {
+            let notes = other.get_or_insert_text("notes");
+            let mut txn = other.transact_mut();
+            let at = notes.get_string(&txn).len() as u32;
+            notes.insert(&mut txn, at, "!");
+        }
+        let update = restore_update(&doc, &v1);
+        apply(&doc, &update);
+        apply(
+            &doc,
+            &other
+                .transact()
+                .encode_state_as_update_v1(&StateVector::default()),
+        );
+        let txn = doc.transact();
+        assert_eq!(
+            txn.get_text("notes").unwrap().get_string(&txn),
+            "hello world!"
+        );
+        let settings = txn.get_map("settings").unwrap();
+        assert_eq!(settings.get(&txn, "size").unwrap().to_string(&txn), "12");
+        assert!(settings.get(&txn, "extra").is_none());
+        assert_eq!(txn.get_array("list").unwrap().len(&txn), 2);
+    }
+
+    #[test]
+    fn the_diff_marks_inserted_and_deleted_words_per_block() {
+        let old = Doc::new();
+        put_md(&old, "Hello world\n\nSame block\n\nGone block");
+        let new = Doc::new();
+        put_md(&new, "Hello brave new world\n\nSame block\n\nAdded block");
+        let d = diff(&blocks(&old), &blocks(&new));
+        fn ops(b: &[Part]) -> Vec<(&'static str, &str)> {
+            b.iter().map(|p| (p.op, p.text.as_str())).collect()
+        }
+        assert_eq!(
+            ops(&d[0]),
+            [
+                ("equal", "Hello "),
+                ("insert", "brave new "),
+                ("equal", "world")
+            ]
+        );
+        assert_eq!(ops(&d[1]), [("equal", "Same block")]);
+        assert_eq!(
+            ops(&d[2]),
+            [("delete", "Gone"), ("insert", "Added"), ("equal", " block")]
+        );
+        assert_eq!(d.len(), 3);
+    }
+}
