@@ -353,10 +353,9 @@ fn text<T: Text>(
             } => (old_index, old_len, new_index, new_len),
         };
         let start = offsets[old_index];
-        if old_len > 0 {
-            cur.remove_range(txn, start, offsets[old_index + old_len] - start);
-        }
-        // Inserted in runs of equal formatting, in order.
+        // New text first, then the old removed after it: the new text
+        // keeps the left neighbour of what it replaces, so an edit made
+        // elsewhere after the old text (offline, say) stays after it.
         let mut pos = start;
         let mut i = new_index;
         while i < new_index + new_len {
@@ -389,6 +388,9 @@ fn text<T: Text>(
             }
             pos += len;
             i = j;
+        }
+        if old_len > 0 {
+            cur.remove_range(txn, pos, offsets[old_index + old_len] - start);
         }
     }
     true

@@ -80,6 +80,22 @@ pub struct Config {
     #[arg(global = true, long, env = "WEFT_TRASH_RETENTION", default_value = "30days", value_parser = humantime::parse_duration)]
     pub trash_retention: Duration,
 
+    /// At most one automatic version per this while a document is edited (e.g. 10m); one more when it unloads with changes.
+    #[arg(global = true, long, env = "WEFT_VERSION_INTERVAL", default_value = "10m", value_parser = humantime::parse_duration)]
+    pub version_interval: Duration,
+
+    /// Automatic versions younger than this are all kept (e.g. 24h).
+    #[arg(global = true, long, env = "WEFT_KEEP_ALL_VERSIONS", default_value = "24h", value_parser = humantime::parse_duration)]
+    pub keep_all_versions: Duration,
+
+    /// Then, up to this age, the last automatic version of each hour is kept (e.g. 7days).
+    #[arg(global = true, long, env = "WEFT_KEEP_HOURLY_VERSIONS", default_value = "7days", value_parser = humantime::parse_duration)]
+    pub keep_hourly_versions: Duration,
+
+    /// Then, up to this age, the last of each day; older automatic versions are deleted. Named versions are kept forever.
+    #[arg(global = true, long, env = "WEFT_KEEP_DAILY_VERSIONS", default_value = "90days", value_parser = humantime::parse_duration)]
+    pub keep_daily_versions: Duration,
+
     /// How often to ping each connection; one silent for two intervals is closed.
     #[arg(global = true, long, env = "WEFT_PING_INTERVAL", default_value = "30s", value_parser = humantime::parse_duration)]
     pub ping_interval: Duration,
@@ -92,6 +108,10 @@ pub struct Config {
         default_value_t = 1000
     )]
     pub compact_after: usize,
+
+    /// The time versions and their retention go by (a test moves it by hand).
+    #[arg(skip)]
+    pub clock: weft_core::time::Clock,
 
     /// Require tokens signed with this HS256 secret (a file of at least 32 bytes).
     #[arg(

@@ -177,7 +177,9 @@ impl Store for MemoryStore {
             .flatten()
             .map(|(m, _)| m.clone())
             .collect();
-        list.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
+        // Stored order reversed, then a stable sort: ties newest-stored first.
+        list.reverse();
+        list.sort_by(|a, b| b.created_at.cmp(&a.created_at));
         Box::pin(async move { Ok(list) })
     }
 

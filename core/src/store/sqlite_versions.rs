@@ -52,10 +52,11 @@ fn row(r: &Row<'_>) -> rusqlite::Result<VersionMeta> {
     })
 }
 
-/// Every version of `doc`, newest first.
+/// Every version of `doc`, newest first (made in the same millisecond:
+/// the later stored first).
 pub fn list(conn: &Connection, doc: &str) -> rusqlite::Result<Vec<VersionMeta>> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM versions WHERE doc = ?1 ORDER BY created_at DESC, id DESC"
+        "SELECT {COLUMNS} FROM versions WHERE doc = ?1 ORDER BY created_at DESC, rowid DESC"
     ))?;
     let rows = stmt.query_map(params![doc], row)?;
     rows.collect()

@@ -38,6 +38,11 @@ impl Caller {
         }
     }
 
+    /// The token's `sub`, named as an author in version history.
+    pub fn sub(&self) -> Option<&str> {
+        self.claims.as_ref()?.sub.as_deref()
+    }
+
     /// Fails unless the caller may read `doc`.
     pub fn may_read(&self, doc: &DocId) -> Result<(), ApiError> {
         match &self.claims {

@@ -252,6 +252,37 @@ pub async fn get(
     Ok(Json(meta.into()))
 }
 
+/// A document in one of the content formats: its content type and bytes.
+pub(super) fn render(d: &yrs::Doc, format: &str) -> Result<(&'static str, Vec<u8>), ApiError> {
+    Ok(match format {
+        "update" => (
+            "application/octet-stream",
+            d.transact()
+                .encode_state_as_update_v1(&StateVector::default()),
+        ),
+        "md" => (
+            "text/markdown; charset=utf-8",
+            convert::to_markdown(d).into_bytes(),
+        ),
+        "html" => ("text/html; charset=utf-8", convert::to_html(d).into_bytes()),
+        "text" => (
+            "text/plain; charset=utf-8",
+            convert::to_text(d).into_bytes(),
+        ),
+        "json" => (
+            "application/json",
+            convert::to_json(d).to_string().into_bytes(),
+        ),
+        other => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_format",
+                format!("unknown format “{other}”: use update, md, html, text or json"),
+            ))
+        }
+    })
+}
+
 /// The content, through the same converters as `weft cat`.
 #[utoipa::path(get, path = "/api/v1/docs/{id}/content", tag = "docs",
     params(("id" = String, Path, description = "The document id"), ContentParams),
@@ -267,48 +298,7 @@ pub async fn content(
         return Err(DocError::Trashed.into());
     }
     let format = p.format.unwrap_or_else(|| "md".into());
-    let (mime, body): (&str, Vec<u8>) = match format.as_str() {
-        "update" => (
-            "application/octet-stream",
-            edits::read(&shared, &doc, |d| {
-                d.transact()
-                    .encode_state_as_update_v1(&StateVector::default())
-            })
-            .await?,
-        ),
-        "md" => (
-            "text/markdown; charset=utf-8",
-            edits::read(&shared, &doc, convert::to_markdown)
-                .await?
-                .into_bytes(),
-        ),
-        "html" => (
-            "text/html; charset=utf-8",
-            edits::read(&shared, &doc, convert::to_html)
-                .await?
-                .into_bytes(),
-        ),
-        "text" => (
-            "text/plain; charset=utf-8",
-            edits::read(&shared, &doc, convert::to_text)
-                .await?
-                .into_bytes(),
-        ),
-        "json" => (
-            "application/json",
-            edits::read(&shared, &doc, convert::to_json)
-                .await?
-                .to_string()
-                .into_bytes(),
-        ),
-        other => {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "bad_format",
-                format!("unknown format “{other}”: use update, md, html, text or json"),
-            ))
-        }
-    };
+    let (mime, body) = edits::read(&shared, &doc, |d| render(d, &format)).await??;
     Ok(([(header::CONTENT_TYPE, mime)], body).into_response())
 }
 
@@ -331,7 +321,7 @@ pub async fn post_update(
         return Err(unsupported("application/octet-stream (one Yjs v1 update)"));
     }
     let update = body(&shared, raw).await?;
-    edits::apply(&shared, &doc, &update).await?;
+    edits::apply(&shared, &doc, &update, caller.sub()).await?;
     Ok(StatusCode::OK)
 }
 
@@ -372,7 +362,7 @@ pub async fn put_content(
     } else {
         convert::md_read::parse(text)
     };
-    edits::edit(&shared, &doc, |txn| {
+    edits::edit(&shared, &doc, caller.sub(), |txn| {
         let frag = txn.get_or_insert_xml_fragment(convert::FRAGMENT);
         convert::put_blocks(txn, &frag, &blocks, PutMode::Replace)
     })
@@ -404,7 +394,7 @@ pub async fn patch(
             format!("expected {{\"title\": \"…\"}}: {e}"),
         )
     })?;
-    edits::edit(&shared, &doc, |txn| {
+    edits::edit(&shared, &doc, caller.sub(), |txn| {
         weft_core::title::set(txn, &patch.title)
     })
     .await?;

@@ -72,6 +72,7 @@ impl From<DocError> for ApiError {
     fn from(e: DocError) -> Self {
         let (status, code) = match &e {
             DocError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            DocError::NoVersion => (StatusCode::NOT_FOUND, "no_such_version"),
             DocError::Trashed => (StatusCode::GONE, "in_trash"),
             DocError::BadUpdate(_) => (StatusCode::BAD_REQUEST, "bad_update"),
             DocError::NotSaved(_) => (StatusCode::SERVICE_UNAVAILABLE, "not_saved"),

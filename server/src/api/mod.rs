@@ -6,6 +6,7 @@
 //! # Layout
 //! - [`docs`]: listing, metadata, content, updates, title, trash.
 //! - [`links`]: share links scoped to one document, and resetting them.
+//! - [`versions`]: version history: list, save, read, compare, name, restore.
 //! - [`access`]: the caller, from its token, and what it may do.
 //! - [`error`]: `{"error": {"code", "message"}}` answers.
 
@@ -13,6 +14,7 @@ pub mod access;
 pub mod docs;
 pub mod error;
 pub mod links;
+pub mod versions;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, LazyLock};
@@ -34,7 +36,7 @@ use error::ApiError;
 #[openapi(
     info(
         title = "Weft server API",
-        description = "Documents on a Weft server: list, read, write, trash, share. Authenticate with `Authorization: Bearer <token>` or `?token=`, the same tokens as the WebSocket."
+        description = "Documents on a Weft server: list, read, write, trash, share, and their version history. Authenticate with `Authorization: Bearer <token>` or `?token=`, the same tokens as the WebSocket."
     ),
     paths(
         docs::list,
@@ -46,7 +48,13 @@ use error::ApiError;
         docs::delete,
         docs::restore,
         links::create,
-        links::reset
+        links::reset,
+        versions::list,
+        versions::save,
+        versions::rename,
+        versions::content,
+        versions::diff,
+        versions::restore
     ),
     components(schemas(
         docs::DocSummary,
@@ -55,6 +63,11 @@ use error::ApiError;
         docs::TitlePatch,
         links::LinkRequest,
         links::Link,
+        versions::Version,
+        versions::VersionList,
+        versions::VersionName,
+        versions::VersionDiff,
+        versions::DiffPart,
         error::ErrorBody,
         error::ErrorDetail
     ))
@@ -77,6 +90,23 @@ static ROUTES: LazyLock<Router<Arc<Shared>>> = LazyLock::new(|| {
         .route("/api/v1/docs/{id}/restore", post(docs::restore))
         .route("/api/v1/docs/{id}/links", post(links::create))
         .route("/api/v1/docs/{id}/links/reset", post(links::reset))
+        .route(
+            "/api/v1/docs/{id}/versions",
+            get(versions::list).post(versions::save),
+        )
+        .route(
+            "/api/v1/docs/{id}/versions/{vid}",
+            axum::routing::patch(versions::rename),
+        )
+        .route(
+            "/api/v1/docs/{id}/versions/{vid}/content",
+            get(versions::content),
+        )
+        .route("/api/v1/docs/{id}/versions/{vid}/diff", get(versions::diff))
+        .route(
+            "/api/v1/docs/{id}/versions/{vid}/restore",
+            post(versions::restore),
+        )
         .route(
             "/api/v1/openapi.json",
             get(|| async { Json(ApiDoc::openapi()) }),

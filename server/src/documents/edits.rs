@@ -29,6 +29,9 @@ pub enum DocError {
     /// Nothing was ever stored for this id.
     #[error("no document with this id")]
     NotFound,
+    /// The document has no version with this id.
+    #[error("this document has no version with this id")]
+    NoVersion,
     /// The document is in the trash.
     #[error("the document is in the trash; restore it first")]
     Trashed,
@@ -74,14 +77,23 @@ pub async fn read<R>(
 }
 
 /// Applies `update` (Yjs v1) as if a WebSocket client had sent it, and
-/// returns once it is durable. A bad update changes nothing.
-pub async fn apply(shared: &Arc<Shared>, doc: &DocId, update: &[u8]) -> Result<(), DocError> {
+/// returns once it is durable. A bad update changes nothing. `author` (a
+/// token's `sub`) is named in the next version.
+pub async fn apply(
+    shared: &Arc<Shared>,
+    doc: &DocId,
+    update: &[u8],
+    author: Option<&str>,
+) -> Result<(), DocError> {
     // Checked whole before anything is applied, as the room does.
     let decoded = protocol::decode_update(update)?;
     if decoded.is_empty() {
         return Ok(());
     }
     let lease = shared.rooms.acquire(doc).await?;
+    if let Some(a) = author {
+        lease.room.authored(a);
+    }
     let ctl = Arc::new(ConnControl::new(&shared.shutdown));
     let frame = protocol::update(update.to_vec());
     let received = lease
@@ -123,6 +135,7 @@ async fn wait_durable(
 pub async fn edit(
     shared: &Arc<Shared>,
     doc: &DocId,
+    author: Option<&str>,
     f: impl FnOnce(&mut TransactionMut),
 ) -> Result<(), DocError> {
     let state = read(shared, doc, |d| {
@@ -143,5 +156,5 @@ pub async fn edit(
         f(&mut txn);
         txn.encode_update_v1()
     };
-    apply(shared, doc, &update).await
+    apply(shared, doc, &update, author).await
 }

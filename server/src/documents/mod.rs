@@ -8,3 +8,4 @@ pub mod memory;
 pub mod peers;
 pub mod rooms;
 pub mod trash;
+pub mod versions;

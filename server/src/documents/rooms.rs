@@ -28,10 +28,12 @@ use weft_core::ProtocolError;
 use crate::documents::durability::{Completed, Durability};
 use crate::documents::memory::Trimmer;
 use crate::documents::peers::{Peers, REMOTE};
+use crate::documents::versions::{Edits, Policy};
 use crate::ops::metrics::Metrics;
 use crate::store::{self, Store, StoreError};
 use crate::ws::control::ConnControl;
 use crate::ws::outbox::{Outbox, SendError};
+use weft_core::store::{VersionKind, VersionMeta};
 
 /// Why a doc could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +52,8 @@ pub struct Peer {
     /// The link generation its token was minted at, if it came by a link:
     /// resetting the doc's links closes it.
     pub link_gen: Option<u64>,
+    /// Its token's `sub`, named as an author in version history.
+    pub author: Option<Arc<str>>,
 }
 
 struct State {
@@ -59,6 +63,8 @@ struct State {
     log_len: usize,
     /// `meta.title` as last written to the index (`None`: not known yet).
     title: Option<Option<String>>,
+    /// Changes and authors since the last version.
+    edits: Edits,
 }
 
 /// One loaded document.
@@ -80,6 +86,8 @@ pub struct RoomHandle {
     /// index cannot be read (the store is down).
     trashed: std::sync::atomic::AtomicBool,
     link_gen: AtomicU64,
+    /// When to make automatic versions.
+    versions: Policy,
 }
 
 impl RoomHandle {
@@ -125,6 +133,10 @@ impl RoomHandle {
             broadcast(&mut st.peers, conn, frame, &self.metrics);
         }
         let updates = fx.updates.len() as u64;
+        if fx.updates.iter().any(Option::is_some) {
+            let author = st.peers.get(&conn).and_then(|p| p.author.clone());
+            st.edits.record(author.as_deref());
+        }
         for update in fx.updates {
             self.metrics.updates_in.inc();
             match update {
@@ -143,6 +155,13 @@ impl RoomHandle {
         }
         if updates > 0 {
             self.index_title(&mut st);
+        }
+        if st
+            .edits
+            .due(self.versions.clock.now_millis(), self.versions.interval)
+        {
+            // Its outcome is logged; a lost automatic version loses no edit.
+            drop(self.version_locked(&mut st, VersionKind::Auto, None));
         }
         if st.log_len >= self.compact_after {
             // Its outcome reaches the acks through `durability`.
@@ -171,6 +190,55 @@ impl RoomHandle {
                 }
             }),
         );
+    }
+
+    /// Makes a version of the document as it is now, queued in order with
+    /// its updates; the receiver gets the write's result.
+    pub fn make_version(
+        &self,
+        kind: VersionKind,
+        name: Option<String>,
+    ) -> (VersionMeta, oneshot::Receiver<Result<(), StoreError>>) {
+        self.version_locked(&mut self.state.lock().unwrap(), kind, name)
+    }
+
+    /// An automatic version if anything changed since the last one (the
+    /// doc is about to unload).
+    pub fn version_if_edited(&self) -> Option<oneshot::Receiver<Result<(), StoreError>>> {
+        let mut st = self.state.lock().unwrap();
+        st.edits
+            .dirty()
+            .then(|| self.version_locked(&mut st, VersionKind::Auto, None).1)
+    }
+
+    /// Names `author` among those who changed the doc since its last
+    /// version (a change that did not come over a WebSocket).
+    pub fn authored(&self, author: &str) {
+        self.state.lock().unwrap().edits.record(Some(author));
+    }
+
+    fn version_locked(
+        &self,
+        st: &mut State,
+        kind: VersionKind,
+        name: Option<String>,
+    ) -> (VersionMeta, oneshot::Receiver<Result<(), StoreError>>) {
+        let now = self.versions.clock.now_millis();
+        let state = Bytes::from(st.room.snapshot());
+        let version = st.edits.take(&self.doc, state, kind, name, now);
+        let meta = version.meta.clone();
+        let (tx, rx) = oneshot::channel();
+        let doc = self.doc.clone();
+        self.store.index(
+            Write::Version(Box::new(version)),
+            Box::new(move |r| {
+                if let Err(e) = &r {
+                    tracing::warn!(doc = %doc, error = %e, "history: storing a version failed");
+                }
+                let _ = tx.send(r);
+            }),
+        );
+        (meta, rx)
     }
 
     /// Runs `f` on the document as it is now (for reading: changes go
@@ -429,6 +497,8 @@ pub struct RoomsConfig {
     pub unload_after: Duration,
     /// Log entries after which a doc is compacted into a snapshot.
     pub compact_after: usize,
+    /// When rooms make automatic versions.
+    pub versions: Policy,
 }
 
 /// Every loaded doc.
@@ -677,6 +747,9 @@ impl Rooms {
             let Some(room) = slot.cell.get().cloned() else {
                 break;
             };
+            // Changes since the last version get one before the doc goes;
+            // `persist` flushes it with the rest.
+            drop(room.version_if_edited());
             let writes = room.writes();
             match room.persist().await {
                 // Only if nothing was queued meanwhile (a repair snapshot,
@@ -729,6 +802,9 @@ impl Rooms {
         let until = tokio::time::Instant::now() + time;
         let mut unsaved = Vec::new();
         for room in rooms {
+            // Stopping unloads every doc: changes since the last version
+            // get one, as at any unload.
+            drop(room.version_if_edited());
             match tokio::time::timeout_at(until, room.persist()).await {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => unsaved.push((room.doc.clone(), e.to_string())),
@@ -766,6 +842,7 @@ impl Rooms {
                 peers: HashMap::new(),
                 log_len: stored.log_len,
                 title: None,
+                edits: Edits::new(self.config.versions.clock.now_millis()),
             }),
             durability: Arc::new(Durability::new(
                 doc.clone(),
@@ -779,6 +856,7 @@ impl Rooms {
             tail: Mutex::new(tail),
             trashed: Default::default(),
             link_gen: Default::default(),
+            versions: self.config.versions.clone(),
         }))
     }
 }

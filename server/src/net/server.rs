@@ -18,6 +18,7 @@ use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::documents::peers::Peers;
 use crate::documents::rooms::{Rooms, RoomsConfig};
+use crate::documents::versions::Policy;
 use crate::error::ServerError;
 use crate::net::http;
 use crate::net::limits::RequestBudget;
@@ -26,6 +27,7 @@ use crate::ops::metrics::Metrics;
 use crate::state::Shared;
 use crate::store::postgres::{redact, PgStore};
 use crate::store::{self, MemoryStore, SqliteStore, Store};
+use weft_core::store::Retention;
 
 /// The configured auth, if any.
 pub fn auth_from(config: &Config) -> Result<Option<Auth>, ServerError> {
@@ -191,6 +193,10 @@ fn shared_state(
         RoomsConfig {
             unload_after: config.unload_after,
             compact_after: config.compact_after,
+            versions: Policy {
+                interval: config.version_interval,
+                clock: config.clock.clone(),
+            },
         },
         cluster.clone().map(|c| Arc::new(c) as Arc<dyn Peers>),
     );
@@ -213,6 +219,17 @@ fn shared_state(
     tokio::spawn(crate::documents::trash::purger(
         Arc::downgrade(&shared),
         shared.config.trash_retention,
+    ));
+    let c = &shared.config;
+    let retention = Retention {
+        all: c.keep_all_versions,
+        hourly: c.keep_hourly_versions,
+        daily: c.keep_daily_versions,
+    };
+    tokio::spawn(crate::documents::versions::thinner(
+        Arc::downgrade(&shared),
+        retention,
+        c.clock.clone(),
     ));
     Ok(shared)
 }

@@ -48,6 +48,7 @@ CREATE TABLE IF NOT EXISTS weft_docs (
 );
 CREATE INDEX IF NOT EXISTS weft_docs_by_time ON weft_docs (updated_at, id);
 CREATE TABLE IF NOT EXISTS weft_versions (
+    seq BIGINT GENERATED ALWAYS AS IDENTITY,
     doc TEXT NOT NULL,
     id TEXT NOT NULL,
     kind TEXT NOT NULL,
@@ -510,7 +511,7 @@ impl Store for PgStore {
         Box::pin(async move {
             let client = reads.get().await?;
             let sql = format!(
-                "SELECT {VERSION_COLUMNS} FROM weft_versions WHERE doc = $1 ORDER BY created_at DESC, id DESC"
+                "SELECT {VERSION_COLUMNS} FROM weft_versions WHERE doc = $1 ORDER BY created_at DESC, seq DESC"
             );
             let rows = client.query(&sql, &[&doc]).await.map_err(db_err)?;
             rows.iter().map(version_row).collect()

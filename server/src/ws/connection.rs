@@ -117,6 +117,7 @@ async fn run<S>(
             tx: tx.clone(),
             ctl: ctl.clone(),
             link_gen: opts.link_gen,
+            author: opts.user.as_deref().map(Arc::from),
         },
     );
 

@@ -10,6 +10,8 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 pub use weft_e2e::*;
+
+pub mod api;
 use weft_server::store::Store;
 use weft_server::Config;
 
