@@ -179,7 +179,7 @@ impl Store for MemoryStore {
             .collect();
         // Stored order reversed, then a stable sort: ties newest-stored first.
         list.reverse();
-        list.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        list.sort_by_key(|v| std::cmp::Reverse(v.created_at));
         Box::pin(async move { Ok(list) })
     }
 
