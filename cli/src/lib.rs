@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use weft_core::convert::{self, PutMode};
-use weft_core::engine::{api, DocUrl, EngineError, Event, Session, SessionOptions, Status};
+use weft_core::engine::{
+    api, history as versions, DocUrl, EngineError, Event, Session, SessionOptions, Status,
+};
 
 /// Read, write, watch, list and manage Weft documents. A document URL looks
 /// like ws://HOST:PORT/DOC-ID, optionally with ?token=TOKEN.
@@ -97,6 +99,12 @@ pub enum Command {
         /// The new title.
         title: Option<String>,
     },
+    /// A document's version history: list, show, save and restore versions.
+    History {
+        /// What to do with it.
+        #[command(subcommand)]
+        command: HistoryCommand,
+    },
     /// Print the document, then print it again every time it changes,
     /// until interrupted.
     Watch {
@@ -105,6 +113,45 @@ pub enum Command {
         /// Output format.
         #[arg(long, short, value_enum, default_value = "md")]
         format: Format,
+    },
+}
+
+/// `weft history` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum HistoryCommand {
+    /// List the versions, newest first: id, time, kind, name, authors.
+    Ls {
+        /// ws://HOST:PORT/DOC-ID
+        url: String,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print one version.
+    Show {
+        /// ws://HOST:PORT/DOC-ID
+        url: String,
+        /// The version's id (from `weft history ls`).
+        vid: String,
+        /// Output format.
+        #[arg(long, short, value_enum, default_value = "md")]
+        format: Format,
+    },
+    /// Save the document as it is now as a named version.
+    Save {
+        /// ws://HOST:PORT/DOC-ID
+        url: String,
+        /// The version's name.
+        name: String,
+    },
+    /// Make the document's body what it was in a version. The current
+    /// state is saved as a `pre-restore` version first; the title and
+    /// comments stay; edits made offline meanwhile are kept.
+    Restore {
+        /// ws://HOST:PORT/DOC-ID
+        url: String,
+        /// The version's id.
+        vid: String,
     },
 }
 
@@ -173,6 +220,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             eprintln!("weft: restored {url}");
             Ok(())
         }
+        Command::History { command } => history(command, cli.timeout, out).await,
         Command::Title { url, title } => {
             let url = DocUrl::parse(&url)?;
             let doc = match title {
@@ -321,6 +369,86 @@ mod tests {
         ] {
             let cli = Cli::try_parse_from(args).unwrap();
             assert_eq!(cli.timeout, Duration::from_secs(2), "{args:?}");
+        }
+    }
+}
+
+fn format_name(f: Format) -> &'static str {
+    match f {
+        Format::Md => "md",
+        Format::Html => "html",
+        Format::Text => "text",
+        Format::Json => "json",
+    }
+}
+
+/// A version's time, local and readable: `2026-12-02 14:05`.
+fn when(millis: i64) -> String {
+    let t = std::time::UNIX_EPOCH + Duration::from_millis(millis.max(0) as u64);
+    humantime::format_rfc3339_seconds(t)
+        .to_string()
+        .replace('T', " ")
+        .trim_end_matches('Z')
+        .to_owned()
+        + " UTC"
+}
+
+/// `weft history …`.
+async fn history(
+    command: HistoryCommand,
+    timeout: Duration,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    match command {
+        HistoryCommand::Ls { url, json } => {
+            let url = DocUrl::parse(&url)?;
+            let all = versions::list(&url, timeout).await?;
+            if json {
+                let text =
+                    serde_json::to_string_pretty(&all).map_err(|e| CliError::Io(e.to_string()))?;
+                return writeln!(out, "{text}").map_err(io);
+            }
+            if all.is_empty() {
+                eprintln!("weft: no versions yet (weft history save URL NAME makes one)");
+            }
+            for v in all {
+                let authors = if v.authors.is_empty() {
+                    String::new()
+                } else {
+                    format!("  by {}", v.authors.join(", "))
+                };
+                writeln!(
+                    out,
+                    "{}  {}  {:<11}  {}{authors}",
+                    v.id,
+                    when(v.created_at),
+                    v.kind,
+                    v.name.unwrap_or_default()
+                )
+                .map_err(io)?;
+            }
+            Ok(())
+        }
+        HistoryCommand::Show { url, vid, format } => {
+            let url = DocUrl::parse(&url)?;
+            let body = versions::content(&url, &vid, format_name(format), timeout).await?;
+            out.write_all(&body).map_err(io)
+        }
+        HistoryCommand::Save { url, name } => {
+            let url = DocUrl::parse(&url)?;
+            let v = versions::save(&url, &name, timeout).await?;
+            writeln!(out, "{}", v.id).map_err(io)?;
+            eprintln!("weft: saved “{name}” ({} bytes)", v.size);
+            Ok(())
+        }
+        HistoryCommand::Restore { url, vid } => {
+            let url = DocUrl::parse(&url)?;
+            let v = versions::restore(&url, &vid, timeout).await?;
+            eprintln!(
+                "weft: restored; the state before is kept as a pre-restore version, this one as {}",
+                v.id
+            );
+            Ok(())
         }
     }
 }

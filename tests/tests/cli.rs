@@ -383,3 +383,60 @@ async fn ls_title_rm_and_restore_manage_documents_on_the_server() -> anyhow::Res
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn history_saves_lists_shows_and_restores_versions() -> anyhow::Result<()> {
+    let data = tempfile::tempdir()?;
+    let server = ServerProcess::start(data.path(), &[]).await?;
+    let url = server.url("notes");
+    let ok = |o: std::process::Output| {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        stdout(&o)
+    };
+    let file = data.path().join("v1.md");
+    std::fs::write(&file, DOC)?;
+    ok(weft(&["put", &url, file.to_str().unwrap()]));
+    let first = ok(weft(&["cat", &url]));
+    let vid = ok(weft(&["history", "save", &url, "First draft"]));
+    let vid = vid.trim();
+
+    std::fs::write(&file, "# Rewritten\n\nSomething else entirely.\n")?;
+    ok(weft(&["put", &url, file.to_str().unwrap()]));
+    assert_ne!(ok(weft(&["cat", &url])), first);
+
+    let table = ok(weft(&["history", "ls", &url]));
+    assert!(
+        table.starts_with(vid) && table.contains("named") && table.contains("First draft"),
+        "{table}"
+    );
+    assert_eq!(
+        ok(weft(&["history", "show", &url, vid])),
+        first,
+        "the version as saved"
+    );
+
+    ok(weft(&["history", "restore", &url, vid]));
+    assert_eq!(ok(weft(&["cat", &url])), first, "the body is back");
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(weft(&["history", "ls", "--json", &url])))?;
+    let kinds: Vec<&str> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["named", "pre-restore", "named"],
+        "the restore, the state before it, v1"
+    );
+    let pre = json[1]["id"].as_str().unwrap();
+    assert!(ok(weft(&["history", "show", &url, pre])).contains("Something else entirely."));
+
+    // An unknown version is one readable line and exit 1.
+    let missing = weft(&["history", "show", &url, "0123456789abcdefgh"]);
+    assert_eq!(missing.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&missing.stderr);
+    assert!(err.contains("no version"), "{err}");
+    Ok(())
+}

@@ -46,7 +46,7 @@ impl Answer {
             .ok()
             .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
             .unwrap_or_else(|| String::from_utf8_lossy(&self.body).trim().to_owned());
-        Err(EngineError::Rejected {
+        Err(EngineError::Refused {
             status: self.status,
             message,
         })

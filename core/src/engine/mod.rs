@@ -14,9 +14,11 @@
 //! - `library`: [`Library`], the local list of documents;
 //! - [`share`]: share links and token claims;
 //! - [`api`]: a client of the server's document API; [`http`] sends it.
+//! - [`history`]: a client of its version history.
 //! - `url`: [`DocUrl`], a document's address.
 
 pub mod api;
+pub mod history;
 pub mod http;
 mod library;
 mod link;
@@ -55,6 +57,15 @@ pub enum EngineError {
         /// The HTTP status of the refused upgrade.
         status: u16,
         /// The response body, trimmed.
+        message: String,
+    },
+    /// The server's API answered a request with an error; the message is
+    /// the server's own sentence.
+    #[error("{}", if .message.is_empty() { format!("the server answered HTTP {status}") } else { format!("{message} (HTTP {status})") })]
+    Refused {
+        /// The HTTP status.
+        status: u16,
+        /// The server's `{"error": {"message"}}`, or the body's text.
         message: String,
     },
     /// The server refused a change (read-only access).
@@ -125,6 +136,11 @@ impl EngineError {
             EngineError::Rejected { status: 401, .. } => "unauthorized",
             EngineError::Rejected { status: 403, .. } => "forbidden",
             EngineError::Rejected { .. } => "rejected",
+            EngineError::Refused { status: 401, .. } => "unauthorized",
+            EngineError::Refused { status: 403, .. } => "forbidden",
+            EngineError::Refused { status: 404, .. } => "not_found",
+            EngineError::Refused { status: 429, .. } => "rate_limited",
+            EngineError::Refused { .. } => "refused",
             EngineError::Denied(_) => "denied",
             EngineError::Protocol(_) | EngineError::BadAnswer { .. } => "protocol",
             EngineError::Store(_) => "store",
