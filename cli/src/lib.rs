@@ -354,25 +354,6 @@ async fn watch(
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn timeout_works_before_or_after_the_subcommand() {
-        for args in [
-            &["weft", "--timeout", "2s", "cat", "ws://h/d"][..],
-            &["weft", "cat", "ws://h/d", "--timeout", "2s"],
-            &["weft", "put", "--timeout", "2s", "ws://h/d", "f.md"],
-            &["weft", "watch", "ws://h/d", "--timeout=2s"],
-            &["weft", "share", "ws://h/d", "--timeout", "2s"],
-        ] {
-            let cli = Cli::try_parse_from(args).unwrap();
-            assert_eq!(cli.timeout, Duration::from_secs(2), "{args:?}");
-        }
-    }
-}
-
 fn format_name(f: Format) -> &'static str {
     match f {
         Format::Md => "md",
@@ -449,6 +430,25 @@ async fn history(
                 v.id
             );
             Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeout_works_before_or_after_the_subcommand() {
+        for args in [
+            &["weft", "--timeout", "2s", "cat", "ws://h/d"][..],
+            &["weft", "cat", "ws://h/d", "--timeout", "2s"],
+            &["weft", "put", "--timeout", "2s", "ws://h/d", "f.md"],
+            &["weft", "watch", "ws://h/d", "--timeout=2s"],
+            &["weft", "share", "ws://h/d", "--timeout", "2s"],
+        ] {
+            let cli = Cli::try_parse_from(args).unwrap();
+            assert_eq!(cli.timeout, Duration::from_secs(2), "{args:?}");
         }
     }
 }
