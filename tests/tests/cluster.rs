@@ -625,3 +625,76 @@ async fn the_document_api_works_from_any_node() -> Result<()> {
     assert_eq!(back.text(), "through node 0");
     Ok(())
 }
+
+/// Version history through any node: saved on one, read on another,
+/// restored from a third, and the restore reaches clients on every node.
+#[tokio::test]
+async fn history_works_from_any_node() -> Result<()> {
+    let mut s = Services::start().await?;
+    let nodes = [s.node().await?, s.node().await?, s.node().await?];
+    let mut writer = Client::synced(&format!("{}?ack=1", nodes[1].url("hist"))).await?;
+    writer.insert("first text").await?;
+    wait_long(&mut writer, Duration::from_secs(10), |c| {
+        c.session.unacked() == 0
+    })
+    .await?;
+    let json = [("Content-Type", "application/json")];
+    let (status, body) = weft_e2e::http(
+        nodes[0].addr,
+        "POST",
+        "/api/v1/docs/hist/versions",
+        &json,
+        br#"{"name": "v1"}"#,
+    )
+    .await?;
+    assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
+    let v1: serde_json::Value = serde_json::from_slice(&body)?;
+    let v1 = v1["id"].as_str().unwrap().to_owned();
+
+    // Read back on another node.
+    let path = format!("/api/v1/docs/hist/versions/{v1}/content?format=update");
+    let (status, state) = weft_e2e::http(nodes[2].addr, "GET", &path, &[], &[]).await?;
+    assert_eq!(status, 200);
+    let d = Doc::new();
+    {
+        use yrs::{updates::decoder::Decode, Transact};
+        d.transact_mut()
+            .apply_update(yrs::Update::decode_v1(&state)?)?;
+    }
+    let t = d.get_or_insert_text("t");
+    assert_eq!(
+        yrs::GetString::get_string(&t, &yrs::Transact::transact(&d)),
+        "first text"
+    );
+
+    let mut watcher = Client::synced(&nodes[2].url("hist")).await?;
+    writer.insert(", then more").await?;
+    wait_long(&mut watcher, Duration::from_secs(10), |c| {
+        c.text() == "first text, then more"
+    })
+    .await?;
+
+    // Restored from the third node: clients on nodes 1 and 2 see it.
+    let restore = format!("/api/v1/docs/hist/versions/{v1}/restore");
+    let (status, body) = weft_e2e::http(nodes[0].addr, "POST", &restore, &[], &[]).await?;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    wait_long(&mut writer, Duration::from_secs(10), |c| {
+        c.text() == "first text"
+    })
+    .await?;
+    wait_long(&mut watcher, Duration::from_secs(10), |c| {
+        c.text() == "first text"
+    })
+    .await?;
+
+    let (_, list) = http_get(nodes[1].addr, "/api/v1/docs/hist/versions", &[]).await?;
+    let list: serde_json::Value = serde_json::from_str(&list)?;
+    let kinds: Vec<&str> = list["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["named", "pre-restore", "named"]);
+    Ok(())
+}
