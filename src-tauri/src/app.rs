@@ -10,6 +10,7 @@ use bytes::Bytes;
 use serde::Serialize;
 use weft_core::convert::{self, PutMode};
 use weft_core::engine::api::{self, RemoteDoc};
+use weft_core::engine::history::{self, DiffPart, Version};
 use weft_core::engine::{
     is_view_only, share_links, DocInfo, DocUrl, Library, Session, SessionOptions, ShareLinks,
 };
@@ -233,6 +234,41 @@ impl App {
     }
 
     /// A link to exactly this document, minted by its server, as an app
+    /// The document's URL with the token it opens with.
+    fn doc_url(&self, key: &str) -> Result<DocUrl, AppError> {
+        Self::url_of(&self.info(key)?, &self.settings())
+    }
+
+    /// The document's versions on its server, newest first.
+    pub async fn versions(&self, key: &str) -> Result<Vec<Version>, AppError> {
+        Ok(history::list(&self.doc_url(key)?, TIMEOUT).await?)
+    }
+
+    /// Saves the document as it is now as a named version.
+    pub async fn save_version(&self, key: &str, name: &str) -> Result<Version, AppError> {
+        Ok(history::save(&self.doc_url(key)?, name, TIMEOUT).await?)
+    }
+
+    /// Names a version.
+    pub async fn name_version(
+        &self,
+        key: &str,
+        vid: &str,
+        name: &str,
+    ) -> Result<Version, AppError> {
+        Ok(history::name(&self.doc_url(key)?, vid, name, TIMEOUT).await?)
+    }
+
+    /// What changed from a version to the document now, block by block.
+    pub async fn version_diff(&self, key: &str, vid: &str) -> Result<Vec<Vec<DiffPart>>, AppError> {
+        Ok(history::diff(&self.doc_url(key)?, vid, TIMEOUT).await?)
+    }
+
+    /// Restores a version as a forward edit (open editors see it).
+    pub async fn restore_version(&self, key: &str, vid: &str) -> Result<Version, AppError> {
+        Ok(history::restore(&self.doc_url(key)?, vid, TIMEOUT).await?)
+    }
+
     /// link (`weft://`).
     pub async fn mint_link(
         &self,

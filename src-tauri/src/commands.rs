@@ -12,6 +12,7 @@ use crate::error::AppError;
 use crate::ipc::{self, DocStatus};
 use crate::settings::Settings;
 use weft_core::engine::api::RemoteDoc;
+use weft_core::engine::history::{DiffPart, Version};
 use weft_core::engine::ShareLinks;
 
 type R<T> = Result<T, AppError>;
@@ -180,4 +181,38 @@ pub fn link_arg(args: impl IntoIterator<Item = String>) -> Option<String> {
             .iter()
             .any(|s| a.starts_with(s))
     })
+}
+
+#[tauri::command]
+pub async fn versions(app: State<'_, Arc<App>>, key: String) -> R<Vec<Version>> {
+    app.versions(&key).await
+}
+
+#[tauri::command]
+pub async fn save_version(app: State<'_, Arc<App>>, key: String, name: String) -> R<Version> {
+    app.save_version(&key, &name).await
+}
+
+#[tauri::command]
+pub async fn name_version(
+    app: State<'_, Arc<App>>,
+    key: String,
+    vid: String,
+    name: String,
+) -> R<Version> {
+    app.name_version(&key, &vid, &name).await
+}
+
+#[tauri::command]
+pub async fn version_diff(
+    app: State<'_, Arc<App>>,
+    key: String,
+    vid: String,
+) -> R<Vec<Vec<DiffPart>>> {
+    app.version_diff(&key, &vid).await
+}
+
+#[tauri::command]
+pub async fn restore_version(app: State<'_, Arc<App>>, key: String, vid: String) -> R<Version> {
+    app.restore_version(&key, &vid).await
 }

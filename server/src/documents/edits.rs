@@ -10,7 +10,7 @@ use std::time::Duration;
 use weft_core::doc_id::DocId;
 use weft_core::protocol;
 use weft_core::room::Access;
-use weft_core::store::{DocMeta, StoreError};
+use weft_core::store::{self, DocMeta, StoreError};
 use weft_core::ProtocolError;
 use yrs::updates::decoder::Decode;
 use yrs::{Doc, ReadTxn, StateVector, Transact, TransactionMut};
@@ -104,7 +104,16 @@ pub async fn apply(
         Err(e) => Err(DocError::BadUpdate(e)),
     };
     shared.rooms.release(lease);
-    result
+    result?;
+    // The index writes it caused (a title) are queued just after it: once
+    // they are in too, a listing right after the answer shows them.
+    // The update itself is durable either way, so a failure here is only
+    // logged (the index catches up with the next change).
+    let flushed = tokio::time::timeout(SAVE_TIMEOUT, store::flush(&*shared.store)).await;
+    if !matches!(flushed, Ok(Ok(()))) {
+        tracing::debug!(doc = %doc, "the index did not confirm its part of the change");
+    }
+    Ok(())
 }
 
 /// Waits until `updates` of `ctl`'s messages are durable.
