@@ -30,10 +30,10 @@ fn small_update(text: &str) -> Vec<u8> {
 /// One kept-alive HTTP/1.1 connection, as an API client library keeps
 /// (the server's rate limits count a connection once and each request as a
 /// message on it).
-struct Conn(hyper::client::conn::http1::SendRequest<Full<Bytes>>);
+pub(crate) struct Conn(hyper::client::conn::http1::SendRequest<Full<Bytes>>);
 
 impl Conn {
-    async fn open(addr: std::net::SocketAddr) -> anyhow::Result<Conn> {
+    pub(crate) async fn open(addr: std::net::SocketAddr) -> anyhow::Result<Conn> {
         let tcp = tokio::net::TcpStream::connect(addr).await?;
         tcp.set_nodelay(true)?;
         let io = hyper_util::rt::TokioIo::new(tcp);
@@ -42,7 +42,7 @@ impl Conn {
         Ok(Conn(send))
     }
 
-    async fn request(
+    pub(crate) async fn request(
         &mut self,
         method: &str,
         path: &str,

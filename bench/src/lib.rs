@@ -18,6 +18,7 @@ pub mod baseline;
 pub mod cluster;
 pub mod compare;
 pub mod durable;
+pub mod history;
 pub mod join;
 pub mod trace;
 
@@ -55,12 +56,25 @@ pub enum Bench {
         /// Documents in the index.
         #[arg(long, default_value_t = 100_000)]
         docs: usize,
-        /// Documents per page (the shipped per-address limit is 600
-        /// requests a minute, so a page of 200 lists 100,000 within it).
+        /// Documents per page (over one kept-alive connection, within the
+        /// shipped per-connection budget of 200 requests a second).
         #[arg(long, default_value_t = 200)]
         page: usize,
         /// Updates timed each way.
         #[arg(long, default_value_t = 200)]
+        samples: usize,
+    },
+    /// Version history on a real document: making, restoring and diffing
+    /// a version, and the storage a whole trace's versions take.
+    History {
+        /// The gzipped trace.
+        #[arg(long, default_value = "../shared/traces/automerge-paper.json.gz")]
+        trace: PathBuf,
+        /// A version every this many edits while replaying.
+        #[arg(long, default_value_t = 1000)]
+        every: usize,
+        /// Timed runs of each operation.
+        #[arg(long, default_value_t = 10)]
         samples: usize,
     },
     /// The broadcast baseline server (started by `compare`).
@@ -92,6 +106,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             page,
             samples,
         } => api::run(docs, page, samples).await,
+        Bench::History {
+            trace,
+            every,
+            samples,
+        } => history::run(&trace, every, samples).await,
     }
 }
 

@@ -8,7 +8,7 @@
 //! place, and merges on top of the restore when they reconnect. The body is
 //! every root type except `meta` (the title) and `comments`.
 
-use similar::{capture_diff_slices, Algorithm, ChangeTag, DiffOp, TextDiff};
+use similar::{capture_diff_slices_deadline, Algorithm, ChangeTag, DiffOp, TextDiff};
 use yrs::types::text::{Diff, YChange};
 use yrs::types::AsPrelim;
 use yrs::types::{Attrs, ToJson};
@@ -17,6 +17,16 @@ use yrs::{
     TransactionMut, Xml, XmlElementRef, XmlFragment, XmlOut, XmlTextRef,
 };
 use yrs::{OffsetKind, WriteTxn};
+
+/// How long one diff may search for the smallest edit before it settles
+/// for a larger one (still correct): a long document rewritten throughout
+/// would otherwise take quadratic time.
+const DIFF_TIME: std::time::Duration = std::time::Duration::from_millis(50);
+
+fn diff_slices<T: Eq + std::hash::Hash + Ord>(old: &[T], new: &[T]) -> Vec<DiffOp> {
+    let deadline = std::time::Instant::now() + DIFF_TIME;
+    capture_diff_slices_deadline(Algorithm::Myers, old, new, Some(deadline))
+}
 
 /// Root types that are not the body: a restore leaves them as they are.
 pub const NOT_BODY: [&str; 2] = ["meta", "comments"];
@@ -136,7 +146,7 @@ fn children<F: XmlFragment>(
     if now_keys == want_keys {
         return false;
     }
-    let ops = capture_diff_slices(Algorithm::Myers, &now_keys, &want_keys);
+    let ops = diff_slices(&now_keys, &want_keys);
     // From the end, so the indexes of what is still to do stay valid.
     for op in ops.iter().rev() {
         match *op {
@@ -333,7 +343,7 @@ fn text<T: Text>(
         at += unit_len(r, kind);
     }
     offsets.push(at);
-    let ops = capture_diff_slices(Algorithm::Myers, &a, &b);
+    let ops = diff_slices(&a, &b);
     for op in ops.iter().rev() {
         let (old_index, old_len, new_index, new_len) = match *op {
             DiffOp::Equal { .. } => continue,
@@ -477,7 +487,7 @@ pub fn diff(old: &[String], new: &[String]) -> Vec<Vec<Part>> {
         }]
     };
     let mut out = Vec::new();
-    for op in capture_diff_slices(Algorithm::Myers, old, new) {
+    for op in diff_slices(old, new) {
         match op {
             DiffOp::Equal { old_index, len, .. } => out.extend(
                 old[old_index..old_index + len]
@@ -526,7 +536,11 @@ pub fn diff(old: &[String], new: &[String]) -> Vec<Vec<Part>> {
 
 fn words(old: &str, new: &str) -> Vec<Part> {
     let mut parts: Vec<Part> = Vec::new();
-    for change in TextDiff::from_words(old, new).iter_all_changes() {
+    for change in TextDiff::configure()
+        .timeout(DIFF_TIME)
+        .diff_words(old, new)
+        .iter_all_changes()
+    {
         let op = match change.tag() {
             ChangeTag::Equal => "equal",
             ChangeTag::Insert => "insert",

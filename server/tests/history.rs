@@ -170,7 +170,7 @@ async fn a_restore_reaches_live_clients_and_keeps_an_offline_edit() {
     let path = format!("/api/v1/docs/plan/versions/{v1}/restore");
     let (status, restored) = s.json("POST", &path, None).await;
     assert_eq!(status, 200, "{restored}");
-    assert_eq!(restored["name"], "Restored v1");
+    assert_eq!(restored["name"], "Restored “v1”");
     // Both live clients show v1 without reconnecting.
     one.wait_for(|c| c.text() == "A").await.unwrap();
     two.wait_for(|c| c.text() == "A").await.unwrap();
@@ -188,7 +188,7 @@ async fn a_restore_reaches_live_clients_and_keeps_an_offline_edit() {
     // A pre-restore version holds "B!".
     let all = s.json("GET", "/api/v1/docs/plan/versions", None).await.1;
     let kinds = versions(&all);
-    assert_eq!(kinds[0], ("named".into(), "Restored v1".into()));
+    assert_eq!(kinds[0], ("named".into(), "Restored “v1”".into()));
     assert_eq!(kinds[1].0, "pre-restore");
     let pre = all["versions"][1]["id"].as_str().unwrap().to_owned();
     assert_eq!(version_text(&s, "plan", &pre).await, "B!");

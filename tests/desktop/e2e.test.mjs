@@ -121,6 +121,39 @@ test('a title a stock y-websocket client sets shows in both apps, their sidebars
   }
 })
 
+test('the history panel saves a version, shows it against the document, and restores it for everyone', async () => {
+  await ann.until(async () => (await ann.text('#counts')) === 'Saved on server', 'saved on server')
+  const before = await editorText(ann)
+  await ann.click('#history-toggle')
+  await ann.until(() => ann.exec('return !document.getElementById("history").hidden'), 'the history panel')
+  await ann.click('#history-save')
+  await ann.type('#prompt-input', 'Before the rewrite')
+  await ann.click('#prompt menu button[value=ok]')
+  await ann.until(() => ann.exec('return [...document.querySelectorAll("#history-list .v-title")].some(e => e.textContent === "Before the rewrite")'), 'the named version in the list')
+
+  await typeAtEnd(ann, ' then rewritten')
+  await bob.until(async () => (await editorText(bob)).includes('then rewritten'), 'the rewrite in Bob\'s window')
+  await ann.until(async () => (await ann.text('#counts')) === 'Saved on server', 'the rewrite saved')
+  // Selecting the version shows it, marked against the document now.
+  await ann.exec('[...document.querySelectorAll("#history-list li")].find(li => li.querySelector(".v-title").textContent === "Before the rewrite").click()')
+  await ann.until(() => ann.exec('return [...document.querySelectorAll("#history-diff del")].some(e => e.textContent.includes("rewritten"))'), 'the rewrite marked as only in the document now')
+  assert.equal(await ann.text('#history-view-title'), 'Before the rewrite')
+  await ann.screenshot(SHOTS, 'ann-history')
+
+  // Restore (the confirm is answered yes): both windows go back, live.
+  await ann.exec('window.confirm = () => true')
+  await ann.click('#history-restore')
+  for (const app of [ann, bob]) {
+    await app.until(async () => (await editorText(app)) === before, 'the version\'s text back')
+  }
+  await ann.until(() => ann.exec('const t = [...document.querySelectorAll("#history-list .v-title")].map(e => e.textContent); return t.includes("Restored “Before the rewrite”") && document.querySelector("#history-list .v-kind.pre-restore") !== null'), 'the restore and the state before it in the list')
+  await ann.screenshot(SHOTS, 'ann-history-restored')
+  await ann.exec('document.documentElement.dataset.theme = "dark"')
+  await ann.screenshot(SHOTS, 'ann-history-dark')
+  await ann.exec('document.documentElement.dataset.theme = "light"')
+  await ann.click('#history-close')
+})
+
 test('both edit while the server is down, then converge', async () => {
   await server.stop()
   await ann.until(async () => (await statusText(ann)) !== 'Connected', 'Ann offline')

@@ -112,7 +112,9 @@ export function wireFind (editor: () => Editor | undefined): { open: () => void 
 export function openShortcuts (): void {
   const rows: [string, string][] = [
     ...groups.flat().filter(c => c.keys).map(c => [c.name, c.keys!] as [string, string]),
-    ['New document', 'Ctrl+N']
+    ['New document', 'Ctrl+N'],
+    ['Find', 'Ctrl+F'],
+    ['Version history', 'Ctrl+Alt+H']
   ]
   const seen = new Set<string>()
   $('shortcut-list').replaceChildren(...rows.filter(([name]) => !seen.has(name) && seen.add(name)).map(([name, keys]) => {

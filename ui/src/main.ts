@@ -11,6 +11,7 @@ import { $ } from './dom'
 import { createEditor, renderToolbar } from './editor'
 import { CONNECTION_CODES, forPerson } from './messages'
 import * as settings from './settings'
+import * as history from './history'
 import * as sidebar from './sidebar'
 import { say, showStatus } from './statusbar'
 import { tauriTransport } from './tauri'
@@ -136,6 +137,7 @@ async function openDoc (entry: DocEntry) {
   if (status) showStatus(status)
   say('')
   sidebar.refresh()
+  history.documentChanged()
 }
 
 async function newDoc () {
@@ -201,10 +203,11 @@ sidebar.wire({
   open: openDoc,
   openRemote,
   renamed: (d, title) => { if (current?.entry.key === d.key) current.bridge.doc.getMap('meta').set('title', title) },
-  removing: async d => { if (current?.entry.key === d.key) await closeCurrent() }
+  removing: async d => { if (current?.entry.key === d.key) { await closeCurrent(); history.documentChanged() } }
 })
 settings.wire(s => current?.editor.commands.updateUser({ name: s.name, color: s.color }))
 wireShareCopy()
+history.wire(() => current?.entry)
 wireShare(() => current?.entry)
 const find = wireFind(() => current?.editor)
 $('new-doc').addEventListener('click', newDoc)
@@ -218,6 +221,7 @@ document.addEventListener('weft-shortcuts', openShortcuts)
 document.addEventListener('keydown', e => {
   if (!(e.ctrlKey || e.metaKey)) return
   const key = e.key.toLowerCase()
+  if (e.altKey && key === 'h') { e.preventDefault(); history.toggle(); return }
   const action = key === '/' ? openShortcuts : key === 'f' ? find.open : key === 'n' ? newDoc : null
   if (action) { e.preventDefault(); action() }
 })

@@ -180,10 +180,17 @@ pub async fn restore(
         history::restore(txn, &version);
     })
     .await?;
-    let label = meta
-        .name
-        .clone()
-        .unwrap_or_else(|| format!("version {}", meta.id));
+    let label = match &meta.name {
+        Some(name) => format!("“{name}”"),
+        None => {
+            let at = std::time::UNIX_EPOCH + Duration::from_millis(meta.created_at.max(0) as u64);
+            let at = humantime::format_rfc3339_seconds(at).to_string();
+            format!(
+                "the version of {} UTC",
+                at.replace('T', " ").trim_end_matches('Z')
+            )
+        }
+    };
     save(
         shared,
         doc,
