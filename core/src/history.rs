@@ -9,7 +9,9 @@
 //! every root type except `meta` (the title) and `comments`.
 
 use similar::{capture_diff_slices_deadline, Algorithm, ChangeTag, DiffOp, TextDiff};
+use std::sync::Arc;
 use yrs::types::text::{Diff, YChange};
+
 use yrs::types::AsPrelim;
 use yrs::types::{Attrs, ToJson};
 use yrs::{
@@ -250,18 +252,32 @@ fn copy_in<F: XmlFragment>(
     }
 }
 
-/// One character (or embed) with its formatting: the unit the text diff
-/// works on, so a change of formatting is a change too.
+/// One character or embed: what the text diff compares.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-struct Run {
-    /// The text (one char), or an embed's JSON.
-    text: String,
-    embed: bool,
-    /// Formatting, as sorted JSON (comparable).
-    attrs: String,
+enum Unit {
+    Char(char),
+    /// An embed, by its JSON.
+    Embed(String),
 }
 
-fn attrs_key(attrs: Option<&Attrs>) -> String {
+/// A unit with its formatting, so a change of formatting is a change too.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct Run {
+    unit: Unit,
+    /// A hash of the formatting (sorted), comparable across documents.
+    attrs: u64,
+}
+
+/// A run with what inserting it takes: its formatting (shared by the
+/// chunk it came from) and, for an embed, its value.
+struct Piece {
+    run: Run,
+    attrs: Option<Arc<Attrs>>,
+    embed: Option<Any>,
+}
+
+fn attrs_key(attrs: Option<&Attrs>) -> u64 {
+    use std::hash::{Hash, Hasher};
     let mut pairs: Vec<(String, String)> = attrs
         .map(|a| {
             a.iter()
@@ -270,33 +286,33 @@ fn attrs_key(attrs: Option<&Attrs>) -> String {
         })
         .unwrap_or_default();
     pairs.sort();
-    serde_json::to_string(&pairs).expect("strings serialise")
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    pairs.hash(&mut h);
+    h.finish()
 }
 
-fn runs(chunks: &[Diff<YChange>]) -> Vec<(Run, Option<Attrs>, Option<Any>)> {
+fn runs(chunks: &[Diff<YChange>]) -> Vec<Piece> {
     let mut out = Vec::new();
     for chunk in chunks {
-        let attrs = chunk.attributes.as_deref().cloned();
-        let key = attrs_key(attrs.as_ref());
+        let attrs = chunk.attributes.as_deref().cloned().map(Arc::new);
+        let key = attrs_key(attrs.as_deref());
         match &chunk.insert {
-            Out::Any(Any::String(s)) => {
-                for c in s.chars() {
-                    let run = Run {
-                        text: c.to_string(),
-                        embed: false,
-                        attrs: key.clone(),
-                    };
-                    out.push((run, attrs.clone(), None));
-                }
-            }
-            Out::Any(any) => {
-                let run = Run {
-                    text: any.to_string(),
-                    embed: true,
-                    attrs: key.clone(),
-                };
-                out.push((run, attrs.clone(), Some(any.clone())));
-            }
+            Out::Any(Any::String(s)) => out.extend(s.chars().map(|c| Piece {
+                run: Run {
+                    unit: Unit::Char(c),
+                    attrs: key,
+                },
+                attrs: attrs.clone(),
+                embed: None,
+            })),
+            Out::Any(any) => out.push(Piece {
+                run: Run {
+                    unit: Unit::Embed(any.to_string()),
+                    attrs: key,
+                },
+                attrs: attrs.clone(),
+                embed: Some(any.clone()),
+            }),
             // Shared types embedded in text do not occur in TipTap's model.
             _ => {}
         }
@@ -304,33 +320,33 @@ fn runs(chunks: &[Diff<YChange>]) -> Vec<(Run, Option<Attrs>, Option<Any>)> {
     out
 }
 
-fn runs_key(runs: &[(Run, Option<Attrs>, Option<Any>)]) -> String {
-    runs.iter()
-        .map(|(r, _, _)| format!("{}\u{1}{}\u{2}", r.text, r.attrs))
-        .collect()
+fn runs_key(runs: &[Piece]) -> String {
+    let mut out = String::new();
+    for p in runs {
+        match &p.run.unit {
+            Unit::Char(c) => out.push(*c),
+            Unit::Embed(e) => out.push_str(e),
+        }
+        out.push_str(&format!("\u{1}{:x}\u{2}", p.run.attrs));
+    }
+    out
 }
 
-/// The length of a run in the document's offset unit.
-fn unit_len(run: &Run, kind: OffsetKind) -> u32 {
-    if run.embed {
-        return 1;
-    }
-    match kind {
-        OffsetKind::Bytes => run.text.len() as u32,
-        OffsetKind::Utf16 => run.text.encode_utf16().count() as u32,
+/// The length of a unit in the document's offset unit.
+fn unit_len(unit: &Unit, kind: OffsetKind) -> u32 {
+    match (unit, kind) {
+        (Unit::Embed(_), _) => 1,
+        (Unit::Char(c), OffsetKind::Bytes) => c.len_utf8() as u32,
+        (Unit::Char(c), OffsetKind::Utf16) => c.len_utf16() as u32,
     }
 }
 
 /// Makes text `cur` equal `target` (from [`runs`]) with the fewest
 /// character edits.
-fn text<T: Text>(
-    txn: &mut TransactionMut,
-    cur: &T,
-    target: &[(Run, Option<Attrs>, Option<Any>)],
-) -> bool {
+fn text<T: Text>(txn: &mut TransactionMut, cur: &T, target: &[Piece]) -> bool {
     let now = runs(&cur.diff(txn, YChange::identity));
-    let a: Vec<&Run> = now.iter().map(|(r, _, _)| r).collect();
-    let b: Vec<&Run> = target.iter().map(|(r, _, _)| r).collect();
+    let a: Vec<&Run> = now.iter().map(|p| &p.run).collect();
+    let b: Vec<&Run> = target.iter().map(|p| &p.run).collect();
     if a == b {
         return false;
     }
@@ -340,7 +356,7 @@ fn text<T: Text>(
     let mut at = 0u32;
     for r in &a {
         offsets.push(at);
-        at += unit_len(r, kind);
+        at += unit_len(&r.unit, kind);
     }
     offsets.push(at);
     let ops = diff_slices(&a, &b);
@@ -369,33 +385,28 @@ fn text<T: Text>(
         let mut pos = start;
         let mut i = new_index;
         while i < new_index + new_len {
-            let (run, attrs, embed) = &target[i];
-            if let Some(any) = embed {
-                let attrs = attrs.clone().unwrap_or_default();
-                cur.insert_embed_with_attributes(txn, pos, any.clone(), attrs);
+            let piece = &target[i];
+            let attrs = || piece.attrs.as_deref().cloned().unwrap_or_default();
+            if let Some(any) = &piece.embed {
+                cur.insert_embed_with_attributes(txn, pos, any.clone(), attrs());
                 pos += 1;
                 i += 1;
                 continue;
             }
+            // A run of characters with the same formatting, in one insert.
             let mut chunk = String::new();
+            let mut len = 0;
             let mut j = i;
-            while j < new_index + new_len && !target[j].0.embed && target[j].0.attrs == run.attrs {
-                chunk.push_str(&target[j].0.text);
+            while j < new_index + new_len && target[j].run.attrs == piece.run.attrs {
+                let Unit::Char(c) = target[j].run.unit else {
+                    break;
+                };
+                chunk.push(c);
+                len += unit_len(&target[j].run.unit, kind);
                 j += 1;
             }
-            let len = unit_len(
-                &Run {
-                    text: chunk.clone(),
-                    embed: false,
-                    attrs: String::new(),
-                },
-                kind,
-            );
-            match attrs {
-                Some(attrs) => cur.insert_with_attributes(txn, pos, &chunk, attrs.clone()),
-                // Explicitly unformatted, so it does not take on a neighbour's marks.
-                None => cur.insert_with_attributes(txn, pos, &chunk, Attrs::new()),
-            }
+            // Explicit (empty) formatting, so it does not take on a neighbour's marks.
+            cur.insert_with_attributes(txn, pos, &chunk, attrs());
             pos += len;
             i = j;
         }
