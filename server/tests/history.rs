@@ -103,14 +103,10 @@ async fn automatic_versions_come_on_the_interval_and_when_the_document_unloads()
 
     // Leaving with changes since: one more when the document unloads.
     drop(c);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while auto_list(&s, "notes").await.len() < 2 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no version at unload"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_metric(s.server.addr, "weft_docs_loaded 0")
+        .await
+        .unwrap();
+    assert_eq!(auto_list(&s, "notes").await.len(), 2);
     let all = s.json("GET", "/api/v1/docs/notes/versions", None).await.1;
     let newest = all["versions"][0]["id"].as_str().unwrap().to_owned();
     assert_eq!(
@@ -120,8 +116,13 @@ async fn automatic_versions_come_on_the_interval_and_when_the_document_unloads()
 
     // Opened and closed without a change: no version.
     let c = Client::synced(&s.ws("notes", None)).await.unwrap();
+    wait_metric(s.server.addr, "weft_docs_loaded 1")
+        .await
+        .unwrap();
     drop(c);
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    wait_metric(s.server.addr, "weft_docs_loaded 0")
+        .await
+        .unwrap();
     assert_eq!(
         auto_list(&s, "notes").await.len(),
         2,

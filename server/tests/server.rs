@@ -538,20 +538,6 @@ async fn concurrent_first_connections_share_one_load() -> anyhow::Result<()> {
     server.stop().await
 }
 
-async fn wait_metric(addr: std::net::SocketAddr, line: &str) -> anyhow::Result<()> {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let (_, body) = http_get(addr, "/metrics", &[]).await?;
-        if body.lines().any(|l| l == line) {
-            return Ok(());
-        }
-        if tokio::time::Instant::now() > deadline {
-            anyhow::bail!("metric {line:?} never appeared:\n{body}");
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 #[tokio::test]
 async fn exceeding_the_rate_limit_closes_with_1008_and_hurts_nobody_else() -> anyhow::Result<()> {
     let mut cfg = config();

@@ -242,6 +242,48 @@ pub async fn thinner(shared: Weak<Shared>, retention: Retention, clock: Clock) {
 mod tests {
     use super::*;
 
+    /// The background pass deletes from the store exactly what the rule
+    /// drops, for every document, by the clock it is given.
+    #[tokio::test]
+    async fn thinning_deletes_from_the_store_what_the_rule_drops() {
+        use weft_core::store::MemoryStore;
+        let store = MemoryStore::default();
+        const HOUR: i64 = 3_600_000;
+        let now = 1_000 * 24 * HOUR;
+        for doc in ["a", "b"] {
+            let id = DocId::new(doc).unwrap();
+            // Two automatic versions in one hour three days ago, one in
+            // the last day, and a named one a year ago.
+            for (i, (age, kind)) in [
+                (72 * HOUR, VersionKind::Auto),
+                (72 * HOUR - 60_000, VersionKind::Auto),
+                (HOUR, VersionKind::Auto),
+                (365 * 24 * HOUR, VersionKind::Named),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                let mut e = Edits::new(0);
+                let mut v = e.take(&id, Bytes::from_static(b"s"), kind, None, now - age);
+                v.meta.id = format!("{:012x}aaaaa{i}", now - age);
+                store::index(&store, Write::Version(Box::new(v)))
+                    .await
+                    .unwrap();
+            }
+        }
+        let dropped = thin(&store, &Retention::default(), now).await.unwrap();
+        assert_eq!(dropped, 2, "the older of the two in one hour, per document");
+        for doc in ["a", "b"] {
+            let left = store.versions(&DocId::new(doc).unwrap()).await.unwrap();
+            assert_eq!(left.len(), 3);
+            assert!(left.iter().any(|v| v.kind == VersionKind::Named));
+            assert!(left
+                .iter()
+                .any(|v| v.created_at == now - 72 * HOUR + 60_000));
+        }
+        assert_eq!(thin(&store, &Retention::default(), now).await.unwrap(), 0);
+    }
+
     #[test]
     fn edits_are_due_after_the_interval_and_only_when_changed() {
         let ten = Duration::from_secs(600);

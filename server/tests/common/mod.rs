@@ -58,3 +58,18 @@ impl TestServer {
         Ok(r?)
     }
 }
+
+/// Waits until `/metrics` has the line `line`.
+pub async fn wait_metric(addr: std::net::SocketAddr, line: &str) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + weft_e2e::WAIT;
+    loop {
+        let (_, body) = http_get(addr, "/metrics", &[]).await?;
+        if body.lines().any(|l| l == line) {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() > deadline {
+            anyhow::bail!("metric {line:?} never appeared:\n{body}");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
