@@ -79,6 +79,11 @@ test('a second launch hands its link to the running window and exits', async () 
   })
   assert.equal(code, 0)
   await app.until(async () => (await app.exec('const e = window.__weft && window.__weft.editor; return e ? e.getText().trim() : ""')) === 'Handed to the running window', 'the second link opened in the first window', 20000)
-  const titles = await app.exec('return [...document.querySelectorAll("#doc-list .title")].map(e => e.textContent)')
-  assert.deepEqual(titles.sort(), ['from-a-link', 'second-link'])
+  // Both are listed; untitled, each shows its first line (greyed).
+  const want = JSON.stringify(['Handed to the running window', 'Opened from a link'])
+  let seen
+  await app.until(async () => {
+    seen = JSON.stringify((await app.exec('return [...document.querySelectorAll("#doc-list .title.untitled")].map(e => e.textContent)')).sort())
+    return seen === want
+  }, 'both documents in the sidebar by their first lines').catch(e => { throw new Error(`${e.message}; the sidebar shows ${seen}`) })
 })

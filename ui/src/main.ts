@@ -22,6 +22,7 @@ async function closeCurrent () {
   if (!current) return
   const c = current
   current = null
+  await flushPreview(c.entry.key)
   c.untoolbar()
   c.editor.destroy()
   await c.bridge.close()
@@ -70,14 +71,24 @@ function showTitle (bridge: DocBridge, editor: Editor) {
 
 // The sidebar's greyed first line follows typing at once; the library
 // keeps it (for the next start) a second after typing stops.
-let previewTimer: ReturnType<typeof setTimeout> | undefined
+// Per document, so switching documents never drops a pending save.
+const pendingPreviews = new Map<string, { timer: ReturnType<typeof setTimeout>, save: () => Promise<unknown> }>()
 function rememberPreview (entry: DocEntry, firstLine: string) {
   const preview = firstLine.slice(0, 120) || null
   if (!entry.untitled || entry.preview === preview) return
   entry.preview = preview
   sidebar.showPreview(entry)
-  clearTimeout(previewTimer)
-  previewTimer = setTimeout(() => { call('set_preview', { key: entry.key, preview: preview ?? '' }) }, 1000)
+  clearTimeout(pendingPreviews.get(entry.key)?.timer)
+  const save = () => { pendingPreviews.delete(entry.key); return call('set_preview', { key: entry.key, preview: preview ?? '' }) }
+  pendingPreviews.set(entry.key, { timer: setTimeout(save, 1000), save })
+}
+
+/** Saves a document's pending first line now (it is being closed). */
+async function flushPreview (key: string) {
+  const pending = pendingPreviews.get(key)
+  if (!pending) return
+  clearTimeout(pending.timer)
+  await pending.save()
 }
 
 // Someone (here or elsewhere) changed the title: show it, and keep this
@@ -200,6 +211,7 @@ async function openRemote (d: RemoteDoc) {
 // ---- wiring ----
 sidebar.wire({
   currentKey: () => current?.entry.key,
+  currentEntry: () => current?.entry,
   open: openDoc,
   openRemote,
   renamed: (d, title) => { if (current?.entry.key === d.key) current.bridge.doc.getMap('meta').set('title', title) },

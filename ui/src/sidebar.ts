@@ -12,6 +12,9 @@ import { invoke } from './tauri'
 /** What the sidebar asks of the shell. */
 export interface SidebarHost {
   currentKey(): string | undefined
+  /** The open document's entry as the editor knows it (its first line may
+   * be newer than the library's). */
+  currentEntry(): DocEntry | undefined
   open(entry: DocEntry): void
   /** A server document, opened (and added to this computer's list). */
   openRemote(doc: RemoteDoc): void
@@ -30,7 +33,8 @@ export function wire (h: SidebarHost): void {
 export async function refresh (): Promise<void> {
   const search = $<HTMLInputElement>('search').value.trim()
   const docs = await call<DocEntry[]>('list_docs', { search: search || null }) ?? []
-  $('doc-list').replaceChildren(...docs.map(item))
+  const open = host.currentEntry()
+  $('doc-list').replaceChildren(...docs.map(d => item(d.key === open?.key && open.untitled ? { ...d, preview: open.preview } : d)))
   await refreshServer(search)
 }
 
