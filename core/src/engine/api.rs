@@ -77,20 +77,12 @@ pub async fn list(
         let answer = request(server, Method::GET, &path, None, timeout)
             .await?
             .ok()?;
-        let page: Page =
-            serde_json::from_slice(&answer.body).map_err(|e| bad_answer("GET /api/v1/docs", e))?;
+        let page: Page = answer.json("GET /api/v1/docs")?;
         out.extend(page.docs);
         match page.next_cursor {
             Some(c) if out.len() < max => cursor = Some(c),
             _ => return Ok(out),
         }
-    }
-}
-
-fn bad_answer(what: &'static str, e: serde_json::Error) -> EngineError {
-    EngineError::BadAnswer {
-        what,
-        source: std::sync::Arc::new(e),
     }
 }
 
@@ -118,7 +110,7 @@ pub async fn get(url: &DocUrl, timeout: Duration) -> Result<RemoteDoc, EngineErr
     let answer = request(&server_of_doc(url), Method::GET, &path, None, timeout)
         .await?
         .ok()?;
-    serde_json::from_slice(&answer.body).map_err(|e| bad_answer("GET /api/v1/docs/{id}", e))
+    answer.json("GET /api/v1/docs/{id}")
 }
 
 /// Sets the document's title (`meta.title`); empty removes it.
@@ -140,7 +132,7 @@ pub async fn set_title(
     )
     .await?
     .ok()?;
-    serde_json::from_slice(&answer.body).map_err(|e| bad_answer("PATCH /api/v1/docs/{id}", e))
+    answer.json("PATCH /api/v1/docs/{id}")
 }
 
 /// A share link the server minted for one document.
@@ -178,7 +170,7 @@ pub async fn mint_link(
     )
     .await?
     .ok()?;
-    serde_json::from_slice(&answer.body).map_err(|e| bad_answer("POST /api/v1/docs/{id}/links", e))
+    answer.json("POST /api/v1/docs/{id}/links")
 }
 
 /// Revokes every link to the document minted so far.

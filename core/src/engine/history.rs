@@ -46,13 +46,6 @@ struct Diff {
     blocks: Vec<Vec<DiffPart>>,
 }
 
-fn bad_answer(what: &'static str, e: serde_json::Error) -> EngineError {
-    EngineError::BadAnswer {
-        what,
-        source: std::sync::Arc::new(e),
-    }
-}
-
 fn json_body(name: &str) -> Option<(&'static str, Vec<u8>)> {
     let body = serde_json::json!({ "name": name }).to_string().into_bytes();
     Some(("application/json", body))
@@ -64,8 +57,7 @@ pub async fn list(url: &DocUrl, timeout: Duration) -> Result<Vec<Version>, Engin
     let answer = request(&server_of_doc(url), Method::GET, &path, None, timeout)
         .await?
         .ok()?;
-    let list: List = serde_json::from_slice(&answer.body)
-        .map_err(|e| bad_answer("GET /api/v1/docs/{id}/versions", e))?;
+    let list: List = answer.json("GET /api/v1/docs/{id}/versions")?;
     Ok(list.versions)
 }
 
@@ -81,8 +73,7 @@ pub async fn save(url: &DocUrl, name: &str, timeout: Duration) -> Result<Version
     )
     .await?
     .ok()?;
-    serde_json::from_slice(&answer.body)
-        .map_err(|e| bad_answer("POST /api/v1/docs/{id}/versions", e))
+    answer.json("POST /api/v1/docs/{id}/versions")
 }
 
 /// Names version `vid` (a named automatic version is kept forever).
@@ -102,8 +93,7 @@ pub async fn name(
     )
     .await?
     .ok()?;
-    serde_json::from_slice(&answer.body)
-        .map_err(|e| bad_answer("PATCH /api/v1/docs/{id}/versions/{vid}", e))
+    answer.json("PATCH /api/v1/docs/{id}/versions/{vid}")
 }
 
 /// Version `vid`'s content in `format` (`md`, `html`, `text`, `json` or
@@ -134,8 +124,7 @@ pub async fn diff(
     let answer = request(&server_of_doc(url), Method::GET, &path, None, timeout)
         .await?
         .ok()?;
-    let diff: Diff = serde_json::from_slice(&answer.body)
-        .map_err(|e| bad_answer("GET /api/v1/docs/{id}/versions/{vid}/diff", e))?;
+    let diff: Diff = answer.json("GET /api/v1/docs/{id}/versions/{vid}/diff")?;
     Ok(diff.blocks)
 }
 
@@ -146,6 +135,5 @@ pub async fn restore(url: &DocUrl, vid: &str, timeout: Duration) -> Result<Versi
     let answer = request(&server_of_doc(url), Method::POST, &path, None, timeout)
         .await?
         .ok()?;
-    serde_json::from_slice(&answer.body)
-        .map_err(|e| bad_answer("POST /api/v1/docs/{id}/versions/{vid}/restore", e))
+    answer.json("POST /api/v1/docs/{id}/versions/{vid}/restore")
 }

@@ -36,6 +36,17 @@ pub struct Answer {
 }
 
 impl Answer {
+    /// The body as JSON of type `T`; `what` names the request in the error.
+    pub fn json<T: serde::de::DeserializeOwned>(
+        &self,
+        what: &'static str,
+    ) -> Result<T, EngineError> {
+        serde_json::from_slice(&self.body).map_err(|e| EngineError::BadAnswer {
+            what,
+            source: std::sync::Arc::new(e),
+        })
+    }
+
     /// Fails unless the status is 2xx, with the server's own message (its
     /// `{"error": {"message"}}`, or the body's text).
     pub fn ok(self) -> Result<Answer, EngineError> {
