@@ -21,8 +21,8 @@
 //!   unloading documents), [`documents::durability`] (which writes are
 //!   durable, so which updates are acked), [`documents::edits`] (what the API
 //!   does to a document, on the WebSocket's paths), [`documents::trash`],
-//!   [`documents::versions`] (version history: automatic versions, save,
-//!   restore, thinning), [`documents::memory`] (returning freed memory
+//!   [`documents::autoversion`] (when a room makes automatic versions),
+//!   [`documents::versions`] (version history: save, restore, thinning), [`documents::memory`] (returning freed memory
 //!   after unloads) and
 //!   [`documents::peers`] (what rooms need from other nodes, as a trait).
 //! - [`store`]: `weft-core`'s `Store` trait with memory and SQLite, and

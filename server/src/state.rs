@@ -2,7 +2,9 @@
 //! the loaded documents, limits and metrics. Its own module so the listener,
 //! the HTTP side and the socket loop all depend on it, not on each other.
 
-use std::sync::Arc;
+use std::future::Future;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
 
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
@@ -40,4 +42,24 @@ pub struct Shared {
     pub creations: CreateLimiter,
     /// Other nodes, in cluster mode.
     pub cluster: Option<Arc<Cluster>>,
+}
+
+/// Runs `work` every `period` (the first time at once) until the server
+/// stops: the loop of the background tasks (trash, version thinning).
+pub async fn every<F, Fut>(shared: Weak<Shared>, period: Duration, mut work: F)
+where
+    F: FnMut(Arc<Shared>) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let mut tick = tokio::time::interval(period);
+    loop {
+        tick.tick().await;
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        if shared.shutdown.is_cancelled() {
+            return;
+        }
+        work(shared).await;
+    }
 }

@@ -2,6 +2,7 @@
 //! which writes are durable, what the API does to one, the trash, and the
 //! seam to other nodes.
 
+pub mod autoversion;
 pub mod durability;
 pub mod edits;
 pub mod memory;

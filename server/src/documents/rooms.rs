@@ -25,10 +25,10 @@ use weft_core::room::{Access, ConnId, Room};
 use weft_core::store::queue::Write;
 use weft_core::ProtocolError;
 
+use crate::documents::autoversion::{Edits, Policy};
 use crate::documents::durability::{Completed, Durability};
 use crate::documents::memory::Trimmer;
 use crate::documents::peers::{Peers, REMOTE};
-use crate::documents::versions::{Edits, Policy};
 use crate::ops::metrics::Metrics;
 use crate::store::{self, Store, StoreError};
 use crate::ws::control::ConnControl;
