@@ -363,17 +363,6 @@ fn format_name(f: Format) -> &'static str {
     }
 }
 
-/// A version's time, local and readable: `2026-12-02 14:05`.
-fn when(millis: i64) -> String {
-    let t = std::time::UNIX_EPOCH + Duration::from_millis(millis.max(0) as u64);
-    humantime::format_rfc3339_seconds(t)
-        .to_string()
-        .replace('T', " ")
-        .trim_end_matches('Z')
-        .to_owned()
-        + " UTC"
-}
-
 /// `weft history …`.
 async fn history(
     command: HistoryCommand,
@@ -402,7 +391,7 @@ async fn history(
                     out,
                     "{}  {}  {:<11}  {}{authors}",
                     v.id,
-                    when(v.created_at),
+                    weft_core::time::readable_utc(v.created_at),
                     v.kind,
                     v.name.unwrap_or_default()
                 )

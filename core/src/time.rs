@@ -21,6 +21,13 @@ fn since_epoch() -> std::time::Duration {
         .unwrap_or_default()
 }
 
+/// Unix milliseconds as a person reads them: `2026-12-02 14:05:09 UTC`.
+pub fn readable_utc(millis: i64) -> String {
+    let at = UNIX_EPOCH + Duration::from_millis(millis.max(0) as u64);
+    let text = humantime::format_rfc3339_seconds(at).to_string();
+    format!("{} UTC", text.replace('T', " ").trim_end_matches('Z'))
+}
+
 /// The time as something that can be handed around: the system's, or one
 /// a test sets and moves by hand (so no test has to sleep through an
 /// interval).
@@ -56,6 +63,14 @@ impl Clock {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn times_read_as_utc() {
+        assert_eq!(
+            super::readable_utc(1_764_684_309_000),
+            "2025-12-02 14:05:09 UTC"
+        );
+    }
+
     #[test]
     fn a_manual_clock_moves_only_when_told() {
         let c = super::Clock::manual(1_000);

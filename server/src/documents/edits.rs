@@ -12,7 +12,6 @@ use weft_core::protocol;
 use weft_core::room::Access;
 use weft_core::store::{self, DocMeta, StoreError};
 use weft_core::ProtocolError;
-use yrs::updates::decoder::Decode;
 use yrs::{Doc, ReadTxn, StateVector, Transact, TransactionMut};
 
 use crate::documents::rooms::RoomError;
@@ -152,14 +151,7 @@ pub async fn edit(
             .encode_state_as_update_v1(&StateVector::default())
     })
     .await?;
-    let copy = Doc::new();
-    {
-        let mut txn = copy.transact_mut();
-        let update = yrs::Update::decode_v1(&state)
-            .map_err(|e| DocError::BadUpdate(ProtocolError::BadUpdate(e)))?;
-        txn.apply_update(update)
-            .map_err(|e| DocError::BadUpdate(e.into()))?;
-    }
+    let copy = weft_core::history::load(&state)?;
     let update = {
         let mut txn = copy.transact_mut();
         f(&mut txn);

@@ -23,6 +23,7 @@ use weft_core::doc_id::DocId;
 use weft_core::protocol::{self, close, NodeNotice};
 use weft_core::room::{Access, ConnId, Room};
 use weft_core::store::queue::Write;
+use weft_core::store::{VersionKind, VersionMeta};
 use weft_core::ProtocolError;
 
 use crate::documents::autoversion::{Edits, Policy};
@@ -33,7 +34,6 @@ use crate::ops::metrics::Metrics;
 use crate::store::{self, Store, StoreError};
 use crate::ws::control::ConnControl;
 use crate::ws::outbox::{Outbox, SendError};
-use weft_core::store::{VersionKind, VersionMeta};
 
 /// Why a doc could not be opened.
 #[derive(Debug, thiserror::Error)]

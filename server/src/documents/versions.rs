@@ -103,14 +103,10 @@ pub async fn restore(
     .await?;
     let label = match &meta.name {
         Some(name) => format!("“{name}”"),
-        None => {
-            let at = std::time::UNIX_EPOCH + Duration::from_millis(meta.created_at.max(0) as u64);
-            let at = humantime::format_rfc3339_seconds(at).to_string();
-            format!(
-                "the version of {} UTC",
-                at.replace('T', " ").trim_end_matches('Z')
-            )
-        }
+        None => format!(
+            "the version of {}",
+            weft_core::time::readable_utc(meta.created_at)
+        ),
     };
     save(
         shared,
