@@ -66,6 +66,36 @@ impl Conn {
     }
 }
 
+/// weft-server in this process on `store`, at its shipped defaults (only
+/// the address is chosen).
+pub(crate) struct InProcess {
+    pub(crate) addr: std::net::SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<Result<(), weft_server::ServerError>>,
+}
+
+impl InProcess {
+    pub(crate) async fn start(store: Arc<dyn Store>) -> anyhow::Result<InProcess> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let config = weft_server::Config {
+            listen: addr.to_string(),
+            ..Default::default()
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(weft_server::serve(listener, store, config, async {
+            let _ = stopped.await;
+        }));
+        Ok(InProcess { addr, stop, server })
+    }
+
+    /// Stops it and waits until it has flushed.
+    pub(crate) async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(());
+        Ok(self.server.await??)
+    }
+}
+
 /// Runs both parts: `docs` documents listed `page` at a time, and
 /// `samples` updates each way.
 pub async fn run(docs: usize, page: usize, samples: usize) -> anyhow::Result<()> {
@@ -82,25 +112,13 @@ pub async fn run(docs: usize, page: usize, samples: usize) -> anyhow::Result<()>
         started.elapsed().as_secs_f64()
     );
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    // The shipped defaults; only the address is chosen.
-    let config = weft_server::Config {
-        listen: addr.to_string(),
-        ..Default::default()
-    };
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let store: Arc<dyn Store> = sqlite;
-    let server = tokio::spawn(weft_server::serve(listener, store, config, async {
-        let _ = stopped.await;
-    }));
+    let server = InProcess::start(sqlite).await?;
+    let addr = server.addr;
 
     listing(addr, docs, page).await?;
     post_vs_ws(addr, samples).await?;
 
-    let _ = stop.send(());
-    server.await??;
-    Ok(())
+    server.stop().await
 }
 
 /// Pages through every document, timing each page.

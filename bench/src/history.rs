@@ -13,10 +13,10 @@ use weft_core::doc_id::DocId;
 use weft_core::history;
 use weft_core::store::queue::Write;
 use weft_core::store::versions::new_id;
-use weft_core::store::{self, NewVersion, SqliteStore, Store, VersionKind, VersionMeta};
+use weft_core::store::{self, NewVersion, SqliteStore, VersionKind, VersionMeta};
 use yrs::{ReadTxn, StateVector, Transact};
 
-use crate::api::Conn;
+use crate::api::{Conn, InProcess};
 
 fn state(doc: &yrs::Doc) -> Vec<u8> {
     doc.transact()
@@ -130,17 +130,8 @@ pub async fn run(trace: &Path, every: usize, samples: usize) -> anyhow::Result<(
         store::index(&*sqlite, Write::Version(Box::new(v))).await?;
         vids.push(vid);
     }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let config = weft_server::Config {
-        listen: addr.to_string(),
-        ..Default::default()
-    };
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let store: Arc<dyn Store> = sqlite;
-    let server = tokio::spawn(weft_server::serve(listener, store, config, async {
-        let _ = stopped.await;
-    }));
+    let server = InProcess::start(sqlite).await?;
+    let addr = server.addr;
     let mut conn = Conn::open(addr).await?;
     let json = [("Content-Type", "application/json")];
     let mut save = Vec::new();
@@ -181,7 +172,5 @@ pub async fn run(trace: &Path, every: usize, samples: usize) -> anyhow::Result<(
         "POST …/restore (pre-restore version, the forward edit, durable, the record): {}",
         spread(restore)
     );
-    let _ = stop.send(());
-    server.await??;
-    Ok(())
+    server.stop().await
 }

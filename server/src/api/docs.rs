@@ -161,6 +161,15 @@ pub(super) async fn readable(
     Ok((doc, meta))
 }
 
+/// The document of a `readable`/`changeable` answer, unless it is in the
+/// trash (410).
+pub(super) fn untrashed((doc, meta): (DocId, DocMeta)) -> Result<DocId, ApiError> {
+    match meta.trashed_at {
+        Some(_) => Err(DocError::Trashed.into()),
+        None => Ok(doc),
+    }
+}
+
 /// An existing document (in the trash or not) the caller may change.
 pub(super) async fn changeable(
     shared: &Shared,
@@ -293,10 +302,7 @@ pub async fn content(
     Path(id): Path<String>,
     Query(p): Query<ContentParams>,
 ) -> Result<Response, ApiError> {
-    let (doc, meta) = readable(&shared, &caller, &id).await?;
-    if meta.trashed_at.is_some() {
-        return Err(DocError::Trashed.into());
-    }
+    let doc = untrashed(readable(&shared, &caller, &id).await?)?;
     let format = p.format.unwrap_or_else(|| "md".into());
     let (mime, body) = edits::read(&shared, &doc, |d| render(d, &format)).await??;
     Ok(([(header::CONTENT_TYPE, mime)], body).into_response())

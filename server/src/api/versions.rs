@@ -15,7 +15,7 @@ use weft_core::history;
 use weft_core::store::{VersionKind, VersionMeta};
 
 use super::access::Caller;
-use super::docs::{body, changeable, readable, render, ContentParams};
+use super::docs::{body, changeable, readable, render, untrashed, ContentParams};
 use super::error::{ApiError, ErrorBody};
 use crate::documents::edits::{self, DocError};
 use crate::documents::versions;
@@ -118,20 +118,12 @@ fn named(headers: &HeaderMap, bytes: &[u8]) -> Result<String, ApiError> {
 
 /// A document the caller may read and that is not in the trash.
 async fn live(shared: &Shared, caller: &Caller, id: &str) -> Result<DocId, ApiError> {
-    let (doc, meta) = readable(shared, caller, id).await?;
-    match meta.trashed_at {
-        Some(_) => Err(DocError::Trashed.into()),
-        None => Ok(doc),
-    }
+    untrashed(readable(shared, caller, id).await?)
 }
 
 /// A document the caller may change and that is not in the trash.
 async fn writable(shared: &Shared, caller: &Caller, id: &str) -> Result<DocId, ApiError> {
-    let (doc, meta) = changeable(shared, caller, id).await?;
-    match meta.trashed_at {
-        Some(_) => Err(DocError::Trashed.into()),
-        None => Ok(doc),
-    }
+    untrashed(changeable(shared, caller, id).await?)
 }
 
 /// The document's versions, newest first.
