@@ -27,6 +27,8 @@ BUILD_PACKAGES="build-essential pkg-config curl ca-certificates openssl"
 # the tests run as root.
 CLUSTER_PACKAGES="postgresql redis-server util-linux nginx"
 # What Tauri 2 needs on Debian/Ubuntu, plus Xvfb and WebKitWebDriver for tests.
+# The web editor's tests drive Debian's Chromium (never a downloaded browser).
+WEB_TEST_PACKAGES="chromium"
 DESKTOP_PACKAGES="libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev libayatana-appindicator3-dev libxdo-dev libssl-dev xvfb webkit2gtk-driver dbus"
 
 # Installs the packages not yet installed, all in one go. Without a way to
@@ -128,7 +130,8 @@ ensure_desktop_deps() {
 }
 
 build_ui() {
-  log "building the UI (ui/dist)"
+  log "building the UI: the app's (ui/dist) and the web editor (ui/dist-web, compiled into weft-server)"
   npm ci --prefix ui --no-audit --no-fund --silent
   npm --prefix ui run build --silent >/dev/null
+  npm --prefix ui run build:web --silent >/dev/null
 }

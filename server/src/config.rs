@@ -76,6 +76,10 @@ pub struct Config {
     #[arg(global = true, long, env = "WEFT_UNLOAD_AFTER", default_value = "30s", value_parser = humantime::parse_duration)]
     pub unload_after: Duration,
 
+    /// Do not serve the web editor (`/`, `/d/<doc-id>`, `/assets/…`): those paths then answer 404.
+    #[arg(global = true, long, env = "WEFT_NO_WEB")]
+    pub no_web: bool,
+
     /// How long a document stays in the trash before it is deleted for good (e.g. 30days, 12h).
     #[arg(global = true, long, env = "WEFT_TRASH_RETENTION", default_value = "30days", value_parser = humantime::parse_duration)]
     pub trash_retention: Duration,

@@ -53,6 +53,8 @@ const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 pub struct SharedLink {
     /// `weft://host:port/doc?token=…`.
     pub link: String,
+    /// The same in the web editor: `http(s)://host:port/d/doc#token=…`.
+    pub web: String,
     /// `read` or `write`.
     pub access: String,
     /// Expiry, unix seconds (none when the server needs no token).
@@ -278,9 +280,10 @@ impl App {
     ) -> Result<SharedLink, AppError> {
         let url = Self::url_of(&self.info(key)?, &self.settings())?;
         let minted = api::mint_link(&url, access, expires_in, TIMEOUT).await?;
-        let link = DocUrl::parse(&minted.url)?.app_link();
+        let url = DocUrl::parse(&minted.url)?;
         Ok(SharedLink {
-            link,
+            link: url.app_link(),
+            web: url.web_link(),
             access: minted.access,
             exp: minted.exp,
         })

@@ -1,12 +1,12 @@
 // Dialogs and bars over the editor: the prompt, sharing, find, and the
 // keyboard shortcut sheet.
 import type { Editor } from '@tiptap/core'
-import { asError } from './bridge'
 import type { DocEntry, SharedLink } from './commands'
 import { $ } from './dom'
 import { findNext, groups } from './editor'
 import { forPerson } from './messages'
-import { invoke } from './tauri'
+import { platform } from './platform'
+import { asError } from './types'
 
 /** Asks for one line (or several) of text; `null` if cancelled. */
 export function ask (title: string, value = '', multiline = false): Promise<string | null> {
@@ -43,11 +43,13 @@ async function mintLinks (entry: DocEntry): Promise<void> {
   const raw = $<HTMLSelectElement>('share-expiry').value
   const expiresIn = raw ? Number(raw) : null
   try {
-    const edit = entry.viewOnly ? null : await invoke<SharedLink>('mint_link', { key: entry.key, access: 'write', expiresIn })
-    const view = await invoke<SharedLink>('mint_link', { key: entry.key, access: 'read', expiresIn })
+    const edit = entry.viewOnly ? null : await platform.invoke<SharedLink>('mint_link', { key: entry.key, access: 'write', expiresIn })
+    const view = await platform.invoke<SharedLink>('mint_link', { key: entry.key, access: 'read', expiresIn })
     $('share-status').textContent = ''
     $<HTMLInputElement>('share-edit').value = edit?.link ?? ''
+    $<HTMLInputElement>('share-edit-web').value = edit?.web ?? ''
     $<HTMLInputElement>('share-view').value = view.link
+    $<HTMLInputElement>('share-view-web').value = view.web
     $('share-edit-row').hidden = !edit
     $('share-view-row').hidden = false
     $('share-note').textContent = view.exp === null
@@ -65,7 +67,7 @@ export function wireShare (current: () => DocEntry | undefined): void {
     const e = current()
     if (!e || !confirm('Reset links? Every link made so far stops working, and people using one are disconnected.')) return
     try {
-      await invoke('reset_links', { key: e.key })
+      await platform.invoke('reset_links', { key: e.key })
       await mintLinks(e)
       $('share-status').textContent = 'Links reset: earlier links no longer work. These are new.'
     } catch (err) {

@@ -6,7 +6,7 @@ import { Placeholder } from '@tiptap/extensions'
 import Collaboration from '@tiptap/extension-collaboration'
 import CollaborationCaret from '@tiptap/extension-collaboration-caret'
 import { TextSelection } from '@tiptap/pm/state'
-import type { DocBridge } from './bridge'
+import type { DocSession } from './platform'
 import {
   Bold, Code, Ellipsis, Heading1, Heading2, Heading3, Italic, Keyboard, Link, List, ListOrdered, ListTodo,
   Minus, Redo2, Search, SquareCode, Strikethrough, TextQuote, Underline, Undo2, createElement, type IconNode
@@ -14,7 +14,7 @@ import {
 
 export interface User { name: string, color: string }
 
-export function createEditor (element: HTMLElement, bridge: DocBridge, user: User): Editor {
+export function createEditor (element: HTMLElement, bridge: DocSession, user: User): Editor {
   return new Editor({
     element,
     extensions: [

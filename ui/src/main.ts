@@ -3,20 +3,19 @@
 // in its own module.
 import './styles.css'
 import type { Editor } from '@tiptap/core'
-import { listen } from '@tauri-apps/api/event'
-import { DocBridge, asError, type Status } from './bridge'
 import { call, type DocEntry, type RemoteDoc } from './commands'
 import { ask, openShare, openShortcuts, wireFind, wireShare, wireShareCopy } from './dialogs'
 import { $ } from './dom'
 import { createEditor, renderToolbar } from './editor'
 import { CONNECTION_CODES, forPerson } from './messages'
+import { platform, type DocSession } from './platform'
 import * as settings from './settings'
 import * as history from './history'
 import * as sidebar from './sidebar'
 import { say, showStatus } from './statusbar'
-import { tauriTransport } from './tauri'
+import { asError, type Status } from './types'
 
-let current: { entry: DocEntry, bridge: DocBridge, editor: Editor, untoolbar: () => void } | null = null
+let current: { entry: DocEntry, bridge: DocSession, editor: Editor, untoolbar: () => void } | null = null
 
 async function closeCurrent () {
   if (!current) return
@@ -28,7 +27,7 @@ async function closeCurrent () {
   await c.bridge.close()
 }
 
-function renderAvatars (bridge: DocBridge) {
+function renderAvatars (bridge: DocSession) {
   const box = $('avatars')
   box.replaceChildren()
   const seen = new Set<string>()
@@ -52,14 +51,14 @@ function setViewOnly (on: boolean) {
 }
 
 // ---- the shared title: `meta.title` inside the document ----
-function sharedTitle (bridge: DocBridge): string | undefined {
+function sharedTitle (bridge: DocSession): string | undefined {
   const t = bridge.doc.getMap('meta').get('title')
   return typeof t === 'string' && t.trim() ? t.trim() : undefined
 }
 
 // Untitled documents show their first line, greyed, as Google Docs does:
 // in the header, the window title and the sidebar.
-function showTitle (bridge: DocBridge, editor: Editor) {
+function showTitle (bridge: DocSession, editor: Editor) {
   const title = sharedTitle(bridge)
   const firstLine = editor.state.doc.firstChild?.textContent.trim() ?? ''
   const input = $<HTMLInputElement>('doc-title')
@@ -93,7 +92,7 @@ async function flushPreview (key: string) {
 
 // Someone (here or elsewhere) changed the title: show it, and keep this
 // computer's list in step.
-async function titleChanged (entry: DocEntry, bridge: DocBridge, editor: Editor) {
+async function titleChanged (entry: DocEntry, bridge: DocSession, editor: Editor) {
   showTitle(bridge, editor)
   const title = sharedTitle(bridge)
   if (title && (title !== entry.title || entry.untitled)) {
@@ -106,7 +105,7 @@ async function titleChanged (entry: DocEntry, bridge: DocBridge, editor: Editor)
 
 // A title kept only on this computer (from before titles were shared)
 // goes into the document once it is synced, if the document has none.
-function shareLocalTitle (entry: DocEntry, bridge: DocBridge) {
+function shareLocalTitle (entry: DocEntry, bridge: DocSession) {
   const id = entry.url.split('/').pop()?.split('?')[0]
   if (entry.viewOnly || sharedTitle(bridge) || entry.untitled || entry.title === id) return
   bridge.doc.getMap('meta').set('title', entry.title)
@@ -115,7 +114,7 @@ function shareLocalTitle (entry: DocEntry, bridge: DocBridge) {
 async function openDoc (entry: DocEntry) {
   if (current?.entry.key === entry.key) return
   await closeCurrent()
-  const bridge = new DocBridge(entry.key, tauriTransport)
+  const bridge = platform.session(entry)
   let shared = false
   bridge.onStatus = s => {
     showStatus(s)
@@ -157,7 +156,7 @@ async function newDoc () {
 }
 
 async function openLink (link?: string) {
-  const url = link ?? await ask('Paste a document link (weft://, ws:// or wss://)')
+  const url = link ?? await ask('Paste a document link (https://…/d/…, weft://, ws:// or wss://)')
   if (!url) return
   const entry = await call<DocEntry>('add_link', { link: url })
   if (!entry) return
@@ -169,10 +168,12 @@ async function openLink (link?: string) {
 
 async function exportAs (format: 'md' | 'html') {
   if (!current) return
-  const path = await ask(`Export as ${format === 'md' ? 'Markdown' : 'HTML'} to`, `~/${current.entry.title.replace(/[/\\]/g, '-')}.${format}`)
+  const name = `${current.entry.title.replace(/[/\\]/g, '-')}.${format}`
+  // The app writes a file where asked; a browser downloads it.
+  const path = platform.exportsToPath ? await ask(`Export as ${format === 'md' ? 'Markdown' : 'HTML'} to`, `~/${name}`) : name
   if (!path) return
   const ok = await call('export_doc', { key: current.entry.key, format, path }) !== undefined
-  if (ok) say(`Exported to ${path}`)
+  if (ok) say(platform.exportsToPath ? `Exported to ${path}` : `Downloaded ${path}`)
 }
 
 function importMarkdown () {
@@ -223,7 +224,9 @@ history.wire(() => current?.entry)
 wireShare(() => current?.entry)
 const find = wireFind(() => current?.editor)
 $('new-doc').addEventListener('click', newDoc)
+$('start-new').addEventListener('click', newDoc)
 $('open-link').addEventListener('click', () => openLink())
+$('start-open').addEventListener('click', () => openLink())
 $('doc-title').addEventListener('change', renameCurrent)
 $('share').addEventListener('click', () => { if (current) openShare(current.entry) })
 $('export-md').addEventListener('click', () => exportAs('md'))
@@ -244,14 +247,15 @@ setInterval(() => { if (!document.hidden) sidebar.refreshServerList() }, 10000)
 // A handle for end-to-end tests and debugging from the inspector.
 ;(window as unknown as { __weft: unknown }).__weft = { get editor () { return current?.editor }, get bridge () { return current?.bridge } }
 
-// A weft:// link opened while the app runs (handed over by a second launch).
-listen<string>('open-link', e => { openLink(e.payload) }).catch(() => {})
+platform.onOpenLink(link => { openLink(link) })
 
 async function start () {
+  await platform.setup()
   await settings.load()
-  await sidebar.refresh()
+  // The link first: its token may be what lets the sidebar list the server.
   const link = await call<string | null>('launch_link')
-  if (link) { await openLink(link); return }
+  if (link) { await openLink(link); if (current) return }
+  await sidebar.refresh()
   const docs = await call<DocEntry[]>('list_docs', { search: null }) ?? []
   if (docs[0]) await openDoc(docs[0])
 }

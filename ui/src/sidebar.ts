@@ -1,13 +1,13 @@
 // The documents sidebar: this computer's documents, each with rename and
 // remove, and the server's documents (its document API), each with delete
 // to the trash and undo. One search filters both.
-import { asError } from './bridge'
 import { call, type DocEntry, type RemoteDoc } from './commands'
 import { ask } from './dialogs'
 import { $ } from './dom'
 import { forPerson } from './messages'
 import { say, sayWithUndo } from './statusbar'
-import { invoke } from './tauri'
+import { platform } from './platform'
+import { asError } from './types'
 
 /** What the sidebar asks of the shell. */
 export interface SidebarHost {
@@ -47,7 +47,7 @@ export function refreshServerList (): Promise<void> {
 async function refreshServer (search: string): Promise<void> {
   const note = $('server-note')
   try {
-    const docs = await invoke<RemoteDoc[]>('server_docs', { search: search || null })
+    const docs = await platform.invoke<RemoteDoc[]>('server_docs', { search: search || null })
     $('server-list').replaceChildren(...docs.map(remoteItem))
     note.hidden = docs.length > 0
     note.textContent = search ? 'No document on the server matches.' : 'No documents on the server yet.'
@@ -107,9 +107,9 @@ function item (d: DocEntry): HTMLLIElement {
     host.renamed(d, title)
     refresh()
   })
-  const del = Object.assign(document.createElement('button'), { textContent: '🗑', title: 'Remove from this computer (the server keeps it)' })
+  const del = Object.assign(document.createElement('button'), { textContent: '🗑', title: `Remove from ${platform.here} (the server keeps it)` })
   del.addEventListener('click', async () => {
-    if (!confirm(`Remove “${d.untitled ? d.preview ?? 'Untitled' : d.title}” from this computer? The server keeps its copy.`)) return
+    if (!confirm(`Remove “${d.untitled ? d.preview ?? 'Untitled' : d.title}” from ${platform.here}? The server keeps its copy.`)) return
     await host.removing(d)
     await call('delete_doc', { key: d.key })
     refresh()

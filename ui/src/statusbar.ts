@@ -1,6 +1,7 @@
 // The status bar: connection state, what is saved where, and one message.
-import type { Status } from './bridge'
+import type { Status } from './types'
 import { $ } from './dom'
+import { platform } from './platform'
 
 /**
  * Shows a message. `kind` 'connection': it describes the connection, and
@@ -44,5 +45,5 @@ function showCounts (pending: number, cannotSave: boolean): void {
     ? 'Not saved on server: the server cannot write (disk full?)'
     : pending > 0 ? `${pending} change${pending === 1 ? '' : 's'} not yet saved on server` : 'Saved on server'
   counts.className = stuck ? 'not-saved' : pending > 0 ? 'pending' : 'saved'
-  counts.title = stuck ? 'Your changes are kept on this computer and sent again until the server stores them.' : ''
+  counts.title = stuck ? `Your changes are kept on ${platform.here} and sent again until the server stores them.` : ''
 }

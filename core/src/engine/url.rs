@@ -32,6 +32,11 @@ impl DocUrl {
     /// Parses `ws://host:port/<doc-id>[?token=…]`.
     pub fn parse(url: &str) -> Result<Self, EngineError> {
         let bad = |why: &str| EngineError::BadUrl(format!("{url}: {why}"));
+        // The web editor's links (`https://host/d/<doc>#token=…`) open the
+        // same document: the fragment is not part of a URI, so read it here.
+        if let Some(web) = Self::parse_web(url.trim()) {
+            return web.ok_or_else(|| bad("a web link names its document as /d/<doc-id>"));
+        }
         let uri: Uri = url.trim().parse().map_err(|_| bad("not a URL"))?;
         let query = |key: &str| {
             uri.query().and_then(|q| {
@@ -50,7 +55,11 @@ impl DocUrl {
             // The app's links: weft://host/doc is ws://, with ?tls=1 wss://.
             Some("weft") if query("tls").as_deref() == Some("1") => "wss".to_owned(),
             Some("weft") => "ws".to_owned(),
-            _ => return Err(bad("must start with weft://, ws:// or wss://")),
+            _ => {
+                return Err(bad(
+                    "must start with https://…/d/, weft://, ws:// or wss://",
+                ))
+            }
         };
         let authority = uri.authority().ok_or_else(|| bad("no host"))?.to_string();
         let doc = DocId::from_path(uri.path()).map_err(|e| bad(&e.to_string()))?;
@@ -61,6 +70,50 @@ impl DocUrl {
             doc,
             token,
         })
+    }
+
+    /// `Some` for an `http(s)://` link: `Some(None)` if it is not one of
+    /// the web editor's (`/d/<doc-id>`, token in the `#token=` fragment).
+    fn parse_web(url: &str) -> Option<Option<Self>> {
+        let (scheme, rest) = url
+            .strip_prefix("https://")
+            .map(|r| ("wss", r))
+            .or_else(|| url.strip_prefix("http://").map(|r| ("ws", r)))?;
+        let (rest, fragment) = rest.split_once('#').unwrap_or((rest, ""));
+        let (authority, path) = rest.split_once('/')?;
+        let doc = path.strip_prefix("d/")?.split('?').next()?;
+        let doc = DocId::from_path(doc).ok()?;
+        let token = fragment.split('&').find_map(|kv| {
+            let v = kv.strip_prefix("token=")?;
+            Some(
+                percent_encoding::percent_decode_str(v)
+                    .decode_utf8_lossy()
+                    .into_owned(),
+            )
+        });
+        Some(Some(DocUrl {
+            scheme: scheme.to_owned(),
+            authority: authority.to_owned(),
+            doc,
+            token,
+        }))
+    }
+
+    /// The link that opens the doc in a browser, in the editor the server
+    /// serves: `http(s)://host:port/d/<doc>`, the token in the fragment so
+    /// it stays out of server and proxy logs.
+    pub fn web_link(&self) -> String {
+        let scheme = if self.scheme == "wss" {
+            "https"
+        } else {
+            "http"
+        };
+        let mut link = format!("{scheme}://{}/d/{}", self.authority, self.doc);
+        if let Some(t) = &self.token {
+            link.push_str("#token=");
+            link.push_str(&percent_encoding::utf8_percent_encode(t, TOKEN_CHARS).to_string());
+        }
+        link
     }
 
     /// The URL to connect to: the doc, the token, and `ack=1`.
@@ -145,9 +198,21 @@ mod tests {
     }
 
     #[test]
+    fn web_links_carry_the_token_in_the_fragment_and_open_the_same_doc() {
+        let u = DocUrl::parse("ws://127.0.0.1:4455/my-doc?token=a.b%2Bc").unwrap();
+        assert_eq!(u.web_link(), "http://127.0.0.1:4455/d/my-doc#token=a.b%2Bc");
+        assert_eq!(DocUrl::parse(&u.web_link()).unwrap(), u);
+        let tls = DocUrl::parse("https://docs.example/d/notes").unwrap();
+        assert_eq!(tls.connect_url(), "wss://docs.example/notes?ack=1");
+        assert_eq!(tls.web_link(), "https://docs.example/d/notes");
+    }
+
+    #[test]
     fn refuses_bad_urls() {
         for bad in [
             "http://x/doc",
+            "https://x/d/a/b",
+            "https://x/d/",
             "ws://x/",
             "ws://x/a/b",
             "not a url",

@@ -62,6 +62,12 @@ pub async fn handle(
     if path.starts_with("/api/") && !upgrade {
         return Ok(crate::api::serve(shared, req, remote, &budget).await);
     }
+    if crate::net::web::is_web_path(path)
+        && !upgrade
+        && matches!(*req.method(), Method::GET | Method::HEAD)
+    {
+        return Ok(crate::net::web::serve(req, !shared.config.no_web).await);
+    }
     if req.method() == Method::GET && !upgrade {
         return Ok(get(&shared, path).await);
     }
@@ -226,11 +232,29 @@ fn admit(
 fn origin_allowed(shared: &Shared, req: &Request<Incoming>) -> bool {
     let allowed = &shared.config.allowed_origins;
     match req.headers().get(header::ORIGIN) {
-        Some(origin) if !allowed.is_empty() => allowed
-            .iter()
-            .any(|a| origin.to_str().is_ok_and(|o| o == a)),
+        Some(origin) if !allowed.is_empty() => {
+            allowed
+                .iter()
+                .any(|a| origin.to_str().is_ok_and(|o| o == a))
+                || (!shared.config.no_web && same_origin(req, origin))
+        }
         _ => true,
     }
+}
+
+/// The page this server served (the web editor) connecting back to it:
+/// the Origin's host is the Host the request was sent to.
+fn same_origin(req: &Request<Incoming>, origin: &HeaderValue) -> bool {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok());
+    let origin_host = origin
+        .to_str()
+        .ok()
+        .and_then(|o| o.split_once("://"))
+        .map(|(_, h)| h);
+    host.is_some() && host == origin_host
 }
 
 /// What the connection may do, from its token (or its address without auth).

@@ -7,3 +7,4 @@ pub mod limits;
 pub mod proxy;
 pub mod server;
 pub mod tls;
+pub mod web;

@@ -19,4 +19,3 @@ export const tauriTransport: Transport = {
   }
 }
 
-export { invoke }

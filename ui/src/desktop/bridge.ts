@@ -4,6 +4,8 @@
 // their first byte (`Tag`, the same as src-tauri/src/ipc.rs).
 import * as Y from 'yjs'
 import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate, removeAwarenessStates } from 'y-protocols/awareness'
+import type { DocSession } from '../platform'
+import { asError, type AppError, type Status } from '../types'
 
 /** A frame's first byte: what it carries (src-tauri/src/ipc.rs `Tag`). */
 export const Tag = { Update: 0, Awareness: 1, Status: 2, Error: 3 } as const
@@ -11,8 +13,6 @@ export const Tag = { Update: 0, Awareness: 1, Status: 2, Error: 3 } as const
 /** Origin of changes that came from Rust: never sent back. */
 export const FROM_RUST = Symbol('weft-rust')
 
-export interface Status { status?: string, pending?: number, saved?: number, savedLocally?: number, serverCannotSave?: boolean }
-export interface IpcError { code: string, message: string }
 
 /** What the bridge needs from Tauri; a fake in tests. */
 export interface Transport {
@@ -22,11 +22,11 @@ export interface Transport {
   closeDoc(key: string): Promise<void>
 }
 
-export class DocBridge {
+export class DocBridge implements DocSession {
   readonly doc = new Y.Doc()
   readonly awareness = new Awareness(this.doc)
   onStatus: (s: Status) => void = () => {}
-  onError: (e: IpcError) => void = () => {}
+  onError: (e: AppError) => void = () => {}
   private closed = false
 
   constructor (readonly key: string, private readonly transport: Transport) {
@@ -85,9 +85,4 @@ export class DocBridge {
     this.doc.destroy()
     await this.transport.closeDoc(this.key)
   }
-}
-
-export function asError (e: unknown): IpcError {
-  if (e && typeof e === 'object' && 'code' in e && 'message' in e) return e as IpcError
-  return { code: 'unknown', message: String(e) }
 }

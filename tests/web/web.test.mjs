@@ -1,0 +1,163 @@
+// The web editor that weft-server serves, in headless Chromium.
+import { test, after, before } from 'node:test'
+import assert from 'node:assert/strict'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { editorReady, freePort, introduce, launchBrowser, newPage, serverText, startServer, tempDir, text, token, until } from './helpers.mjs'
+
+let browser
+before(async () => { browser = await launchBrowser() })
+after(async () => { await browser?.close() })
+
+test('the server serves the editor: cache headers, compression, a strict CSP; --no-web answers 404', async () => {
+  const server = await startServer({ port: await freePort(), dataDir: tempDir('serve') })
+  try {
+    const page = await fetch(`${server.origin}/d/notes`)
+    assert.equal(page.status, 200)
+    assert.match(page.headers.get('content-type'), /^text\/html/)
+    assert.equal(page.headers.get('cache-control'), 'no-cache')
+    const csp = page.headers.get('content-security-policy')
+    assert.match(csp, /script-src 'self';/)
+    assert.match(csp, new RegExp(`connect-src 'self' ws://127\\.0\\.0\\.1:${server.port} wss://127\\.0\\.0\\.1:${server.port};`))
+    assert.match(csp, /object-src 'none'/)
+    const html = await page.text()
+    const script = html.match(/src="(\/assets\/[^"]+\.js)"/)[1]
+    const asset = await fetch(server.origin + script, { headers: { 'Accept-Encoding': 'br' } })
+    assert.equal(asset.status, 200)
+    assert.equal(asset.headers.get('cache-control'), 'public, max-age=31536000, immutable')
+    assert.equal(asset.headers.get('content-encoding'), 'br')
+    const gz = await fetch(server.origin + script, { headers: { 'Accept-Encoding': 'gzip' } })
+    assert.equal(gz.headers.get('content-encoding'), 'gzip')
+    // A browser revalidates the page by its ETag.
+    const again = await fetch(`${server.origin}/`, { headers: { 'If-None-Match': page.headers.get('etag') } })
+    assert.equal(again.status, 304)
+    // The paths the editor owns leave the rest alone.
+    assert.equal((await fetch(`${server.origin}/notes`)).status, 426)
+    assert.equal((await fetch(`${server.origin}/healthz`)).status, 200)
+  } finally {
+    await server.stop()
+  }
+  const off = await startServer({ port: await freePort(), dataDir: tempDir('noweb'), args: ['--no-web'] })
+  try {
+    for (const path of ['/', '/d/notes', '/sw.js', '/assets/index.js']) {
+      assert.equal((await fetch(off.origin + path)).status, 404, path)
+    }
+    assert.equal((await fetch(`${off.origin}/healthz`)).status, 200)
+  } finally {
+    await off.stop()
+  }
+})
+
+test('a first visit asks for a name; typing reaches the server, acked as "Saved on server", under the CSP with no console errors', async () => {
+  const server = await startServer({ port: await freePort(), dataDir: tempDir('edit') })
+  const page = await newPage(browser)
+  try {
+    await page.goto(`${server.origin}/`)
+    await introduce(page, 'Wren')
+    // The start page: new document.
+    await page.waitForSelector('#start-new')
+    await page.click('#start-new')
+    await editorReady(page)
+    const doc = await page.evaluate(() => location.pathname.split('/').pop())
+    assert.match(await page.evaluate(() => location.pathname), /^\/d\/[a-z0-9]{12}$/)
+    await page.keyboard.type('Hello from a browser')
+    await until(async () => (await serverText(server, doc)).includes('Hello from a browser'), 'the text on the server')
+    await until(() => page.$eval('#counts', el => el.textContent === 'Saved on server'), '"Saved on server"')
+    // The name and colour are kept, and shown as this person's avatar.
+    const settings = await page.evaluate(() => JSON.parse(localStorage.getItem('weft.settings')))
+    assert.equal(settings.name, 'Wren')
+    assert.match(settings.color, /^#[0-9a-f]{6}$/)
+    assert.equal(await page.$eval('#avatars .avatar', el => el.title), 'Wren (you)')
+    // Reopened from the address bar: no question, the same text.
+    await page.reload()
+    await editorReady(page)
+    assert.equal(await page.$('#welcome[open]'), null)
+    assert.match(await text(page), /Hello from a browser/)
+    // A Markdown shortcut, to see the editor is the app's.
+    await page.keyboard.press('Enter')
+    await page.keyboard.type('## Heading')
+    await until(async () => (await serverText(server, doc)).includes('Heading'), 'the heading on the server')
+    assert.deepEqual(page.errors, [])
+  } finally {
+    await page.close()
+    await server.stop()
+  }
+})
+
+test('an edit made offline survives a reload while offline, and reaches the server when it is back', async () => {
+  const port = await freePort()
+  const dataDir = tempDir('offline')
+  let server = await startServer({ port, dataDir })
+  const page = await newPage(browser)
+  try {
+    await page.goto(`${server.origin}/d/trip-notes`)
+    await introduce(page, 'Ola')
+    await editorReady(page)
+    await page.keyboard.type('Packed: tent.')
+    await until(() => page.$eval('#counts', el => el.textContent === 'Saved on server'), 'saved')
+    // The service worker has the page by now (it fetched it on install).
+    await page.waitForFunction(() => navigator.serviceWorker.controller !== null || navigator.serviceWorker.ready.then(() => true), { timeout: 10000 })
+    await server.stop()
+    await until(() => page.$eval('#status', el => el.textContent === 'Offline'), 'Offline')
+    await page.keyboard.type(' Stove.')
+    await until(() => page.$eval('#counts', el => /not yet saved on server/.test(el.textContent)), 'not saved')
+    // Reloaded with the server still down: the page and the edit come back.
+    await page.reload({ waitUntil: 'domcontentloaded' })
+    await page.waitForSelector('#editor .tiptap')
+    await until(async () => /Packed: tent\. Stove\./.test(await text(page)), 'the offline edit after a reload')
+    assert.match(await page.$eval('#counts', el => el.textContent), /not yet saved on server/)
+    server = await startServer({ port, dataDir })
+    await until(() => page.$eval('#counts', el => el.textContent === 'Saved on server'), 'saved after the server is back', 30000)
+    assert.match(await serverText(server, 'trip-notes'), /Packed: tent\. Stove\./)
+  } finally {
+    await page.close()
+    await server.stop()
+  }
+})
+
+test('#token= links: the token opens the doc and never reaches the log; a view-only token is read-only and refused by the server', async () => {
+  const dir = tempDir('token')
+  const secret = join(dir, 'secret')
+  writeFileSync(secret, 'a-test-secret-of-at-least-32-bytes-long!!')
+  const server = await startServer({ port: await freePort(), dataDir: join(dir, 'data'), args: ['--auth-secret-file', secret] })
+  const write = await token(secret, 'plans', 'write')
+  const read = await token(secret, 'plans', 'read')
+  const page = await newPage(browser)
+  try {
+    // Without a token the server refuses the document.
+    assert.equal((await fetch(`${server.origin}/api/v1/docs/plans`)).status, 401)
+    await page.goto(`${server.origin}/d/plans#token=${write}`)
+    await introduce(page, 'Editor')
+    await editorReady(page)
+    // Read from the fragment, kept for this document only, gone from the address bar.
+    assert.equal(await page.evaluate(() => location.href), `${server.origin}/d/plans`)
+    assert.equal(await page.evaluate(() => localStorage.getItem('weft.token.plans')), write)
+    await page.keyboard.type('Budget: 40')
+    await until(async () => (await serverText(server, 'plans', write)).includes('Budget: 40'), 'the edit on the server')
+
+    const viewer = await browser.createBrowserContext()
+    const view = await newPage(viewer)
+    await view.goto(`${server.origin}/d/plans#token=${read}`)
+    await introduce(view, 'Viewer')
+    await view.waitForFunction(() => document.querySelector('#editor .tiptap')?.innerText.includes('Budget: 40'), { timeout: 15000 })
+    assert.equal(await view.$eval('#view-only', el => el.hidden), false)
+    assert.equal(await view.$eval('#editor .tiptap', el => el.getAttribute('contenteditable')), 'false')
+    // Changing the document behind the editor's back: the server refuses it.
+    await view.evaluate(() => { window.__weft.bridge.doc.getMap('meta').set('title', 'Hijacked') })
+    // The server answers with y-protocols' permission-denied, which the page shows.
+    await until(() => view.$eval('#message', el => el.textContent === 'This link is view-only: your changes are not saved.'), 'the refusal')
+    const meta = await (await fetch(`${server.origin}/api/v1/docs/plans`, { headers: { Authorization: `Bearer ${write}` } })).json()
+    assert.notEqual(meta.title, 'Hijacked')
+    assert.equal((await serverText(server, 'plans', write)).trim(), 'Budget: 40')
+    await viewer.close()
+
+    // The log saw the connections, never a token.
+    assert.match(server.log, /connected/)
+    assert.ok(!server.log.includes(write) && !server.log.includes(read), 'a token in the server log')
+    assert.ok(!server.log.includes(write.split('.')[2]), 'a token signature in the server log')
+    assert.deepEqual(page.errors, [])
+  } finally {
+    await page.close()
+    await server.stop()
+  }
+})

@@ -1,0 +1,19 @@
+// The desktop app: commands and documents go over Tauri IPC to the Rust
+// engine, which keeps the local copy and talks to the server.
+import { invoke } from '@tauri-apps/api/core'
+import { listen } from '@tauri-apps/api/event'
+import type { Platform } from '../platform'
+import { DocBridge } from './bridge'
+import { tauriTransport } from './tauri'
+
+export const platform: Platform = {
+  here: 'this computer',
+  exportsToPath: true,
+  invoke: (cmd, args) => invoke(cmd, args),
+  session: entry => new DocBridge(entry.key, tauriTransport),
+  onOpenLink (cb) {
+    // A weft:// link opened while the app runs (handed over by a second launch).
+    listen<string>('open-link', e => cb(e.payload)).catch(() => {})
+  },
+  async setup () {}
+}

@@ -1,0 +1,37 @@
+// Where the editor runs: the desktop app (Tauri IPC to the Rust engine) or
+// a browser (y-websocket straight to the server). The shell, editor,
+// sidebar, dialogs and panels use only this interface; the build picks the
+// implementation (`#target`: src/desktop or src/web, see vite.config.ts).
+import type * as Y from 'yjs'
+import type { Awareness } from 'y-protocols/awareness'
+import type { AppError, DocEntry, Status } from './types'
+import { platform as target } from '#target'
+
+/** One open document: a Y.Doc and an Awareness kept in sync with the server. */
+export interface DocSession {
+  readonly doc: Y.Doc
+  readonly awareness: Awareness
+  onStatus: (s: Status) => void
+  onError: (e: AppError) => void
+  /** Loads what is kept locally, then starts syncing. */
+  open(): Promise<void>
+  /** Tells others we left and stops syncing. */
+  close(): Promise<void>
+}
+
+export interface Platform {
+  /** Where documents are kept besides the server, for sentences: "this computer". */
+  readonly here: string
+  /** True when exporting asks for a file path (the app); a browser downloads. */
+  readonly exportsToPath: boolean
+  /** Runs one of the app's commands (names as in src-tauri/src/commands.rs). */
+  invoke<T>(cmd: string, args?: Record<string, unknown>): Promise<T>
+  /** A session for the document; call `open()` on it. */
+  session(entry: DocEntry): DocSession
+  /** Calls `cb` with each link handed to the running app from outside. */
+  onOpenLink(cb: (link: string) => void): void
+  /** Adapts the page before the shell starts (labels, first-visit questions). */
+  setup(): Promise<void>
+}
+
+export const platform: Platform = target

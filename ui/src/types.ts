@@ -1,0 +1,18 @@
+// What the shell and both platforms exchange: documents, settings, links.
+export interface DocEntry { key: string, url: string, title: string, untitled: boolean, preview: string | null, lastOpened: number, unsaved: number, viewOnly: boolean }
+export interface Settings { serverUrl: string, name: string, color: string, tokens: Record<string, string>, theme: string }
+export interface ShareLinks { edit: string | null, view: string | null, note: string }
+export interface RemoteDoc { id: string, title: string | null, created_at: number, updated_at: number, size: number }
+/** `link` opens the app (`weft://`); `web` opens the web editor (`https://host/d/doc#token=…`). */
+export interface SharedLink { link: string, web: string, access: string, exp: number | null }
+
+/** A document's sync state, as the status bar shows it. */
+export interface Status { status?: string, pending?: number, saved?: number, savedLocally?: number, serverCannotSave?: boolean }
+
+/** An error from the platform: a code to act on, a message for logs. */
+export interface AppError { code: string, message: string }
+
+export function asError (e: unknown): AppError {
+  if (e && typeof e === 'object' && 'code' in e && 'message' in e) return e as AppError
+  return { code: 'unknown', message: String(e) }
+}

@@ -1,0 +1,45 @@
+// The browser: documents sync straight to the server that served the page
+// (session.ts), the app's commands run against its API and localStorage
+// (commands.ts), and a service worker keeps the page itself available
+// offline (web-public/sw.js).
+import type { Platform } from '../platform'
+import type { Settings } from '../types'
+import { commands, defaultSettings, session } from './commands'
+import * as local from './local'
+
+export const platform: Platform = {
+  here: 'this browser',
+  exportsToPath: false,
+  async invoke<T> (cmd: string, args: Record<string, unknown> = {}): Promise<T> {
+    const run = commands[cmd]
+    if (!run) throw { code: 'unsupported', message: `“${cmd}” is not available in the browser` }
+    return await run(args) as T
+  },
+  session,
+  onOpenLink () {},
+  async setup () {
+    document.documentElement.dataset.target = 'web'
+    for (const el of document.querySelectorAll<HTMLElement>('[data-app-only]')) el.hidden = true
+    for (const el of document.querySelectorAll<HTMLElement>('[data-here]')) el.textContent = el.dataset.here!.replace('{here}', 'this browser')
+    // Back and forward move between documents: the page opens what the address says.
+    addEventListener('popstate', () => location.reload())
+    navigator.serviceWorker?.register('/sw.js').catch(e => console.warn('offline page cache unavailable:', e))
+    if (!local.settings()) local.saveSettings(await welcome(defaultSettings()))
+  }
+}
+
+/** First visit: the name (and colour) others see next to this person's cursor. */
+function welcome (s: Settings): Promise<Settings> {
+  const dialog = document.getElementById('welcome') as HTMLDialogElement
+  const form = dialog.querySelector('form')!
+  const name = form.elements.namedItem('name') as HTMLInputElement
+  const color = form.elements.namedItem('color') as HTMLInputElement
+  color.value = s.color
+  dialog.showModal()
+  name.focus()
+  return new Promise(resolve => {
+    dialog.addEventListener('close', () => {
+      resolve({ ...s, name: name.value.trim() || 'Anonymous', color: color.value })
+    }, { once: true })
+  })
+}
