@@ -30,7 +30,7 @@ export function ask (title: string, value = '', multiline = false): Promise<stri
 /** The share dialog: an edit link and a view link for exactly this
  * document, minted by its server with the chosen expiry, and a reset. */
 export async function openShare (entry: DocEntry): Promise<void> {
-  $('share-title').textContent = entry.title
+  $('share-title').textContent = entry.untitled ? entry.preview ?? 'Untitled' : entry.title
   $<HTMLDialogElement>('share-dialog').showModal()
   await mintLinks(entry)
 }

@@ -21,6 +21,8 @@ async function closeCurrent () {
   if (!current) return
   const c = current
   current = null
+  document.body.classList.add('no-doc')
+  $('empty').hidden = false
   await flushPreview(c.entry.key)
   c.untoolbar()
   c.editor.destroy()
@@ -132,6 +134,7 @@ async function openDoc (entry: DocEntry) {
     return
   }
   $('empty').hidden = true
+  document.body.classList.remove('no-doc')
   const me = settings.current()
   const editor = createEditor($('editor'), bridge, { name: me.name, color: me.color })
   const untoolbar = renderToolbar($('toolbar'), editor)

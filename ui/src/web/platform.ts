@@ -20,7 +20,8 @@ export const platform: Platform = {
   async setup () {
     document.documentElement.dataset.target = 'web'
     for (const el of document.querySelectorAll<HTMLElement>('[data-app-only]')) el.hidden = true
-    for (const el of document.querySelectorAll<HTMLElement>('[data-here]')) el.textContent = el.dataset.here!.replace('{here}', 'this browser')
+    // Labels that name where documents are kept besides the server.
+    for (const el of document.querySelectorAll<HTMLElement>('[data-here]')) el.textContent = el.dataset.here!
     // Back and forward move between documents: the page opens what the address says.
     addEventListener('popstate', () => location.reload())
     navigator.serviceWorker?.register('/sw.js').catch(e => console.warn('offline page cache unavailable:', e))
