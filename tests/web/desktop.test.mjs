@@ -17,6 +17,7 @@ const appText = () => app.exec('const e = window.__weft && window.__weft.editor;
 const pageText = () => page.evaluate(() => window.__weft.editor?.getText() ?? '')
 
 before(async () => {
+  if (!process.env.DISPLAY) throw new Error('the app needs a display: run under xvfb-run (scripts/test does)')
   port = await freePort()
   dataDir = tempDir('desktop')
   server = await startServer({ port, dataDir })

@@ -3,7 +3,7 @@ import { test, after, before } from 'node:test'
 import assert from 'node:assert/strict'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { editorReady, freePort, introduce, launchBrowser, newPage, serverText, startServer, tempDir, text, token, until } from './helpers.mjs'
+import { editorReady, freePort, introduce, launchBrowser, newPage, root, serverText, startServer, tempDir, text, token, until } from './helpers.mjs'
 
 let browser
 before(async () => { browser = await launchBrowser() })
@@ -158,6 +158,37 @@ test('#token= links: the token opens the doc and never reaches the log; a view-o
     assert.deepEqual(page.errors, [])
   } finally {
     await page.close()
+    await server.stop()
+  }
+})
+
+test('behind the documented nginx config the editor loads, syncs and is acked', async () => {
+  const { spawn } = await import('node:child_process')
+  const { readFileSync } = await import('node:fs')
+  const server = await startServer({ port: await freePort(), dataDir: tempDir('nginx'), args: ['--trusted-proxy', '127.0.0.1'] })
+  const dir = tempDir('nginx-conf')
+  const port = await freePort()
+  const example = readFileSync(join(root, 'packaging', 'nginx', 'weft-cluster.conf'), 'utf8')
+  const conf = example
+    .replace('127.0.0.1:4455', `127.0.0.1:${server.port}`)
+    .replace(/\n\s*server 127\.0\.0\.1:4456[^\n]*/, '')
+    .replace('listen 8080;', `listen 127.0.0.1:${port};`)
+  assert.notEqual(conf, example)
+  writeFileSync(join(dir, 'nginx.conf'), `daemon off;\nworker_processes 1;\nuser root;\npid ${dir}/nginx.pid;\nerror_log ${dir}/error.log;\nevents {}\nhttp {\naccess_log off;\nclient_body_temp_path ${dir};\nproxy_temp_path ${dir};\n${conf}\n}\n`)
+  const nginx = spawn('nginx', ['-p', dir, '-e', join(dir, 'error.log'), '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' })
+  const page = await newPage(browser)
+  try {
+    await until(async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null))?.ok, 'nginx')
+    await page.goto(`http://127.0.0.1:${port}/d/proxied`)
+    await introduce(page, 'Via')
+    await editorReady(page)
+    await page.keyboard.type('Through the proxy')
+    await until(async () => (await serverText(server, 'proxied')).includes('Through the proxy'), 'the text on the server')
+    await until(() => page.$eval('#counts', el => el.textContent === 'Saved on server'), 'saved')
+    assert.deepEqual(page.errors, [])
+  } finally {
+    await page.close()
+    nginx.kill('SIGTERM')
     await server.stop()
   }
 })

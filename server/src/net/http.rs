@@ -254,7 +254,13 @@ fn same_origin(req: &Request<Incoming>, origin: &HeaderValue) -> bool {
         .ok()
         .and_then(|o| o.split_once("://"))
         .map(|(_, h)| h);
-    host.is_some() && host == origin_host
+    // A proxy may pass `$host`, which drops the port.
+    let name = |h: &str| h.rsplit_once(':').map_or(h, |(n, _)| n).to_owned();
+    match (host, origin_host) {
+        (Some(h), Some(o)) if h.contains(':') || h.starts_with('[') => h == o,
+        (Some(h), Some(o)) => h == name(o),
+        _ => false,
+    }
 }
 
 /// What the connection may do, from its token (or its address without auth).
