@@ -39,7 +39,14 @@ fn spread(mut v: Vec<f64>) -> String {
 
 /// Runs every part; prints the figures.
 pub async fn run(trace: &Path, every: usize, samples: usize) -> anyhow::Result<()> {
-    // Storage: the state at every `every` edits, as an automatic version is.
+    let (doc, middle, last) = storage(trace, every)?;
+    library(&doc, &middle, &last, samples)?;
+    through_api(&middle, &last, samples).await
+}
+
+/// Storage: the state at every `every` edits, as an automatic version is.
+/// Returns the final document, the state at 130,000 edits and the last.
+fn storage(trace: &Path, every: usize) -> anyhow::Result<(yrs::Doc, Vec<u8>, Vec<u8>)> {
     let mut sizes = Vec::new();
     let mut middle = None;
     let started = Instant::now();
@@ -63,13 +70,17 @@ pub async fn run(trace: &Path, every: usize, samples: usize) -> anyhow::Result<(
         last.len() as f64 / 1000.0
     );
     let middle = middle.unwrap_or_else(|| last.clone());
+    Ok((doc, middle, last))
+}
 
+/// The library alone: making, restoring and diffing versions.
+fn library(doc: &yrs::Doc, middle: &[u8], last: &[u8], samples: usize) -> anyhow::Result<()> {
     // The work a room does under its lock to make a version: encode the
     // whole state (then it only queues the bytes).
     let mut make = Vec::new();
     for _ in 0..samples {
         let t = Instant::now();
-        let s = Bytes::from(state(&doc));
+        let s = Bytes::from(state(doc));
         make.push(ms(t));
         ensure!(s.len() == last.len());
     }
@@ -79,10 +90,10 @@ pub async fn run(trace: &Path, every: usize, samples: usize) -> anyhow::Result<(
     );
 
     // The library calls alone: restore middle → last on a copy, and diff.
-    let mid_doc = history::load(&middle)?;
+    let mid_doc = history::load(middle)?;
     let mut restore_alone = Vec::new();
     for _ in 0..samples {
-        let copy = history::load(&last)?;
+        let copy = history::load(last)?;
         let t = Instant::now();
         let mut txn = copy.transact_mut();
         ensure!(history::restore(&mut txn, &mid_doc));
@@ -98,7 +109,7 @@ pub async fn run(trace: &Path, every: usize, samples: usize) -> anyhow::Result<(
     let mut diff_alone = Vec::new();
     for _ in 0..samples {
         let t = Instant::now();
-        let d = history::diff(&history::blocks(&mid_doc), &history::blocks(&doc));
+        let d = history::diff(&history::blocks(&mid_doc), &history::blocks(doc));
         diff_alone.push(ms(t));
         ensure!(!d.is_empty());
     }
@@ -107,13 +118,17 @@ pub async fn run(trace: &Path, every: usize, samples: usize) -> anyhow::Result<(
         spread(diff_alone)
     );
 
-    // Through the API, on a server at its defaults.
+    Ok(())
+}
+
+/// Through the API, on a server at its defaults.
+async fn through_api(middle: &[u8], last: &[u8], samples: usize) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let sqlite = Arc::new(SqliteStore::open(dir.path())?);
     let id = DocId::new("paper")?;
-    store::append(&*sqlite, &id, Bytes::from(last.clone())).await?;
+    store::append(&*sqlite, &id, Bytes::from(last.to_vec())).await?;
     let mut vids = Vec::new();
-    for (i, s) in [&middle, &last].into_iter().enumerate() {
+    for (i, s) in [middle, last].into_iter().enumerate() {
         let vid = new_id(1_700_000_000_000 + i as i64);
         let v = NewVersion {
             doc: id.clone(),
@@ -125,7 +140,7 @@ pub async fn run(trace: &Path, every: usize, samples: usize) -> anyhow::Result<(
                 authors: vec![],
                 size: s.len() as u64,
             },
-            state: Bytes::from(s.clone()),
+            state: Bytes::from(s.to_vec()),
         };
         store::index(&*sqlite, Write::Version(Box::new(v))).await?;
         vids.push(vid);

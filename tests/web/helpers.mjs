@@ -22,19 +22,20 @@ export async function freePort () {
 export function tempDir (name) { return mkdtempSync(join(tmpdir(), `weft-web-${name}-`)) }
 
 /** weft-server on 127.0.0.1:`port` over `dataDir`, logging at debug level into `.log`. */
-export async function startServer ({ port, dataDir, args = [] }) {
+export async function startServer ({ port, dataDir, args = [], https = false }) {
   const child = spawn(serverBin, ['--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, RUST_LOG: 'debug' }
   })
-  const server = { child, port, dataDir, log: '', origin: `http://127.0.0.1:${port}` }
+  const server = { child, port, dataDir, log: '', origin: `${https ? 'https' : 'http'}://127.0.0.1:${port}` }
   child.stdout.on('data', d => { server.log += d })
   child.stderr.on('data', d => { server.log += d })
   const exited = new Promise(resolve => child.once('exit', resolve))
   server.stop = async (signal = 'SIGTERM') => { child.kill(signal); await exited }
   for (let i = 0; ; i++) {
     try {
-      if ((await fetch(`${server.origin}/healthz`)).ok) return server
+      // The log says when it listens (https: the test's certificate is not trusted by fetch).
+      if (https ? /listening/.test(server.log) : (await fetch(`${server.origin}/healthz`)).ok) return server
     } catch {}
     if (i > 100 || child.exitCode !== null) throw new Error(`weft-server did not start:\n${server.log}`)
     await sleep(100)

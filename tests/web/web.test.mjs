@@ -77,6 +77,15 @@ test('a first visit asks for a name; typing reaches the server, acked as "Saved 
     await page.keyboard.press('Enter')
     await page.keyboard.type('## Heading')
     await until(async () => (await serverText(server, doc)).includes('Heading'), 'the heading on the server')
+    // The history panel is the app's, over the server's API.
+    await page.click('#history-toggle')
+    await page.click('#history-save')
+    await page.waitForSelector('#prompt[open]')
+    await page.type('#prompt-input', 'First draft')
+    await page.click('#prompt button[value=ok]')
+    await page.waitForFunction(() => [...document.querySelectorAll('#history-list .v-title')].some(e => e.textContent === 'First draft'))
+    const versions = await (await fetch(`${server.origin}/api/v1/docs/${doc}/versions`)).json()
+    assert.equal(versions.versions[0].name, 'First draft')
     assert.deepEqual(page.errors, [])
   } finally {
     await page.close()
@@ -189,6 +198,35 @@ test('behind the documented nginx config the editor loads, syncs and is acked', 
   } finally {
     await page.close()
     nginx.kill('SIGTERM')
+    await server.stop()
+  }
+})
+
+test('over https the page connects with wss:// to its own origin', async () => {
+  const { execFileSync } = await import('node:child_process')
+  const puppeteer = (await import('puppeteer-core')).default
+  const dir = tempDir('tls')
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
+    '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' })
+  const server = await startServer({ port: await freePort(), dataDir: join(dir, 'data'), args: ['--tls-cert', join(dir, 'cert.pem'), '--tls-key', join(dir, 'key.pem')], https: true })
+  // A certificate of the test's own: this browser is told to accept it.
+  const tlsBrowser = await puppeteer.launch({ executablePath: process.env.CHROMIUM_BIN || '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage', '--ignore-certificate-errors'] })
+  try {
+    const page = await newPage(tlsBrowser)
+    await page.goto(`https://127.0.0.1:${server.port}/d/secure`)
+    await introduce(page, 'Tess')
+    await editorReady(page)
+    const sockets = []
+    const cdp = await page.createCDPSession()
+    await cdp.send('Network.enable')
+    cdp.on('Network.webSocketCreated', e => sockets.push(e.url))
+    await page.reload()
+    await editorReady(page)
+    assert.ok(sockets.some(u => u.startsWith(`wss://127.0.0.1:${server.port}/secure?`)), sockets.join(' '))
+    await page.keyboard.type('Over TLS')
+    await until(() => page.$eval('#counts', el => el.textContent === 'Saved on server'), 'saved')
+  } finally {
+    await tlsBrowser.close()
     await server.stop()
   }
 })
