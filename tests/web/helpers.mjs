@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url'
 import puppeteer from 'puppeteer-core'
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
-export const serverBin = process.env.WEFT_SERVER_BIN || join(root, 'target', 'debug', 'weft-server')
+/** Read when used: a benchmark sets WEFT_SERVER_BIN after importing this. */
+export const serverBin = () => process.env.WEFT_SERVER_BIN || join(root, 'target', 'debug', 'weft-server')
 export const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
 
 export async function freePort () {
@@ -23,7 +24,7 @@ export function tempDir (name) { return mkdtempSync(join(tmpdir(), `weft-web-${n
 
 /** weft-server on 127.0.0.1:`port` over `dataDir`, logging at debug level into `.log`. */
 export async function startServer ({ port, dataDir, args = [], https = false }) {
-  const child = spawn(serverBin, ['--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, ...args], {
+  const child = spawn(serverBin(), ['--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, RUST_LOG: 'debug' }
   })
@@ -45,7 +46,7 @@ export async function startServer ({ port, dataDir, args = [], https = false }) 
 /** Mints a token with the server's key. */
 export async function token (secretFile, doc, access) {
   const { execFileSync } = await import('node:child_process')
-  return execFileSync(serverBin, ['--auth-secret-file', secretFile, 'token', '--doc', doc, '--access', access, '--ttl', '1h', '--sub', `web-${access}`]).toString().trim()
+  return execFileSync(serverBin(), ['--auth-secret-file', secretFile, 'token', '--doc', doc, '--access', access, '--ttl', '1h', '--sub', `web-${access}`]).toString().trim()
 }
 
 export async function launchBrowser () {

@@ -165,7 +165,7 @@ async function openLink (link?: string) {
   if (!entry) return
   // Same doc, maybe a new token: reopen so the editor matches its access.
   if (current?.entry.key === entry.key) await closeCurrent()
-  await sidebar.refresh()
+  // openDoc refreshes the sidebar once the document is open.
   await openDoc(entry)
 }
 

@@ -41,8 +41,9 @@ pub fn is_built() -> bool {
     Assets::get("index.html").is_some()
 }
 
-/// The routes, compressed. Brotli at quality 5, not the default 11: the
-/// bundle is compressed per request, and 11 costs about a second on it.
+/// The routes. Assets go out as the build compressed them (brotli 11, gzip
+/// 9); the rest (the page) is compressed here, at brotli quality 5 since
+/// it is compressed per request.
 static ROUTES: LazyLock<Router> = LazyLock::new(|| {
     Router::new()
         .route("/", get(page))
@@ -137,10 +138,35 @@ async fn file(
     embedded(&file, &headers)
 }
 
-/// One embedded file with its type, cache policy and ETag; 304 when the
-/// browser's copy is current.
+/// The build's own compressed copy of `name` (`.br`, `.gz`) that the
+/// browser accepts, with its encoding.
+fn precompressed(
+    name: &str,
+    headers: &HeaderMap,
+) -> Option<(rust_embed::EmbeddedFile, &'static str)> {
+    let accepts = |coding: &str| {
+        headers
+            .get_all(header::ACCEPT_ENCODING)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|t| {
+                let mut parts = t.split(';');
+                parts.next().is_some_and(|c| c.trim() == coding)
+                    && !parts.any(|p| matches!(p.trim(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"))
+            })
+    };
+    [("br", "br"), ("gzip", "gz")]
+        .into_iter()
+        .filter(|(coding, _)| accepts(coding))
+        .find_map(|(coding, ext)| Some((Assets::get(&format!("{name}.{ext}"))?, coding)))
+}
+
+/// One embedded file with its type, cache policy and ETag (compressed as
+/// the build left it when the browser takes that); 304 when the browser's
+/// copy is current.
 fn embedded(name: &str, headers: &HeaderMap) -> Response<Body> {
-    let Some(file) = Assets::get(name) else {
+    let Some(original) = Assets::get(name) else {
         if name == "index.html" {
             return plain(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -149,6 +175,11 @@ fn embedded(name: &str, headers: &HeaderMap) -> Response<Body> {
             );
         }
         return plain(StatusCode::NOT_FOUND, "no such file\n");
+    };
+    let mimetype = original.metadata.mimetype().to_owned();
+    let (file, coding) = match precompressed(name, headers) {
+        Some((file, coding)) => (file, Some(coding)),
+        None => (original, None),
     };
     let etag = format!("\"{}\"", hex(&file.metadata.sha256_hash()[..12]));
     // Vite names assets by their content: they never change.
@@ -169,9 +200,13 @@ fn embedded(name: &str, headers: &HeaderMap) -> Response<Body> {
         Response::new(Body::from(file.data.into_owned()))
     };
     let h = res.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(file.metadata.mimetype()) {
+    if let Ok(v) = HeaderValue::from_str(&mimetype) {
         h.insert(header::CONTENT_TYPE, v);
     }
+    if let Some(coding) = coding {
+        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(coding));
+    }
+    h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     if let Ok(v) = HeaderValue::from_str(&etag) {
         h.insert(header::ETAG, v);

@@ -48,7 +48,6 @@ export class WebSession implements DocSession {
 
   async open (): Promise<void> {
     this.idb = new IndexeddbPersistence(`weft-${this.id}`, this.doc)
-    await this.idb.whenSynced
     const session = this
     // Counts the update-carrying messages y-websocket sends on each
     // connection, which is what the server's acks count.
@@ -95,6 +94,9 @@ export class WebSession implements DocSession {
       // 4400-4499: the server decided (trash, link reset); no retry.
       this.onError({ code: code === 4410 ? 'in_trash' : code === 4401 ? 'unauthorized' : 'rejected', message: reason })
     })
+    // The local copy and the server's are read at once; the editor starts
+    // from the local one (offline, it is all there is).
+    await this.idb.whenSynced
   }
 
   private show (s: Status): void {
