@@ -1,6 +1,6 @@
 //! Accepting connections and answering HTTP: the listener, TLS, the
 //! client's address behind a proxy, rate limits, and the routing of each
-//! request to health, metrics, the API or a WebSocket upgrade.
+//! request to health, metrics, the API, the web editor or a WebSocket upgrade.
 
 pub mod http;
 pub mod limits;
