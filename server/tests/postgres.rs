@@ -82,7 +82,7 @@ async fn keeps_the_store_contract() -> anyhow::Result<()> {
 async fn keeps_versions() -> anyhow::Result<()> {
     let pg = Postgres::start().await?;
     let store = PgStore::open(&pg.url()).await?;
-    weft_core::store::versions::check_contract(&store).await;
+    weft_core::store::contract::versions(&store).await;
     Ok(())
 }
 

@@ -11,6 +11,8 @@
 //! [`queue`] is the group-commit write queue both durable stores use: a
 //! store supplies only its commit.
 
+#[doc(hidden)]
+pub mod contract;
 pub mod index;
 mod memory;
 pub mod queue;

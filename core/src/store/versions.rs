@@ -139,83 +139,6 @@ pub fn thin(versions: &[VersionMeta], now: i64, retention: &Retention) -> Vec<St
     drop
 }
 
-/// What every store must do with versions; run by each store's tests
-/// (PostgreSQL's are in the server crate). Panics on a failure.
-#[doc(hidden)]
-pub async fn check_contract(store: &dyn super::Store) {
-    use super::{index, queue::Write};
-    let doc = DocId::new("versioned").unwrap();
-    let other = DocId::new("other").unwrap();
-    let made = |id: &str, kind, at, state: &'static [u8]| NewVersion {
-        doc: doc.clone(),
-        meta: VersionMeta {
-            id: id.into(),
-            kind,
-            name: (kind == VersionKind::Named).then(|| "v1".to_owned()),
-            created_at: at,
-            authors: vec!["ann".into(), "bob".into()],
-            size: 0,
-        },
-        state: Bytes::from_static(state),
-    };
-    for v in [
-        made("000000000001aaaaaa", VersionKind::Named, 1, b"one"),
-        made("000000000002aaaaaa", VersionKind::Auto, 2, b"two!"),
-        made("000000000003aaaaaa", VersionKind::PreRestore, 3, b"three"),
-    ] {
-        index(store, Write::Version(Box::new(v))).await.unwrap();
-    }
-    let list = store.versions(&doc).await.unwrap();
-    let ids: Vec<&str> = list.iter().map(|v| v.id.as_str()).collect();
-    assert_eq!(
-        ids,
-        [
-            "000000000003aaaaaa",
-            "000000000002aaaaaa",
-            "000000000001aaaaaa"
-        ],
-        "newest first"
-    );
-    assert_eq!(list[1].size, 4, "the size is the state's");
-    assert_eq!(list[2].authors, ["ann", "bob"]);
-    assert_eq!(
-        (list[2].kind, list[2].name.as_deref()),
-        (VersionKind::Named, Some("v1"))
-    );
-    let (meta, state) = store
-        .version(&doc, "000000000002aaaaaa")
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!((meta.kind, &state[..]), (VersionKind::Auto, &b"two!"[..]));
-    assert!(store
-        .version(&doc, "000000000009aaaaaa")
-        .await
-        .unwrap()
-        .is_none());
-    assert!(store
-        .version(&other, "000000000002aaaaaa")
-        .await
-        .unwrap()
-        .is_none());
-    assert_eq!(
-        store.docs_with_auto_versions().await.unwrap(),
-        std::slice::from_ref(&doc)
-    );
-    // Naming an automatic version keeps it from thinning.
-    let named = Write::NameVersion(doc.clone(), "000000000002aaaaaa".into(), "Kept".into());
-    index(store, named).await.unwrap();
-    assert!(store.docs_with_auto_versions().await.unwrap().is_empty());
-    let drop = Write::DropVersions(doc.clone(), vec!["000000000001aaaaaa".into()]);
-    index(store, drop).await.unwrap();
-    assert_eq!(store.versions(&doc).await.unwrap().len(), 2);
-    index(store, Write::Purge(doc.clone())).await.unwrap();
-    assert!(
-        store.versions(&doc).await.unwrap().is_empty(),
-        "purged with the doc"
-    );
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -320,9 +243,10 @@ mod tests {
 
     #[tokio::test]
     async fn memory_and_sqlite_keep_versions() {
-        check_contract(&crate::store::MemoryStore::default()).await;
+        super::super::contract::versions(&crate::store::MemoryStore::default()).await;
         let dir = tempfile::tempdir().unwrap();
-        check_contract(&crate::store::SqliteStore::open(dir.path()).unwrap()).await;
+        super::super::contract::versions(&crate::store::SqliteStore::open(dir.path()).unwrap())
+            .await;
     }
 
     #[test]
