@@ -5,7 +5,6 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use bytes::Bytes;
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
@@ -18,21 +17,12 @@ use weft_core::protocol::{ACK_HEADER, ACK_PARAM};
 
 use crate::auth::{AuthError, Claims, Level};
 use crate::net::limits::RequestBudget;
+use crate::net::text;
 use crate::state::Shared;
 use crate::ws::connection::{self, ConnOptions};
 use weft_core::room::Access;
 
 type Body = axum::body::Body;
-
-fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Body> {
-    let mut res = Response::new(Body::from(body.into()));
-    *res.status_mut() = status;
-    res.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    res
-}
 
 fn is_upgrade(req: &Request<Incoming>) -> bool {
     let has = |name: header::HeaderName, token: &str| {

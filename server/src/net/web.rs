@@ -20,6 +20,8 @@ use tower::ServiceExt;
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 use weft_core::doc_id::DocId;
 
+use crate::net::text;
+
 /// `ui/dist-web`, as built by `npm --prefix ui run build:web` (the build
 /// script runs it when the UI's dependencies are installed).
 #[derive(RustEmbed)]
@@ -59,13 +61,13 @@ where
     B::Error: Into<axum::BoxError>,
 {
     if !enabled {
-        return plain(
+        return text(
             StatusCode::NOT_FOUND,
             "the web editor is turned off on this server (--no-web)\n",
         );
     }
     if !matches!(*req.method(), Method::GET | Method::HEAD) {
-        return plain(StatusCode::METHOD_NOT_ALLOWED, "only GET\n");
+        return text(StatusCode::METHOD_NOT_ALLOWED, "only GET\n");
     }
     let host = req
         .headers()
@@ -123,7 +125,7 @@ async fn editor(
     headers: HeaderMap,
 ) -> Response<Body> {
     if DocId::from_path(&id).is_err() {
-        return plain(
+        return text(
             StatusCode::NOT_FOUND,
             "not a document id: ids are 1-255 letters, digits, '.', '_', '~' or '-'\n",
         );
@@ -168,13 +170,13 @@ fn precompressed(
 fn embedded(name: &str, headers: &HeaderMap) -> Response<Body> {
     let Some(original) = Assets::get(name) else {
         if name == "index.html" {
-            return plain(
+            return text(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "this weft-server was built without the web editor: run \
                  `npm --prefix ui ci`, then build weft-server again\n",
             );
         }
-        return plain(StatusCode::NOT_FOUND, "no such file\n");
+        return text(StatusCode::NOT_FOUND, "no such file\n");
     };
     let mimetype = original.metadata.mimetype().to_owned();
     let (file, coding) = match precompressed(name, headers) {
@@ -216,16 +218,6 @@ fn embedded(name: &str, headers: &HeaderMap) -> Response<Body> {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn plain(status: StatusCode, body: &'static str) -> Response<Body> {
-    let mut res = Response::new(Body::from(body));
-    *res.status_mut() = status;
-    res.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    res
 }
 
 #[cfg(test)]

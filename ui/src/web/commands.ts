@@ -173,10 +173,8 @@ export const commands: Record<string, (a: Args) => Promise<unknown>> = {
 
 /** A session for a document, with its token. */
 export function session (entry: DocEntry): DocSession {
-  const s = new WebSession(entry.key, tokenFor(entry.key))
+  const s = new WebSession(entry.key, tokenFor(entry.key), () => sessions.delete(entry.key))
   sessions.set(entry.key, s)
-  const close = s.close.bind(s)
-  s.close = async () => { sessions.delete(entry.key); await close() }
   // The address bar names the open document, so a reload reopens it.
   if (location.pathname !== `/d/${entry.key}`) history.pushState(null, '', `/d/${entry.key}`)
   return s

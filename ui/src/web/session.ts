@@ -31,7 +31,8 @@ export class WebSession implements DocSession {
   private readonly acks: Acks
   private state: Status = { status: 'connecting', pending: 0 }
 
-  constructor (readonly id: string, private readonly token: string | null) {
+  /** `closed` runs when the session is closed. */
+  constructor (readonly id: string, private readonly token: string | null, private readonly closed: () => void = () => {}) {
     // Edits made before a reload that the server never acknowledged are
     // still unsaved: count them as one until an ack covers them.
     this.acks = new Acks(local.hasUnsaved(id) ? 1 : 0)
@@ -111,6 +112,7 @@ export class WebSession implements DocSession {
   }
 
   async close (): Promise<void> {
+    this.closed()
     this.provider?.destroy()
     await this.idb?.destroy()
     this.awareness.destroy()
