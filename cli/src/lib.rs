@@ -3,6 +3,7 @@
 //! # Layout
 //! - [`Cli`]/[`Command`]: the clap definitions.
 //! - [`run`]: opens a session, does the one thing asked, closes it.
+//! - [`comments`]: `weft comment` and `weft comments`.
 
 use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
@@ -10,6 +11,8 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use weft_core::convert::{self, PutMode};
+mod comments;
+
 use weft_core::engine::{
     api, history as versions, DocUrl, EngineError, Event, Session, SessionOptions, Status,
 };
@@ -50,6 +53,10 @@ pub enum Command {
         /// Output format.
         #[arg(long, short, value_enum, default_value = "md")]
         format: Format,
+        /// Add the comment threads: footnotes in Markdown, `<mark>`s and
+        /// `<aside>`s in HTML.
+        #[arg(long)]
+        comments: bool,
     },
     /// Write a Markdown file into a document. Replaces the whole document
     /// unless --append is given. Waits until the server has stored it; if it
@@ -105,6 +112,28 @@ pub enum Command {
         #[command(subcommand)]
         command: HistoryCommand,
     },
+    /// List, resolve or reopen a document's comment threads.
+    Comments {
+        /// What to do with them.
+        #[command(subcommand)]
+        command: CommentsCommand,
+    },
+    /// Comment on the first occurrence of some text (within one paragraph).
+    Comment {
+        /// ws://HOST:PORT/DOC-ID
+        url: String,
+        /// The text to comment on.
+        #[arg(long, required_unless_present = "thread")]
+        quote: Option<String>,
+        /// The comment.
+        message: String,
+        /// Reply to this thread instead (from `weft comments ls`).
+        #[arg(long, conflicts_with = "quote")]
+        thread: Option<String>,
+        /// Your name, as others see it.
+        #[arg(long, env = "WEFT_NAME")]
+        name: Option<String>,
+    },
     /// Print the document, then print it again every time it changes,
     /// until interrupted.
     Watch {
@@ -113,6 +142,42 @@ pub enum Command {
         /// Output format.
         #[arg(long, short, value_enum, default_value = "md")]
         format: Format,
+    },
+}
+
+/// `weft comments` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum CommentsCommand {
+    /// The threads in document order: id, state, quote, then the messages.
+    Ls {
+        /// ws://HOST:PORT/DOC-ID
+        url: String,
+        /// Print JSON instead.
+        #[arg(long)]
+        json: bool,
+        /// Include resolved threads.
+        #[arg(long, short)]
+        all: bool,
+    },
+    /// Mark a thread resolved.
+    Resolve {
+        /// ws://HOST:PORT/DOC-ID
+        url: String,
+        /// The thread's id (from `weft comments ls`).
+        thread: String,
+        /// Your name, as others see it.
+        #[arg(long, env = "WEFT_NAME")]
+        name: Option<String>,
+    },
+    /// Open a resolved thread again.
+    Reopen {
+        /// ws://HOST:PORT/DOC-ID
+        url: String,
+        /// The thread's id.
+        thread: String,
+        /// Your name, as others see it.
+        #[arg(long, env = "WEFT_NAME")]
+        name: Option<String>,
     },
 }
 
@@ -193,10 +258,24 @@ fn io(e: std::io::Error) -> CliError {
 /// Runs one command; output goes to `out`.
 pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
     match cli.command {
-        Command::Cat { url, format } => {
+        Command::Cat {
+            url,
+            format,
+            comments,
+        } => {
             let session = open(&url, cli.timeout).await?;
-            out.write_all(render(&session, format).as_bytes())
-                .map_err(io)?;
+            let text = match (comments, format) {
+                (false, _) => render(&session, format),
+                (true, Format::Md) => weft_core::comments::export::markdown(session.doc()),
+                (true, Format::Html) => weft_core::comments::export::html(session.doc()),
+                (true, _) => {
+                    session.close().await;
+                    return Err(CliError::Io(
+                        "--comments works with --format md or html".into(),
+                    ));
+                }
+            };
+            out.write_all(text.as_bytes()).map_err(io)?;
             session.close().await;
             Ok(())
         }
@@ -221,6 +300,20 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             Ok(())
         }
         Command::History { command } => history(command, cli.timeout, out).await,
+        Command::Comments { command } => comments::run(command, cli.timeout, out).await,
+        Command::Comment {
+            url,
+            quote,
+            message,
+            thread,
+            name,
+        } => {
+            let to = match (thread, quote) {
+                (Some(t), _) => comments::To::Thread(t),
+                (None, q) => comments::To::Quote(q.unwrap_or_default()),
+            };
+            comments::add(&url, to, &message, name, cli.timeout).await
+        }
         Command::Title { url, title } => {
             let url = DocUrl::parse(&url)?;
             let doc = match title {
@@ -276,6 +369,12 @@ async fn put(
             .map_err(|e| CliError::Io(format!("{}: {e}", file.display())))?
     };
     let parsed = DocUrl::parse(url)?;
+    if weft_core::engine::is_comment_only(&parsed) {
+        return Err(EngineError::Denied(
+            "this link can comment (weft comment) but not change the document".into(),
+        )
+        .into());
+    }
     if weft_core::engine::is_view_only(&parsed) {
         return Err(EngineError::Denied(
             "this link is view-only: it cannot change the document".into(),

@@ -14,14 +14,14 @@ pub fn exercise(data: &[u8]) {
     room.join(1);
     room.join(2);
     let before = room.doc().transact().state_vector();
-    if room.handle(2, data, Access::Read).is_ok() {
+    if room.handle(2, data, &Access::Read).is_ok() {
         assert_eq!(
             room.doc().transact().state_vector(),
             before,
             "a viewer changed the doc"
         );
     }
-    match room.handle(1, data, Access::Write) {
+    match room.handle(1, data, &Access::Write) {
         Ok(_) => {}
         Err(_) if room.is_poisoned() => return,
         Err(_) => assert_eq!(

@@ -22,6 +22,8 @@
 //!   document over tokio-tungstenite, with a local SQLite copy and library.
 //! - [`history`]: restoring a version as one forward edit, and the block
 //!   and word diff between two states.
+//! - [`comments`]: comment threads under the `comments` root, and the
+//!   check that lets "can comment" access change only those ([`comments::access`]).
 //! - [`title`]: the shared title, `meta.title` inside the document.
 //! - [`backoff`] and [`time`]: the one retry formula and the one clock
 //!   helper everything shares.
@@ -30,6 +32,7 @@
 
 pub mod backoff;
 pub mod client;
+pub mod comments;
 pub mod convert;
 pub mod doc_id;
 #[cfg(feature = "engine")]

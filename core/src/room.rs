@@ -14,6 +14,7 @@ use bytes::Bytes;
 use yrs::sync::{Awareness, AwarenessUpdate, Message, SyncMessage};
 use yrs::{ClientID, Doc, ReadTxn, StateVector, Transact, Update};
 
+use crate::comments;
 use crate::protocol::{self, Incoming};
 use crate::ProtocolError;
 
@@ -21,10 +22,16 @@ use crate::ProtocolError;
 pub type ConnId = u64;
 
 /// What a connection may do to the doc.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Access {
     /// Sync, read and send awareness, but never change the doc.
     Read,
+    /// Read, and change comments: only the `comments` root, and within it
+    /// only what `sub` owns (see [`crate::comments::access`]).
+    Comment {
+        /// The token's subject; `None` checks the root only.
+        sub: Option<std::sync::Arc<str>>,
+    },
     /// Everything.
     Write,
 }
@@ -216,7 +223,7 @@ impl Room {
         &mut self,
         conn: ConnId,
         frame: &[u8],
-        access: Access,
+        access: &Access,
     ) -> Result<Effects, ProtocolError> {
         let steps = validate(frame)?;
         let mut fx = Effects::default();
@@ -227,12 +234,16 @@ impl Room {
                     let diff = self.doc().transact().encode_diff_v1(&sv);
                     fx.reply.push(protocol::step2(diff));
                 }
-                Step::Update(_, _) if access == Access::Read => {
+                Step::Update(_, _) if *access == Access::Read => {
                     fx.reply
                         .push(protocol::permission_denied("read-only access"));
                 }
                 Step::Update(_, update) if update.is_empty() => fx.updates.push(None),
                 Step::Update(raw, update) => {
+                    if let Err(why) = self.may_change(access, &raw) {
+                        fx.reply.push(protocol::permission_denied(&why.to_string()));
+                        continue;
+                    }
                     self.apply(update)?;
                     let raw = Bytes::from(raw);
                     fx.broadcast.push(protocol::update(raw.to_vec()));
@@ -243,6 +254,15 @@ impl Room {
             }
         }
         Ok(fx)
+    }
+
+    /// Whether `access` may make this change: only comment access is
+    /// checked, against the document as it is.
+    fn may_change(&self, access: &Access, update: &[u8]) -> Result<(), comments::access::Refusal> {
+        match access {
+            Access::Comment { sub } => comments::access::check(self.doc(), update, sub.as_deref()),
+            _ => Ok(()),
+        }
     }
 
     /// The step 2 for a client with nothing: the whole doc, cached until the
@@ -419,7 +439,11 @@ mod tests {
         let mut room = Room::default();
         room.join(1);
         let fx = room
-            .handle(1, &protocol::update(edit(&Doc::new(), "hi")), Access::Write)
+            .handle(
+                1,
+                &protocol::update(edit(&Doc::new(), "hi")),
+                &Access::Write,
+            )
             .unwrap();
         assert_eq!(fx.broadcast.len(), 1);
         assert_eq!(fx.updates.len(), 1);
@@ -436,7 +460,7 @@ mod tests {
     fn read_only_update_is_refused_and_not_applied() {
         let mut room = Room::default();
         let fx = room
-            .handle(1, &protocol::update(edit(&Doc::new(), "hi")), Access::Read)
+            .handle(1, &protocol::update(edit(&Doc::new(), "hi")), &Access::Read)
             .unwrap();
         assert!(fx.broadcast.is_empty() && fx.updates.is_empty());
         assert_eq!(fx.reply.len(), 1);
@@ -448,7 +472,7 @@ mod tests {
         let mut room = Room::default();
         let mut frame = protocol::update(edit(&Doc::new(), "hi")).to_vec();
         frame.extend_from_slice(&protocol::update(vec![9, 9, 9, 9]));
-        assert!(room.handle(1, &frame, Access::Write).is_err());
+        assert!(room.handle(1, &frame, &Access::Write).is_err());
         assert_eq!(room.doc().transact().state_vector(), StateVector::default());
     }
 
@@ -458,7 +482,7 @@ mod tests {
         room.handle(
             9,
             &protocol::update(edit(&Doc::new(), "server ")),
-            Access::Write,
+            &Access::Write,
         )
         .unwrap();
         let client_doc = Doc::new();
@@ -470,7 +494,7 @@ mod tests {
         for _ in 0..3 {
             let mut next_client = Vec::new();
             for f in to_server.drain(..) {
-                next_client.extend(room.handle(1, &f, Access::Write).unwrap().reply);
+                next_client.extend(room.handle(1, &f, &Access::Write).unwrap().reply);
             }
             for f in to_client.drain(..) {
                 to_server.extend(client.handle(&f).unwrap().reply);
@@ -496,7 +520,7 @@ mod tests {
         let msg = protocol::encode(&Message::Awareness(a.update().unwrap()));
         let mut room = Room::default();
         room.join(1);
-        let fx = room.handle(1, &msg, Access::Write).unwrap();
+        let fx = room.handle(1, &msg, &Access::Write).unwrap();
         assert_eq!(fx.broadcast.len(), 1);
         assert_eq!(room.awareness().update().unwrap().clients.len(), 1);
         let removal = room.leave(1).expect("removal broadcast");
@@ -519,7 +543,9 @@ mod tests {
 
     /// The step 2 a fresh client gets for `sv` (the reply to its step 1).
     fn step2_for(room: &mut Room, sv: StateVector) -> Vec<u8> {
-        let fx = room.handle(1, &protocol::step1(sv), Access::Write).unwrap();
+        let fx = room
+            .handle(1, &protocol::step1(sv), &Access::Write)
+            .unwrap();
         match Message::decode_v1(&fx.reply[0]).unwrap() {
             Message::Sync(SyncMessage::SyncStep2(diff)) => diff,
             other => panic!("{other:?}"),
@@ -559,7 +585,7 @@ mod tests {
             .apply_update(Update::decode_v1(&stored).unwrap())
             .unwrap();
         let update = edit(&other, "then edited");
-        room.handle(2, &protocol::update(update), Access::Write)
+        room.handle(2, &protocol::update(update), &Access::Write)
             .unwrap();
         let whole = step2_for(&mut room, StateVector::default());
         assert_eq!(text_of(&whole), "stored then edited");

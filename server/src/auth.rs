@@ -3,7 +3,8 @@
 //! accepted (so `alg: none` and algorithm swaps fail), and `exp` is required.
 //!
 //! Claims: `doc` (an exact id, or a prefix ending in `*`), `access`
-//! (`read` or `write`), `exp` (unix seconds), optional `sub` (logged).
+//! (`read`, `comment` or `write`), `exp` (unix seconds), optional `sub`
+//! (logged, and the owner of the comments it writes).
 
 use std::path::Path;
 use std::time::Duration;
@@ -19,7 +20,7 @@ use weft_core::room::Access;
 pub struct Claims {
     /// A doc id, or a prefix ending in `*`.
     pub doc: String,
-    /// `read` or `write`.
+    /// `read`, `comment` or `write`.
     pub access: Level,
     /// Expiry, unix seconds.
     pub exp: u64,
@@ -32,20 +33,37 @@ pub struct Claims {
     pub gen: Option<u64>,
 }
 
-/// Access level in a token.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, clap::ValueEnum)]
+/// Access level in a token, weakest first.
+#[derive(
+    Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     /// Sync, read and show presence; no changes.
     Read,
+    /// Read, and write comments (the server checks every change).
+    Comment,
     /// Everything.
     Write,
 }
 
-impl From<Level> for Access {
-    fn from(l: Level) -> Self {
-        match l {
+/// A new owner for a comment link: whoever opens the link owns the
+/// comments they write through it, and not those of whoever made it.
+pub fn link_subject() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("link-{nanos:x}")
+}
+
+impl Claims {
+    /// What a connection with this token may do to the document.
+    pub fn room_access(&self) -> Access {
+        match self.access {
             Level::Read => Access::Read,
+            Level::Comment => Access::Comment {
+                sub: self.sub.as_deref().map(Into::into),
+            },
             Level::Write => Access::Write,
         }
     }

@@ -233,7 +233,7 @@ pub enum Command {
         /// The doc id, or a prefix ending in `*`.
         #[arg(long)]
         doc: String,
-        /// read or write.
+        /// read, comment or write.
         #[arg(long, value_enum)]
         access: Level,
         /// How long it is valid (e.g. 1h, 7d).

@@ -29,7 +29,7 @@ mod url;
 
 pub use library::{DocInfo, Library};
 pub use session::{Session, SessionOptions};
-pub use share::{is_view_only, peek, share_links, ShareLinks, TokenClaims};
+pub use share::{is_comment_only, is_view_only, peek, share_links, ShareLinks, TokenClaims};
 pub use shared::{Counts, Event, Status};
 pub use url::DocUrl;
 

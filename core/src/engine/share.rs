@@ -19,10 +19,13 @@ use super::{DocUrl, EngineError};
 pub struct TokenClaims {
     /// The doc id, or a prefix ending in `*`.
     pub doc: String,
-    /// `read` or `write`.
+    /// `read`, `comment` or `write`.
     pub access: String,
     /// Expiry, unix seconds.
     pub exp: Option<u64>,
+    /// The user: the owner of the comments written with it.
+    #[serde(default)]
+    pub sub: Option<String>,
 }
 
 /// The claims of a JWT, unverified; `None` if it is not a readable JWT.
@@ -34,12 +37,20 @@ pub fn peek(token: &str) -> Option<TokenClaims> {
     serde_json::from_slice(&json).ok()
 }
 
-/// True if the URL's token only allows reading.
+/// True if the URL's token cannot change the body (read or comment access).
 pub fn is_view_only(url: &DocUrl) -> bool {
     url.token
         .as_deref()
         .and_then(peek)
-        .is_some_and(|c| c.access == "read")
+        .is_some_and(|c| c.access == "read" || c.access == "comment")
+}
+
+/// True if the URL's token allows commenting but not editing.
+pub fn is_comment_only(url: &DocUrl) -> bool {
+    url.token
+        .as_deref()
+        .and_then(peek)
+        .is_some_and(|c| c.access == "comment")
 }
 
 /// The links the share dialog offers: `weft://` links, which open in the
@@ -144,12 +155,21 @@ mod tests {
             Some(TokenClaims {
                 doc: "team-*".into(),
                 access: "read".into(),
-                exp: Some(99)
+                exp: Some(99),
+                sub: None,
             })
         );
         let url = DocUrl::parse(&format!("ws://h:1/team-a?token={token}")).unwrap();
         assert!(is_view_only(&url));
         assert!(!is_view_only(&DocUrl::parse("ws://h:1/team-a").unwrap()));
+        let comment = format!(
+            "{}.{}.sig",
+            b64(r#"{"alg":"HS256"}"#),
+            b64(r#"{"doc":"a","access":"comment","exp":99,"sub":"link-1"}"#)
+        );
+        assert_eq!(peek(&comment).unwrap().sub.as_deref(), Some("link-1"));
+        let url = DocUrl::parse(&format!("ws://h:1/a?token={comment}")).unwrap();
+        assert!(is_view_only(&url) && is_comment_only(&url));
         assert_eq!(peek("not-a-jwt"), None);
         assert_eq!(peek("a.!!!.c"), None);
     }

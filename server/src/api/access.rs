@@ -55,6 +55,11 @@ impl Caller {
     pub fn may_write(&self, doc: &DocId) -> Result<(), ApiError> {
         self.may_read(doc)?;
         match &self.claims {
+            Some(c) if c.access == Level::Comment => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "comment_only",
+                "this token can comment on the document but not change it",
+            )),
             Some(c) if c.access != Level::Write => Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "read_only",

@@ -25,7 +25,7 @@ use weft_core::protocol::NodeNotice;
 /// What kind of link to mint.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct LinkRequest {
-    /// `write` or `read`.
+    /// `write`, `comment` or `read`.
     #[schema(value_type = String, example = "read")]
     pub access: Level,
     /// Seconds until it expires; null: as long as the caller's own token.
@@ -40,7 +40,7 @@ pub struct Link {
     pub token: Option<String>,
     /// The document's WebSocket URL with the token.
     pub url: String,
-    /// `write` or `read`.
+    /// `write`, `comment` or `read`.
     #[schema(value_type = String)]
     pub access: Level,
     /// Expiry, unix seconds (null without auth).
@@ -108,11 +108,11 @@ pub fn mint(
             exp: None,
         });
     };
-    if req.access == Level::Write && own.access != Level::Write {
+    if req.access > own.access {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "read_only",
-            "a view-only token can share only view-only links",
+            "a link cannot give more access than the token that makes it",
         ));
     }
     let exp = match req.expires_in {
@@ -123,7 +123,7 @@ pub fn mint(
         doc: doc.to_string(),
         access: req.access,
         exp,
-        sub: own.sub.clone(),
+        sub: link_sub(own, req.access),
         gen: Some(gen),
     };
     let token = auth.sign(&claims)?;
@@ -133,6 +133,16 @@ pub fn mint(
         access: req.access,
         exp: Some(exp),
     })
+}
+
+/// Who a link's holder is. A comment link gets a name of its own, so
+/// whoever opens it owns the comments they write there and cannot change
+/// those of the person who made the link.
+fn link_sub(own: &Claims, access: Level) -> Option<String> {
+    if access != Level::Comment {
+        return own.sub.clone();
+    }
+    Some(crate::auth::link_subject())
 }
 
 /// Revokes every link to this document minted so far.

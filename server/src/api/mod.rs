@@ -6,11 +6,13 @@
 //! # Layout
 //! - [`docs`]: listing, metadata, content, updates, title, trash.
 //! - [`links`]: share links scoped to one document, and resetting them.
+//! - [`comments`]: comment threads, read as JSON.
 //! - [`versions`]: version history: list, save, read, compare, name, restore.
 //! - [`access`]: the caller, from its token, and what it may do.
 //! - [`error`]: `{"error": {"code", "message"}}` answers.
 
 pub mod access;
+pub mod comments;
 pub mod docs;
 pub mod error;
 pub mod links;
@@ -36,7 +38,7 @@ use error::ApiError;
 #[openapi(
     info(
         title = "Weft server API",
-        description = "Documents on a Weft server: list, read, write, trash, share, and their version history. Authenticate with `Authorization: Bearer <token>` or `?token=`, the same tokens as the WebSocket."
+        description = "Documents on a Weft server: list, read, write, trash, share, their version history and comment threads. Authenticate with `Authorization: Bearer <token>` or `?token=`, the same tokens as the WebSocket."
     ),
     paths(
         docs::list,
@@ -47,6 +49,7 @@ use error::ApiError;
         docs::patch,
         docs::delete,
         docs::restore,
+        comments::list,
         links::create,
         links::reset,
         versions::list,
@@ -61,6 +64,7 @@ use error::ApiError;
         docs::DocDetail,
         docs::DocList,
         docs::TitlePatch,
+        comments::ThreadList,
         links::LinkRequest,
         links::Link,
         versions::Version,
@@ -88,6 +92,7 @@ static ROUTES: LazyLock<Router<Arc<Shared>>> = LazyLock::new(|| {
         )
         .route("/api/v1/docs/{id}/updates", post(docs::post_update))
         .route("/api/v1/docs/{id}/restore", post(docs::restore))
+        .route("/api/v1/docs/{id}/comments", get(comments::list))
         .route("/api/v1/docs/{id}/links", post(links::create))
         .route("/api/v1/docs/{id}/links/reset", post(links::reset))
         .route(

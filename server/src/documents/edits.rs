@@ -97,7 +97,7 @@ pub async fn apply(
     let frame = protocol::update(update.to_vec());
     let received = lease
         .room
-        .receive(next_conn_id(), &frame, Access::Write, &ctl);
+        .receive(next_conn_id(), &frame, &Access::Write, &ctl);
     let result = match received {
         Ok((_, updates)) => wait_durable(&ctl, updates, &lease.room).await,
         Err(e) => Err(DocError::BadUpdate(e)),

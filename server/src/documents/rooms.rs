@@ -114,7 +114,7 @@ impl RoomHandle {
         &self,
         conn: ConnId,
         frame: &[u8],
-        access: Access,
+        access: &Access,
         ctl: &Arc<ConnControl>,
     ) -> Result<(Vec<Bytes>, u64), ProtocolError> {
         let mut st = self.state.lock().unwrap();
@@ -296,7 +296,7 @@ impl RoomHandle {
             return self.notice(notice);
         }
         let mut st = self.state.lock().unwrap();
-        match st.room.handle(conn, frame, Access::Write) {
+        match st.room.handle(conn, frame, &Access::Write) {
             Ok(fx) => {
                 for frame in fx.broadcast {
                     broadcast(&mut st.peers, conn, frame, &self.metrics);

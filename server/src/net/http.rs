@@ -270,7 +270,7 @@ fn conn_options(
         creator,
         access: claims
             .as_ref()
-            .map(|c| c.access.into())
+            .map(Claims::room_access)
             .unwrap_or(Access::Write),
         expires: claims.as_ref().map(|c| c.exp),
         link_gen: claims.as_ref().and_then(|c| c.gen),
@@ -365,9 +365,10 @@ fn authorize(
 }
 
 /// `POST /share/<doc>` with a write token for that doc: a read-only token
-/// for it, expiring when the write token does. Kept for older apps; it is
-/// a view link as `POST /api/v1/docs/<doc>/links` mints one (it carries
-/// the link generation, so resetting the links revokes it too).
+/// for it (or, with `?access=comment`, a comment token), expiring when the
+/// write token does. Kept for older apps; it is a link as
+/// `POST /api/v1/docs/<doc>/links` mints one (it carries the link
+/// generation, so resetting the links revokes it too).
 async fn share(shared: &Shared, req: &Request<Incoming>, raw_doc: &str) -> Response<Body> {
     let Some(auth) = &shared.auth else {
         return text(
@@ -399,16 +400,23 @@ async fn share(shared: &Shared, req: &Request<Incoming>, raw_doc: &str) -> Respo
             )
         }
     };
+    let comment = req.uri().query().is_some_and(|q| {
+        form_urlencoded::parse(q.as_bytes()).any(|(k, v)| k == "access" && v == "comment")
+    });
+    let (access, sub, name) = match comment {
+        true => (Level::Comment, Some(crate::auth::link_subject()), "comment"),
+        false => (Level::Read, None, "read"),
+    };
     let read = Claims {
         doc: doc.to_string(),
-        access: Level::Read,
+        access,
         exp: claims.exp,
-        sub: None,
+        sub,
         gen: Some(gen),
     };
     match auth.sign(&read) {
         Ok(token) => {
-            let body = serde_json::json!({ "token": token, "doc": doc.as_str(), "access": "read", "exp": read.exp });
+            let body = serde_json::json!({ "token": token, "doc": doc.as_str(), "access": name, "exp": read.exp });
             let mut res = text(StatusCode::OK, body.to_string());
             res.headers_mut().insert(
                 header::CONTENT_TYPE,

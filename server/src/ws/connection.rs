@@ -227,7 +227,7 @@ async fn run<S>(
                             }
                             created = true;
                         }
-                        match lease.room.receive(conn, &bytes, opts.access, &ctl) {
+                        match lease.room.receive(conn, &bytes, &opts.access, &ctl) {
                             Ok((replies, updates)) => {
                                 queued += updates;
                                 for reply in replies {

@@ -1,0 +1,133 @@
+//! `weft comment` and `weft comments`: threads read from and written into
+//! the document, as the app writes them (weft_core::comments).
+
+use std::io::Write;
+use std::time::Duration;
+
+use weft_core::comments::{self, Author, Thread};
+use weft_core::engine::share::peek;
+use weft_core::engine::DocUrl;
+use weft_core::time::unix_millis;
+
+use super::{io, open, CliError, CommentsCommand};
+
+/// Where `weft comment` goes.
+pub enum To {
+    /// A new thread on this text.
+    Quote(String),
+    /// A reply in this thread.
+    Thread(String),
+}
+
+pub async fn run(
+    command: CommentsCommand,
+    timeout: Duration,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    match command {
+        CommentsCommand::Ls { url, json, all } => {
+            let session = open(&url, timeout).await?;
+            let threads: Vec<Thread> = comments::threads(session.doc())
+                .into_iter()
+                .filter(|t| all || !t.resolved)
+                .collect();
+            session.close().await;
+            if json {
+                let text = serde_json::to_string_pretty(&threads)
+                    .map_err(|e| CliError::Io(e.to_string()))?;
+                return writeln!(out, "{text}").map_err(io);
+            }
+            print(&threads, out)
+        }
+        CommentsCommand::Resolve { url, thread, name } => {
+            resolve(&url, &thread, true, name, timeout).await
+        }
+        CommentsCommand::Reopen { url, thread, name } => {
+            resolve(&url, &thread, false, name, timeout).await
+        }
+    }
+}
+
+fn print(threads: &[Thread], out: &mut dyn Write) -> Result<(), CliError> {
+    for t in threads {
+        let state = match (t.resolved, t.detached) {
+            (true, _) => " (resolved)",
+            (false, true) => " (its text was deleted)",
+            _ => "",
+        };
+        writeln!(out, "{}{state}  “{}”", t.id, t.quote).map_err(io)?;
+        for m in &t.messages {
+            let edited = if m.edited.is_some() { " (edited)" } else { "" };
+            writeln!(out, "    {}: {}{edited}", m.author, m.text).map_err(io)?;
+        }
+    }
+    if threads.is_empty() {
+        eprintln!("weft: no open comment threads (--all shows resolved ones)");
+    }
+    Ok(())
+}
+
+/// Who the caller is: their name, and the token's `sub` as the owner.
+fn author(url: &DocUrl, name: Option<String>) -> Author {
+    let name = name
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "weft".into());
+    Author {
+        name,
+        color: "#6b7280".into(),
+        sub: url.token.as_deref().and_then(peek).and_then(|c| c.sub),
+    }
+}
+
+pub async fn add(
+    url: &str,
+    to: To,
+    message: &str,
+    name: Option<String>,
+    timeout: Duration,
+) -> Result<(), CliError> {
+    let parsed = DocUrl::parse(url)?;
+    let who = author(&parsed, name);
+    let session = open(url, timeout).await?;
+    let now = unix_millis() as f64;
+    let made = match &to {
+        To::Quote(q) => comments::create(session.doc(), q, message, &who, now),
+        To::Thread(t) => comments::reply(session.doc(), t, message, &who, now).map(|()| t.clone()),
+    };
+    let id = match made {
+        Ok(id) => id,
+        Err(e) => {
+            session.close().await;
+            return Err(CliError::Io(e.to_string()));
+        }
+    };
+    let saved = session.wait_saved(timeout).await;
+    session.close().await;
+    saved?;
+    eprintln!("weft: commented on {parsed}");
+    println!("{id}");
+    Ok(())
+}
+
+async fn resolve(
+    url: &str,
+    thread: &str,
+    resolved: bool,
+    name: Option<String>,
+    timeout: Duration,
+) -> Result<(), CliError> {
+    let parsed = DocUrl::parse(url)?;
+    let who = author(&parsed, name);
+    let session = open(url, timeout).await?;
+    let done = comments::set_resolved(session.doc(), thread, resolved, &who, unix_millis() as f64);
+    if let Err(e) = done {
+        session.close().await;
+        return Err(CliError::Io(e.to_string()));
+    }
+    let saved = session.wait_saved(timeout).await;
+    session.close().await;
+    saved?;
+    let verb = if resolved { "resolved" } else { "reopened" };
+    eprintln!("weft: {verb} {thread}");
+    Ok(())
+}
