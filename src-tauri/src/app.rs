@@ -12,7 +12,7 @@ use weft_core::convert::{self, PutMode};
 use weft_core::engine::api::{self, RemoteDoc};
 use weft_core::engine::history::{self, DiffPart, Version};
 use weft_core::engine::{
-    is_view_only, share_links, DocInfo, DocUrl, Library, Session, SessionOptions, ShareLinks,
+    is_comment_only, is_view_only, peek, share_links, DocInfo, DocUrl, Library, Session, SessionOptions, ShareLinks,
 };
 use weft_core::store::{SqliteStore, Store};
 
@@ -37,8 +37,12 @@ pub struct DocEntry {
     pub last_opened: i64,
     /// Edits not yet acknowledged by the server.
     pub unsaved: u64,
-    /// The token in use only allows reading: the editor is read-only.
+    /// The token in use cannot change the body: the editor is read-only.
     pub view_only: bool,
+    /// The token allows commenting (the editor is read-only, comments work).
+    pub comment_only: bool,
+    /// The token's `sub`: the owner of the comments written here ("" if none).
+    pub sub: String,
 }
 
 /// The title of a document nobody has named (the sidebar shows its first
@@ -119,7 +123,8 @@ impl App {
     }
 
     fn to_entry(&self, d: DocInfo, settings: &Settings) -> Result<DocEntry, AppError> {
-        let view_only = is_view_only(&Self::url_of(&d, settings)?);
+        let url = Self::url_of(&d, settings)?;
+        let claims = url.token.as_deref().and_then(peek);
         let untitled = d.title == UNTITLED || d.url.ends_with(&format!("/{}", d.title));
         Ok(DocEntry {
             key: d.key,
@@ -129,7 +134,9 @@ impl App {
             preview: d.preview,
             last_opened: d.last_opened,
             unsaved: d.unsaved,
-            view_only,
+            view_only: is_view_only(&url),
+            comment_only: is_comment_only(&url),
+            sub: claims.and_then(|c| c.sub).unwrap_or_default(),
         })
     }
 

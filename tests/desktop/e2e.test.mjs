@@ -345,6 +345,104 @@ test('a view-only link made in the share dialog opens read-only, and says so', a
   }
 })
 
+// Selects `word` in the editor as a mouse would (the DOM selection; the
+// editor may be read-only), the first time it occurs.
+const selectWord = (app, word) => app.exec(`const root = document.querySelector('.tiptap')
+  const walk = document.createTreeWalker(root, NodeFilter.SHOW_TEXT)
+  for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+    const at = n.data.indexOf(arguments[0])
+    if (at < 0) continue
+    const r = document.createRange(); r.setStart(n, at); r.setEnd(n, at + arguments[0].length)
+    const s = getSelection(); s.removeAllRanges(); s.addRange(r); return true
+  }
+  return false`, word)
+const threadsIn = app => app.exec('return [...document.querySelectorAll("#comments-list .c-thread")].map(t => ({ quote: t.querySelector(".c-quote").textContent, messages: [...t.querySelectorAll(".c-text")].map(m => m.textContent), resolved: t.classList.contains("resolved") }))')
+
+test('a comment link: comments on a word, cannot edit; the writer sees it, replies and resolves', async () => {
+  const authPort = await freePort()
+  const authData = mkdtempSync(join(tmpdir(), 'weft-e2e-comments-'))
+  const secret = join(authData, 'secret')
+  writeFileSync(secret, 'e2e-secret-that-is-long-enough-0123456789')
+  const authServer = await startServer(authPort, authData, ['--auth-secret-file', secret])
+  try {
+    const token = execFileSync(SERVER, ['--auth-secret-file', secret, 'token', '--doc', '*', '--access', 'write', '--ttl', '1h', '--sub', 'ann']).toString().trim()
+    await ann.click('#open-settings')
+    await ann.exec(`const f = document.querySelector('#settings form')
+      f.elements.serverUrl.value = arguments[0]; f.elements.serverUrl.dispatchEvent(new Event('input'))
+      f.elements.token.value = arguments[1]`, `ws://127.0.0.1:${authPort}`, token)
+    await ann.click('#save-settings')
+    await ann.until(async () => (await ann.text('#message')) === 'Settings saved', 'settings saved')
+    await ann.click('#new-doc')
+    await ann.until(async () => {
+      const url = await ann.exec('const e = document.querySelector("#doc-list li.current .title"); return e && e.title')
+      return url && url.includes(`:${authPort}/`)
+    }, 'a new document on the secured server')
+    await waitEditor(ann)
+    await typeAtEnd(ann, 'The launch moves to Thursday after the review.')
+    await ann.until(async () => (await ann.text('#counts')) === 'Saved on server', 'saved')
+
+    // A writes; the share dialog offers edit, comment and view links.
+    await ann.click('#share')
+    const link = await ann.until(() => ann.exec('const v = document.getElementById("share-comment"); return !v.closest("fieldset").hidden && v.value'), 'the comment link')
+    assert.ok(await ann.exec('return !document.getElementById("share-edit-row").hidden && !document.getElementById("share-view-row").hidden'))
+    await ann.screenshot(SHOTS, 'ann-share-with-comment-link')
+    await ann.click('#share-dialog menu button[value=close]')
+
+    // B opens the comment link: read-only body, "Can comment".
+    await bob.click('#open-link')
+    await bob.exec('document.getElementById("prompt-input").value = arguments[0]', link)
+    await bob.click('#prompt menu button[value=ok]')
+    await bob.until(async () => (await editorText(bob)).includes('Thursday'), 'the document in Bob\'s window')
+    await bob.until(async () => (await bob.text('#view-only')) === 'Can comment', 'the Can comment badge')
+    assert.equal(await bob.exec('return window.__weft.editor.isEditable'), false)
+    await bob.type('.tiptap', 'vandalism').catch(() => {})
+
+    // B comments on a word.
+    assert.ok(await selectWord(bob, 'Thursday'))
+    await bob.click('#comment-add')
+    await bob.until(() => bob.exec('return !document.getElementById("comments-new").hidden'), 'the new-comment box')
+    assert.equal(await bob.text('#comments-new-quote'), 'Thursday')
+    await bob.type('#comments-new-text', 'Can we make it Friday?')
+    await bob.click('#comments-new-send')
+    await bob.until(async () => (await threadsIn(bob)).length === 1, 'Bob\'s thread in his panel')
+    await bob.until(() => bob.exec('return document.querySelector(".tiptap .comment-mark")?.textContent'), 'the highlight in Bob\'s window')
+
+    // A sees the highlight, the count and the thread.
+    await ann.until(() => ann.exec('return document.querySelector(".tiptap .comment-mark")?.textContent === "Thursday"'), 'the highlight in Ann\'s window')
+    await ann.until(async () => (await ann.text('#comments-count')) === '1', 'the count badge')
+    assert.ok(!(await editorText(ann)).includes('vandalism'), 'Bob could not type into the body')
+    // Clicking the highlighted text opens its thread.
+    await ann.click('.tiptap .comment-mark')
+    await ann.until(() => ann.exec('return !document.getElementById("comments-panel").hidden'), 'the panel')
+    const [thread] = await threadsIn(ann)
+    assert.deepEqual(thread, { quote: 'Thursday', messages: ['Can we make it Friday?'], resolved: false })
+    await ann.screenshot(SHOTS, 'ann-comment-thread')
+    await bob.screenshot(SHOTS, 'bob-commenting')
+
+    // A replies, then resolves; B sees both.
+    await ann.type('#comments-list .c-reply textarea', 'Friday works.')
+    await ann.click('#comments-list .c-actions button.primary')
+    await bob.until(async () => (await threadsIn(bob))[0]?.messages.length === 2, 'Ann\'s reply in Bob\'s panel')
+    assert.deepEqual((await threadsIn(bob))[0].messages, ['Can we make it Friday?', 'Friday works.'])
+    await bob.click('#theme-toggle')
+    await bob.until(() => bob.exec('return document.documentElement.dataset.theme === "dark"'), 'dark mode')
+    await bob.screenshot(SHOTS, 'bob-comment-reply-dark')
+    await bob.click('#theme-toggle')
+    await bob.until(() => bob.exec('return document.documentElement.dataset.theme === "light"'), 'light mode')
+    await ann.exec('[...document.querySelectorAll("#comments-list .c-actions button")].find(b => b.textContent === "Resolve").click()')
+    await ann.until(() => ann.exec('return document.getElementById("comments-count").hidden'), 'no open threads')
+    await bob.until(() => bob.exec('return !document.querySelector(".tiptap .comment-mark")'), 'the highlight gone in Bob\'s window')
+    await ann.screenshot(SHOTS, 'ann-comment-resolved')
+    // The body never changed under Bob's keys; the thread is kept, resolved.
+    assert.equal(await editorText(bob), await editorText(ann))
+    await ann.click('#comments-resolved')
+    await ann.until(async () => (await threadsIn(ann))[0]?.resolved === true, 'the resolved thread behind the toggle')
+    await ann.click('#comments-close')
+  } finally {
+    await authServer.stop()
+  }
+})
+
 // Mounting the small filesystem needs root, which CI has.
 test('a server that cannot write says so in the status bar, and saves once it can', { skip: process.getuid?.() !== 0 && !process.env.CI && 'mounting a tmpfs needs root' }, async () => {
   const fullPort = await freePort()

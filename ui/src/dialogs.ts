@@ -27,7 +27,7 @@ export function ask (title: string, value = '', multiline = false): Promise<stri
   })
 }
 
-/** The share dialog: an edit link and a view link for exactly this
+/** The share dialog: edit, comment and view links for exactly this
  * document, minted by its server with the chosen expiry, and a reset. */
 export async function openShare (entry: DocEntry): Promise<void> {
   $('share-title').textContent = entry.untitled ? entry.preview ?? 'Untitled' : entry.title
@@ -38,23 +38,30 @@ export async function openShare (entry: DocEntry): Promise<void> {
 async function mintLinks (entry: DocEntry): Promise<void> {
   $('share-status').textContent = 'Asking the server for links…'
   $('share-edit-row').hidden = true
+  $('share-comment-row').hidden = true
   $('share-view-row').hidden = true
   $('share-note').textContent = ''
   const raw = $<HTMLSelectElement>('share-expiry').value
   const expiresIn = raw ? Number(raw) : null
   try {
     const edit = entry.viewOnly ? null : await platform.invoke<SharedLink>('mint_link', { key: entry.key, access: 'write', expiresIn })
+    // A link never gives more than the token that makes it.
+    const canComment = !entry.viewOnly || entry.commentOnly
+    const comment = canComment ? await platform.invoke<SharedLink>('mint_link', { key: entry.key, access: 'comment', expiresIn }) : null
     const view = await platform.invoke<SharedLink>('mint_link', { key: entry.key, access: 'read', expiresIn })
     $('share-status').textContent = ''
     $<HTMLInputElement>('share-edit').value = edit?.link ?? ''
     $<HTMLInputElement>('share-edit-web').value = edit?.web ?? ''
     $<HTMLInputElement>('share-view').value = view.link
     $<HTMLInputElement>('share-view-web').value = view.web
+    $<HTMLInputElement>('share-comment').value = comment?.link ?? ''
+    $<HTMLInputElement>('share-comment-web').value = comment?.web ?? ''
     $('share-edit-row').hidden = !edit
+    $('share-comment-row').hidden = !comment || view.exp === null
     $('share-view-row').hidden = false
     $('share-note').textContent = view.exp === null
-      ? 'This server has no access control: anyone who can reach it can open and edit with either link.'
-      : `Both links stop working ${new Date(view.exp * 1000).toLocaleString()}, or when you reset them.`
+      ? 'This server has no access control: anyone who can reach it can open and edit with these links.'
+      : `The links stop working ${new Date(view.exp * 1000).toLocaleString()}, or when you reset them.`
   } catch (e) {
     $('share-status').textContent = `Could not make share links. ${forPerson(asError(e), entry.url)}`
   }

@@ -1,5 +1,5 @@
 // The TipTap editor bound to a DocBridge, with its toolbar and find bar.
-import { Editor } from '@tiptap/core'
+import { Editor, type AnyExtension } from '@tiptap/core'
 import StarterKit from '@tiptap/starter-kit'
 import { TaskItem, TaskList } from '@tiptap/extension-list'
 import { Placeholder } from '@tiptap/extensions'
@@ -9,12 +9,12 @@ import { TextSelection } from '@tiptap/pm/state'
 import type { DocSession } from './platform'
 import {
   Bold, Code, Ellipsis, Heading1, Heading2, Heading3, Italic, Keyboard, Link, List, ListOrdered, ListTodo,
-  Minus, Redo2, Search, SquareCode, Strikethrough, TextQuote, Underline, Undo2, createElement, type IconNode
+  MessageSquarePlus, Minus, Redo2, Search, SquareCode, Strikethrough, TextQuote, Underline, Undo2, createElement, type IconNode
 } from 'lucide'
 
 export interface User { name: string, color: string }
 
-export function createEditor (element: HTMLElement, bridge: DocSession, user: User): Editor {
+export function createEditor (element: HTMLElement, bridge: DocSession, user: User, more: AnyExtension[] = []): Editor {
   return new Editor({
     element,
     extensions: [
@@ -24,7 +24,8 @@ export function createEditor (element: HTMLElement, bridge: DocSession, user: Us
       TaskItem.configure({ nested: true }),
       Placeholder.configure({ placeholder: 'Start writing… (Markdown shortcuts work: # , - , 1. , [ ] , > , ```)' }),
       Collaboration.configure({ document: bridge.doc, field: 'default' }),
-      CollaborationCaret.configure({ provider: bridge, user })
+      CollaborationCaret.configure({ provider: bridge, user }),
+      ...more
     ],
     autofocus: true
   })
@@ -80,6 +81,7 @@ export const groups: Command[][] = [
     { icon: Redo2, name: 'Redo', keys: 'Ctrl+Shift+Z', run: e => e.chain().focus().redo().run() }
   ],
   [
+    { icon: MessageSquarePlus, name: 'Comment on the selection', keys: 'Ctrl+Alt+M', run: () => document.dispatchEvent(new CustomEvent('weft-comment')) },
     { icon: Search, name: 'Find in document', keys: 'Ctrl+F', run: () => document.dispatchEvent(new CustomEvent('weft-find')) },
     { icon: Keyboard, name: 'Keyboard shortcuts', keys: 'Ctrl+/', run: () => document.dispatchEvent(new CustomEvent('weft-shortcuts')) }
   ]

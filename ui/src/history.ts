@@ -126,6 +126,7 @@ async function saveNow (): Promise<void> {
 /** Opens or closes the panel. */
 export function toggle (open = $('history').hidden): void {
   if (open && !current()) { say('Open a document to see its history.'); return }
+  if (open && !$('comments-panel').hidden) $('comments-close').click()
   $('history').hidden = !open
   $('app').classList.toggle('with-history', open)
   $('history-toggle').classList.toggle('active', open)

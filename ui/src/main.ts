@@ -11,6 +11,9 @@ import { CONNECTION_CODES, forPerson } from './messages'
 import { platform, type DocSession } from './platform'
 import * as settings from './settings'
 import * as history from './history'
+import * as comments from './comments/panel'
+import { CommentHighlights } from './comments/highlight'
+import { threads as commentThreads } from './comments/model'
 import * as sidebar from './sidebar'
 import { say, showStatus } from './statusbar'
 import { asError, type Status } from './types'
@@ -24,6 +27,7 @@ async function closeCurrent () {
   document.body.classList.add('no-doc')
   $('empty').hidden = false
   await flushPreview(c.entry.key)
+  comments.detach()
   c.untoolbar()
   c.editor.destroy()
   await c.bridge.close()
@@ -45,11 +49,16 @@ function renderAvatars (bridge: DocSession) {
   }
 }
 
-// A view-only document: the editor refuses input and the header says so.
-function setViewOnly (on: boolean) {
+// A view-only document: the editor refuses input and the header says so
+// (with a comment link, comments still work).
+function setViewOnly (on: boolean, commentOnly = false) {
   current?.editor.setEditable(!on)
-  $('view-only').hidden = !on
+  const badge = $('view-only')
+  badge.hidden = !on
+  badge.textContent = commentOnly ? 'Can comment' : 'View only'
+  badge.title = commentOnly ? 'Your link lets you comment but not edit' : 'Your link only allows reading'
   $('main').classList.toggle('read-only', on)
+  $('main').classList.toggle('comment-only', on && commentOnly)
 }
 
 // ---- the shared title: `meta.title` inside the document ----
@@ -124,6 +133,7 @@ async function openDoc (entry: DocEntry) {
   }
   bridge.onError = e => {
     // The server refused an edit: this link only allows reading.
+    if (e.code === 'denied' && entry.commentOnly) { say('Your link lets you comment but not edit: that change is not saved.', true); return }
     if (e.code === 'denied') { setViewOnly(true); say('This link is view-only: your changes are not saved.', true); return }
     say(forPerson(e, entry.url), true, CONNECTION_CODES.has(e.code) ? 'connection' : '')
   }
@@ -136,10 +146,13 @@ async function openDoc (entry: DocEntry) {
   $('empty').hidden = true
   document.body.classList.remove('no-doc')
   const me = settings.current()
-  const editor = createEditor($('editor'), bridge, { name: me.name, color: me.color })
+  const highlights = CommentHighlights({ threads: () => commentThreads(bridge.doc), active: comments.activeThread })
+  const editor = createEditor($('editor'), bridge, { name: me.name, color: me.color }, [highlights])
   const untoolbar = renderToolbar($('toolbar'), editor)
   current = { entry, bridge, editor, untoolbar }
-  setViewOnly(entry.viewOnly)
+  setViewOnly(entry.viewOnly, entry.commentOnly)
+  const author = () => { const s = settings.current(); return { name: s.name, color: s.color, sub: entry.sub ?? '' } }
+  comments.attach(bridge.doc, editor, author, !entry.viewOnly || entry.commentOnly)
   // Typing names an untitled document in the sidebar (its first line).
   editor.on('update', () => { if (!sharedTitle(bridge)) showTitle(bridge, editor) })
   bridge.awareness.on('change', () => renderAvatars(bridge))
@@ -225,6 +238,8 @@ settings.wire(s => current?.editor.commands.updateUser({ name: s.name, color: s.
 wireShareCopy()
 history.wire(() => current?.entry)
 wireShare(() => current?.entry)
+comments.wire()
+document.addEventListener('weft-comment', comments.startThread)
 const find = wireFind(() => current?.editor)
 $('new-doc').addEventListener('click', newDoc)
 $('start-new').addEventListener('click', newDoc)
@@ -240,6 +255,7 @@ document.addEventListener('keydown', e => {
   if (!(e.ctrlKey || e.metaKey)) return
   const key = e.key.toLowerCase()
   if (e.altKey && key === 'h') { e.preventDefault(); history.toggle(); return }
+  if (e.altKey && key === 'm') { e.preventDefault(); comments.startThread(); return }
   const action = key === '/' ? openShortcuts : key === 'f' ? find.open : key === 'n' ? newDoc : null
   if (action) { e.preventDefault(); action() }
 })

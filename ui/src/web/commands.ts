@@ -34,7 +34,7 @@ function tokenFor (id: string): string | null {
 }
 
 /** The unverified claims of a token: only to decide what the UI offers. */
-function claims (token: string | null): { access?: string } | null {
+function claims (token: string | null): { access?: string, sub?: string } | null {
   try {
     const payload = token?.split('.')[1]
     return payload ? JSON.parse(atob(payload.replace(/-/g, '+').replace(/_/g, '/'))) : null
@@ -50,10 +50,11 @@ function newId (): string {
 
 function entryFor (id: string, title?: string | null): DocEntry {
   const known = local.docs()[id]
-  const viewOnly = claims(local.token(id))?.access === 'read'
-  const base: DocEntry = known ?? { key: id, url: `${location.origin}/d/${id}`, title: 'Untitled', untitled: true, preview: null, lastOpened: 0, unsaved: 0, viewOnly }
+  const c = claims(local.token(id))
+  const access = { viewOnly: c?.access === 'read' || c?.access === 'comment', commentOnly: c?.access === 'comment', sub: c?.sub ?? '' }
+  const base: DocEntry = known ?? { key: id, url: `${location.origin}/d/${id}`, title: 'Untitled', untitled: true, preview: null, lastOpened: 0, unsaved: 0, ...access }
   const named = title ? { title, untitled: false } : {}
-  return local.saveDoc({ ...base, ...named, viewOnly, lastOpened: Date.now() })
+  return local.saveDoc({ ...base, ...named, ...access, lastOpened: Date.now() })
 }
 
 /** A link to a document on this server: `https://host/d/<id>#token=…`, a
