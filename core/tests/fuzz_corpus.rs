@@ -4,7 +4,9 @@
 use std::path::Path;
 
 fn replay(corpus: &str, run: fn(&[u8])) -> usize {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus").join(corpus);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/corpus")
+        .join(corpus);
     let mut n = 0;
     for entry in std::fs::read_dir(&dir).expect("fuzz corpus") {
         run(&std::fs::read(entry.unwrap().path()).unwrap());

@@ -12,7 +12,8 @@ use weft_core::convert::{self, PutMode};
 use weft_core::engine::api::{self, RemoteDoc};
 use weft_core::engine::history::{self, DiffPart, Version};
 use weft_core::engine::{
-    is_comment_only, is_view_only, peek, share_links, DocInfo, DocUrl, Library, Session, SessionOptions, ShareLinks,
+    is_comment_only, is_view_only, peek, share_links, DocInfo, DocUrl, Library, Session,
+    SessionOptions, ShareLinks,
 };
 use weft_core::store::{SqliteStore, Store};
 
