@@ -171,6 +171,64 @@ test('#token= links: the token opens the doc and never reaches the log; a view-o
   }
 })
 
+test('a comment link in the browser: read-only body, a comment on a word the writer sees; body changes refused', async () => {
+  const dir = tempDir('comment')
+  const secret = join(dir, 'secret')
+  writeFileSync(secret, 'a-test-secret-of-at-least-32-bytes-long!!')
+  const server = await startServer({ port: await freePort(), dataDir: join(dir, 'data'), args: ['--auth-secret-file', secret] })
+  const write = await token(secret, 'review', 'write')
+  const comment = await token(secret, 'review', 'comment')
+  const page = await newPage(browser)
+  const reviewer = await browser.createBrowserContext()
+  const view = await newPage(reviewer)
+  try {
+    await page.goto(`${server.origin}/d/review#token=${write}`)
+    await introduce(page, 'Writer')
+    await editorReady(page)
+    await page.keyboard.type('Ship the beta in March')
+    await until(async () => (await serverText(server, 'review', write)).includes('March'), 'the text on the server')
+
+    await view.goto(`${server.origin}/d/review#token=${comment}`)
+    await introduce(view, 'Reviewer')
+    await view.waitForFunction(() => document.querySelector('#editor .tiptap')?.innerText.includes('March'), { timeout: 15000 })
+    assert.equal(await view.$eval('#view-only', el => el.textContent), 'Can comment')
+    assert.equal(await view.$eval('#editor .tiptap', el => el.getAttribute('contenteditable')), 'false')
+    // A double-click selects the word, as anywhere; Ctrl+Alt+M comments on it.
+    const box = await view.evaluate(() => {
+      const t = document.querySelector('#editor .tiptap p').firstChild
+      const r = document.createRange(); r.setStart(t, t.data.indexOf('March')); r.setEnd(t, t.data.indexOf('March') + 2)
+      const b = r.getBoundingClientRect(); return { x: b.x + b.width / 2, y: b.y + b.height / 2 }
+    })
+    await view.mouse.click(box.x, box.y, { clickCount: 2 })
+    await view.keyboard.down('Control'); await view.keyboard.down('Alt'); await view.keyboard.press('m')
+    await view.keyboard.up('Alt'); await view.keyboard.up('Control')
+    await view.waitForSelector('#comments-new:not([hidden])')
+    assert.equal(await view.$eval('#comments-new-quote', el => el.textContent), 'March')
+    await view.keyboard.type('April is safer')
+    await view.keyboard.press('Enter')
+
+    // The writer sees it highlighted, with the count; the server lists it.
+    await page.waitForFunction(() => document.querySelector('#editor .comment-mark')?.textContent === 'March', { timeout: 15000 })
+    assert.equal(await page.$eval('#comments-count', el => el.textContent), '1')
+    const listed = await (await fetch(`${server.origin}/api/v1/docs/review/comments`, { headers: { Authorization: `Bearer ${write}` } })).json()
+    assert.deepEqual(listed.threads.map(t => [t.anchored, t.owner, t.messages[0].text, t.messages[0].author]), [['March', 'web-comment', 'April is safer', 'Reviewer']])
+    await page.click('#comments-toggle')
+    await page.waitForSelector('#comments-list .c-thread')
+    await page.screenshot({ path: join(root, 'target', 'e2e-screenshots', 'web-writer-sees-comment.png') })
+    await view.screenshot({ path: join(root, 'target', 'e2e-screenshots', 'web-reviewer-commented.png') })
+
+    // Behind the editor's back, the body: refused, and said so.
+    await view.evaluate(() => { window.__weft.bridge.doc.getXmlFragment('default').get(0).get(0).insert(0, 'Hijacked ') })
+    await until(() => view.$eval('#message', el => el.textContent === 'Your link lets you comment but not edit: that change is not saved.'), 'the refusal')
+    assert.equal((await serverText(server, 'review', write)).trim(), 'Ship the beta in March')
+    assert.deepEqual(view.errors.filter(e => !/permission|denied/i.test(e)), [])
+  } finally {
+    await reviewer.close()
+    await page.close()
+    await server.stop()
+  }
+})
+
 test('behind the documented nginx config the editor loads, syncs and is acked', async () => {
   const { spawn } = await import('node:child_process')
   const { readFileSync } = await import('node:fs')
