@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use weft_core::comments::{self, Author, Thread};
 use weft_core::engine::share::peek;
-use weft_core::engine::DocUrl;
+use weft_core::engine::{is_comment_only, is_view_only, DocUrl};
 use weft_core::time::unix_millis;
 
 use super::{io, open, CliError, CommentsCommand};
@@ -67,15 +67,28 @@ fn print(threads: &[Thread], out: &mut dyn Write) -> Result<(), CliError> {
     Ok(())
 }
 
+/// A view-only link cannot comment: say so before waiting for a refusal.
+fn may_comment(url: &DocUrl) -> Result<(), CliError> {
+    if is_view_only(url) && !is_comment_only(url) {
+        return Err(CliError::Io(
+            "this link is view-only: it cannot comment (ask for a comment link)".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Who the caller is: their name, and the token's `sub` as the owner.
 fn author(url: &DocUrl, name: Option<String>) -> Author {
+    let sub = url.token.as_deref().and_then(peek).and_then(|c| c.sub);
     let name = name
         .or_else(|| std::env::var("USER").ok())
+        .or_else(|| std::env::var("LOGNAME").ok())
+        .or_else(|| sub.clone())
         .unwrap_or_else(|| "weft".into());
     Author {
         name,
         color: "#6b7280".into(),
-        sub: url.token.as_deref().and_then(peek).and_then(|c| c.sub),
+        sub,
     }
 }
 
@@ -87,6 +100,7 @@ pub async fn add(
     timeout: Duration,
 ) -> Result<(), CliError> {
     let parsed = DocUrl::parse(url)?;
+    may_comment(&parsed)?;
     let who = author(&parsed, name);
     let session = open(url, timeout).await?;
     let now = unix_millis() as f64;
@@ -117,6 +131,7 @@ async fn resolve(
     timeout: Duration,
 ) -> Result<(), CliError> {
     let parsed = DocUrl::parse(url)?;
+    may_comment(&parsed)?;
     let who = author(&parsed, name);
     let session = open(url, timeout).await?;
     let done = comments::set_resolved(session.doc(), thread, resolved, &who, unix_millis() as f64);

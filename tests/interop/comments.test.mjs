@@ -167,6 +167,10 @@ test('the CLI comments, lists and resolves through a comment link', async () => 
   assert.match(md.stdout, /Hello brave\[\^c1\] new\[\^c2\] world\[\^c3\]/)
   assert.match(md.stdout, /\[\^c3\]: \(resolved\) \*\*Dan\*\*: A bigger world\?/)
 
+  const reader = await weft(['comment', `${server.url}/${DOC}?token=${mint('read')}`, '--quote', 'world', 'hi'])
+  assert.equal(reader.code, 1)
+  assert.match(reader.stderr, /view-only: it cannot comment/)
+
   const put = await weft(['put', url, '-'])
   assert.notEqual(put.code, 0)
   assert.match(put.stderr, /can comment .* but not change the document/)

@@ -68,8 +68,8 @@ pub enum EngineError {
         /// The server's `{"error": {"message"}}`, or the body's text.
         message: String,
     },
-    /// The server refused a change (read-only access).
-    #[error("the server refused a change: {0}")]
+    /// The server refused a change (read-only or comment access).
+    #[error("the server refused the change: {0}")]
     Denied(String),
     /// The server sent something that is not y-protocols, or an update
     /// from this device did not decode.

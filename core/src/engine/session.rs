@@ -259,6 +259,10 @@ impl Session {
         self.wait_synced(timeout).await?;
         let mut counts = self.inner.counts.subscribe();
         loop {
+            // Refused outright (permission-denied): no ack will come.
+            if let Some(EngineError::Denied(why)) = self.last_error() {
+                return Err(EngineError::Denied(why));
+            }
             if self.inner.acks.load(Ordering::SeqCst) {
                 if counts.borrow_and_update().pending == 0 {
                     return Ok(());
