@@ -247,8 +247,15 @@ impl Check<'_> {
         self.sv.get(&id.client) > id.clock
     }
 
-    /// The update's struct holding `id`, if it has one.
+    /// The update's struct holding `id`, if it has one and the document
+    /// does not: yrs skips what it has already, so an id the document holds
+    /// is where the document says, whatever the update claims (found by
+    /// the fuzzer: a resent body struct made its deletion look like the
+    /// update's own).
     fn find(&self, id: &ID) -> Option<usize> {
+        if self.in_doc(id) {
+            return None;
+        }
         let v = self.by_client.get(&id.client)?;
         let at = v.partition_point(|(clock, _)| *clock <= id.clock);
         let (_, i) = *v.get(at.checked_sub(1)?)?;
@@ -257,18 +264,24 @@ impl Check<'_> {
     }
 
     /// Every client the update writes new clocks for must be new here, or
-    /// have last written inside `comments`; and its new clocks must follow
-    /// on from what the document has (a gap would wait as a pending update,
-    /// which cannot be checked, and yrs mishandles some: the fuzzer found a
-    /// GC range after a gap that panics while integrating).
+    /// have last written inside `comments`; and its clocks must run on from
+    /// what the document has, without gaps or overlaps (a gap would wait as
+    /// a pending update, which cannot be checked, and yrs mishandles some:
+    /// the fuzzer found GC ranges after a gap, and overlapping ones, that
+    /// panic while integrating).
     fn clients(&self) -> Result<(), Refusal> {
         for (client, runs) in &self.by_client {
-            let mut reach = self.sv.get(client);
+            let mut end = None;
             for (clock, i) in runs {
-                if *clock > reach {
-                    return Err(Refusal::Unknown);
+                match end {
+                    None if *clock > self.sv.get(client) => return Err(Refusal::Unknown),
+                    // A client listed twice, overlapping itself (yrs then
+                    // overflows a clock), or a skipped range: not from a
+                    // Yjs client.
+                    Some(end) if *clock != end => return Err(Refusal::Malformed),
+                    _ => {}
                 }
-                reach = reach.max(clock + self.structs[*i].len);
+                end = Some(clock + self.structs[*i].len);
             }
         }
         for s in self.structs {

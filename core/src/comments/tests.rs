@@ -296,6 +296,24 @@ fn a_full_state_step2_from_a_commenter_passes() {
 }
 
 #[test]
+fn resent_body_structs_do_not_cover_body_deletions() {
+    // A whole-state update carries every struct the server has already;
+    // its deletions of body text are still deletions of body text.
+    let (server, _) = setup();
+    let carol = client_of(&server);
+    let frag = convert::fragment(&carol);
+    frag.remove_range(&mut carol.transact_mut(), 0, 1);
+    create(&carol, "Second", "hi", &author("carol"), 3.0).unwrap();
+    let everything = carol
+        .transact()
+        .encode_state_as_update_v1(&StateVector::default());
+    assert_eq!(
+        check(&server, &everything, Some("carol")),
+        Err(Refusal::OutsideComments)
+    );
+}
+
+#[test]
 fn a_commenter_cannot_take_a_writers_client_id() {
     let (server, _) = setup();
     // An update under the server doc's own client id, whose last change was
