@@ -372,8 +372,14 @@ impl Check<'_> {
         let mut walked = vec![i];
         let mut cur = i;
         let found = loop {
-            let item = self.structs[cur].item.as_ref();
-            let Some(item) = item else {
+            let s = &self.structs[cur];
+            let have = self.sv.get(&s.id.client);
+            if s.id.clock < have {
+                // Partly here: yrs integrates the rest next to the last id
+                // the document has, whatever parent the struct names.
+                break self.beside_doc_item(ID::new(s.id.client, have - 1));
+            }
+            let Some(item) = s.item.as_ref() else {
                 break Ok(Loc::Gone);
             };
             let key = || item.parent_sub.clone().map_or(Key::None, Key::Is);

@@ -314,6 +314,59 @@ fn resent_body_structs_do_not_cover_body_deletions() {
 }
 
 #[test]
+fn a_struct_partly_here_lands_where_the_document_says() {
+    // Alice (client 77) last wrote her message's text. A struct under her
+    // client id that starts at her last clock and names a root key of
+    // carol's as its parent: yrs would integrate its new part right after
+    // alice's text, as the new value of her message's `text`.
+    let (server, _) = setup();
+    let alice = Doc::with_client_id(77);
+    apply(
+        &alice,
+        &server
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default()),
+    );
+    let id = threads(&alice)[0].id.clone();
+    let key = message_key(&alice, &id, "alice");
+    let u = change(&alice, |d| {
+        let mut txn = d.transact_mut();
+        let Some(Out::YMap(m)) = messages_of(&txn, &id).get(&txn, &key) else {
+            panic!()
+        };
+        m.insert(&mut txn, "text", "by alice");
+    });
+    apply(&server, &u);
+    let have = server
+        .transact()
+        .state_vector()
+        .get(&yrs::block::ClientID::new(77));
+    let varint = |mut n: u32, out: &mut Vec<u8>| loop {
+        if n < 0x80 {
+            out.push(n as u8);
+            break;
+        }
+        out.push((n as u8 & 0x7f) | 0x80);
+        n >>= 7;
+    };
+    let mut forged = vec![1, 1, 77];
+    varint(have - 1, &mut forged);
+    // A string item, no origins, a parent sub: parent is the root `comments`.
+    forged.push(4 | 0x20);
+    forged.push(1);
+    for s in ["comments", "carol:x", "ab"] {
+        varint(s.len() as u32, &mut forged);
+        forged.extend_from_slice(s.as_bytes());
+    }
+    forged.push(0); // no deletions
+    assert_eq!(
+        check(&server, &forged, Some("carol")),
+        Err(Refusal::NotYours)
+    );
+    assert_eq!(check(&server, &forged, Some("alice")), Ok(()));
+}
+
+#[test]
 fn a_commenter_cannot_take_a_writers_client_id() {
     let (server, _) = setup();
     // An update under the server doc's own client id, whose last change was
