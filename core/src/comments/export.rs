@@ -24,9 +24,9 @@ const END: char = '\u{F0102}';
 /// text; resolved and detached threads are listed too, marked so.
 pub fn markdown(doc: &Doc) -> String {
     let (copy, listed) = marked(doc, false);
-    let mut out = replace_markers(&convert::to_markdown(&copy), |n, closing| match closing {
-        true => format!("[^c{n}]"),
-        false => String::new(),
+    let mut out = replace_markers(&convert::to_markdown(&copy), |n, m| match m {
+        Marker::Open => String::new(),
+        Marker::Close | Marker::Alone => format!("[^c{n}]"),
     });
     if !listed.is_empty() && !out.ends_with("\n\n") {
         out.push('\n');
@@ -55,9 +55,13 @@ pub fn markdown(doc: &Doc) -> String {
 /// after the document, linked both ways.
 pub fn html(doc: &Doc) -> String {
     let (copy, listed) = marked(doc, true);
-    let mut out = replace_markers(&convert::to_html(&copy), |n, closing| match closing {
-        false => format!("<mark id=\"comment-ref-{n}\"><a href=\"#comment-{n}\">"),
-        true => "</a></mark>".to_owned(),
+    let mut out = replace_markers(&convert::to_html(&copy), |n, m| match m {
+        Marker::Open => format!("<mark id=\"comment-ref-{n}\"><a href=\"#comment-{n}\">"),
+        Marker::Close => "</a></mark>".to_owned(),
+        // Across blocks a <mark> cannot close where it opened.
+        Marker::Alone => {
+            format!("<sup id=\"comment-ref-{n}\"><a href=\"#comment-{n}\">{n}</a></sup>")
+        }
     });
     if listed.is_empty() {
         return out;
@@ -119,12 +123,16 @@ fn marked(doc: &Doc, starts: bool) -> (Doc, Vec<Thread>) {
             continue;
         };
         let mut txn = copy.transact_mut();
+        let one_block = match (start.get_offset(&txn), end.get_offset(&txn)) {
+            (Some(a), Some(b)) => a.branch == b.branch,
+            _ => false,
+        };
         // The end first: the start's index does not move with it.
         if let Some(o) = end.get_offset(&txn) {
             let text: yrs::XmlTextRef = o.branch.into();
             text.insert(&mut txn, o.index, &format!("{END}{n}{CLOSE}"));
         }
-        if starts {
+        if starts && one_block {
             if let Some(o) = start.get_offset(&txn) {
                 let text: yrs::XmlTextRef = o.branch.into();
                 text.insert(&mut txn, o.index, &format!("{OPEN}{n}{CLOSE}"));
@@ -146,10 +154,20 @@ fn anchors(doc: &Doc, id: &str) -> Option<(StickyIndex, StickyIndex)> {
     Some((read("start")?, read("end")?))
 }
 
-/// Replaces `OPEN n CLOSE` and `END n CLOSE` with `f(n, false)` and
-/// `f(n, true)`.
-fn replace_markers(s: &str, f: impl Fn(usize, bool) -> String) -> String {
+/// Which marker a thread's number stands at.
+enum Marker {
+    /// Where its text starts.
+    Open,
+    /// Where its text ends, after an `Open`.
+    Close,
+    /// Where its text ends, with no `Open` (the text spans blocks).
+    Alone,
+}
+
+/// Replaces `OPEN n CLOSE` and `END n CLOSE` with what `f` makes of them.
+fn replace_markers(s: &str, f: impl Fn(usize, Marker) -> String) -> String {
     let mut out = String::with_capacity(s.len());
+    let mut opened = std::collections::HashSet::new();
     let mut rest = s;
     while let Some(at) = rest.find([OPEN, END]) {
         out.push_str(&rest[..at]);
@@ -160,7 +178,15 @@ fn replace_markers(s: &str, f: impl Fn(usize, bool) -> String) -> String {
             continue;
         };
         let n = after[..stop].parse().unwrap_or(0);
-        out.push_str(&f(n, closing));
+        let marker = match closing {
+            false => {
+                opened.insert(n);
+                Marker::Open
+            }
+            true if opened.contains(&n) => Marker::Close,
+            true => Marker::Alone,
+        };
+        out.push_str(&f(n, marker));
         rest = &after[stop + CLOSE.len_utf8()..];
     }
     out.push_str(rest);

@@ -443,38 +443,52 @@ fn resolve<T: ReadTxn>(
     runs: &[Run],
     kind: OffsetKind,
 ) -> (Option<usize>, String) {
-    let (Some(a), Some(b)) = (start.get_offset(txn), end.get_offset(txn)) else {
+    let at = |s: &StickyIndex| {
+        let o = s.get_offset(txn)?;
+        let run = runs.iter().find(|r| {
+            let branch: &yrs::branch::Branch = r.text.as_ref();
+            *branch == *o.branch
+        })?;
+        Some((run, run.base + char_at(&run.chars, o.index, kind)))
+    };
+    let (Some((first, from)), Some((_, to))) = (at(start), at(end)) else {
         return (None, String::new());
     };
-    if a.branch != b.branch || a.index >= b.index {
+    if from >= to {
         return (None, String::new());
     }
-    let Some(run) = runs.iter().find(|r| {
-        let branch: &yrs::branch::Branch = r.text.as_ref();
-        *branch == *a.branch
-    }) else {
-        return (None, String::new());
-    };
-    let char_at = |units_in: u32| {
-        let mut used = 0;
-        run.chars
-            .char_indices()
-            .take_while(|(_, c)| {
-                let step = match kind {
-                    OffsetKind::Bytes => c.len_utf8(),
-                    OffsetKind::Utf16 => c.len_utf16(),
-                } as u32;
-                let keep = used + step <= units_in;
-                if keep {
-                    used += step;
-                }
-                keep
-            })
-            .count()
-    };
-    let (from, to) = (char_at(a.index), char_at(b.index));
-    let text: String = run.chars.chars().skip(from).take(to - from).collect();
-    (Some(run.base + from), text)
+    // The text between, blocks joined by newlines as `at` counts them.
+    let mut text = String::new();
+    for run in runs.iter().skip_while(|r| !std::ptr::eq(*r, first)) {
+        if run.base >= to {
+            break;
+        }
+        if run.base > from && !text.is_empty() {
+            text.push('\n');
+        }
+        let skip = from.saturating_sub(run.base);
+        let take = to - run.base.max(from);
+        text.extend(run.chars.chars().skip(skip).take(take));
+    }
+    (Some(from), text)
+}
+
+/// How many characters of `s` lie within its first `units` offset units.
+fn char_at(s: &str, units: u32, kind: OffsetKind) -> usize {
+    let mut used = 0;
+    s.chars()
+        .take_while(|c| {
+            let step = match kind {
+                OffsetKind::Bytes => c.len_utf8(),
+                OffsetKind::Utf16 => c.len_utf16(),
+            } as u32;
+            let keep = used + step <= units;
+            if keep {
+                used += step;
+            }
+            keep
+        })
+        .count()
 }
 
 #[cfg(test)]

@@ -4,9 +4,10 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use yrs::types::ToJson;
 use yrs::updates::decoder::Decode;
+use yrs::updates::encoder::Encode;
 use yrs::{
-    Any, Array, Doc, GetString, Map, MapPrelim, Out, ReadTxn, StateVector, Text, Transact, Update,
-    WriteTxn, XmlFragment, XmlTextPrelim,
+    Any, Array, Assoc, Doc, GetString, IndexedSequence, Map, MapPrelim, Out, ReadTxn, StateVector,
+    Text, Transact, Update, WriteTxn, XmlFragment, XmlTextPrelim,
 };
 
 use super::access::{check, Refusal};
@@ -105,6 +106,54 @@ fn threads_read_back_in_order_with_their_anchor() {
     let texts: Vec<_> = t.messages.iter().map(|m| m.text.as_str()).collect();
     assert_eq!(texts, ["Why brave?", "Because."]);
     assert_eq!(t.messages[1].owner, "bob");
+}
+
+#[test]
+fn an_anchor_may_span_paragraphs() {
+    let (server, _) = setup();
+    let frag = convert::fragment(&server);
+    let (start, end) = {
+        let txn = server.transact();
+        let text_of = |i: u32| match frag.get(&txn, i) {
+            Some(yrs::XmlOut::Element(p)) => match p.get(&txn, 0) {
+                Some(yrs::XmlOut::Text(t)) => t,
+                _ => panic!(),
+            },
+            _ => panic!(),
+        };
+        (
+            text_of(0).sticky_index(&txn, 16, Assoc::After).unwrap(),
+            text_of(1).sticky_index(&txn, 6, Assoc::Before).unwrap(),
+        )
+    };
+    {
+        let mut txn = server.transact_mut();
+        let t = txn.get_or_insert_map(ROOT).insert(
+            &mut txn,
+            "bob:span",
+            MapPrelim::from([
+                ("start", Any::Buffer(start.encode_v1().into())),
+                ("end", Any::Buffer(end.encode_v1().into())),
+                ("quote", Any::from("world Second")),
+            ]),
+        );
+        t.insert(&mut txn, MESSAGES, MapPrelim::default());
+    }
+    let t = threads(&server)
+        .into_iter()
+        .find(|t| t.id == "bob:span")
+        .unwrap();
+    assert_eq!(t.anchored, "world\nSecond");
+    assert!(!t.detached);
+    let md = export::markdown(&server);
+    assert!(md.contains("Second[^c2] paragraph"), "{md}");
+    let html = export::html(&server);
+    assert!(
+        html.contains(
+            "Second<sup id=\"comment-ref-2\"><a href=\"#comment-2\">2</a></sup> paragraph"
+        ),
+        "{html}"
+    );
 }
 
 #[test]
