@@ -163,14 +163,37 @@ fn comment_seed() -> Vec<Vec<u8>> {
     vec![all]
 }
 
+/// Everything outside `comments` as the document would sync it: roots
+/// that hold something (yrs may register an empty root while reading an
+/// update it then skips; that syncs nowhere and changes nothing).
 fn outside_comments(doc: &yrs::Doc) -> String {
-    let mut md = crate::convert::to_markdown(doc);
-    md.push_str(&crate::title::read(&doc.transact()).unwrap_or_default());
-    let txn = doc.transact();
-    let mut roots: Vec<String> = txn.root_refs().map(|(n, _)| n.to_owned()).collect();
-    roots.sort();
-    md.push_str(&roots.join(","));
-    md
+    use yrs::types::ToJson;
+    use yrs::GetString;
+    let state = doc
+        .transact()
+        .encode_state_as_update_v1(&yrs::StateVector::default());
+    let copy = yrs::Doc::new();
+    if let Ok(u) = yrs::Update::decode_v1(&state) {
+        let _ = copy.transact_mut().apply_update(u);
+    }
+    let txn = copy.transact();
+    let mut parts: Vec<String> = txn
+        .root_refs()
+        .filter(|(name, _)| *name != crate::comments::ROOT)
+        .map(|(name, v)| {
+            let shown = match v {
+                yrs::Out::YXmlFragment(f) => f.get_string(&txn),
+                yrs::Out::YMap(m) => format!("{:?}", m.to_json(&txn)),
+                yrs::Out::YText(t) => t.get_string(&txn),
+                yrs::Out::YArray(a) => format!("{:?}", a.to_json(&txn)),
+                other => format!("{other:?}"),
+            };
+            format!("{name}={shown}")
+        })
+        .filter(|p| !p.ends_with('=') && !p.ends_with("={}") && !p.ends_with("=[]"))
+        .collect();
+    parts.sort();
+    parts.join("\n")
 }
 
 fn alices_messages(doc: &yrs::Doc) -> Vec<(String, String)> {
