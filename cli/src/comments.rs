@@ -99,26 +99,12 @@ pub async fn add(
     name: Option<String>,
     timeout: Duration,
 ) -> Result<(), CliError> {
-    let parsed = DocUrl::parse(url)?;
-    may_comment(&parsed)?;
-    let who = author(&parsed, name);
-    let session = open(url, timeout).await?;
-    let now = unix_millis() as f64;
-    let made = match &to {
-        To::Quote(q) => comments::create(session.doc(), q, message, &who, now),
-        To::Thread(t) => comments::reply(session.doc(), t, message, &who, now).map(|()| t.clone()),
-    };
-    let id = match made {
-        Ok(id) => id,
-        Err(e) => {
-            session.close().await;
-            return Err(CliError::Io(e.to_string()));
-        }
-    };
-    let saved = session.wait_saved(timeout).await;
-    session.close().await;
-    saved?;
-    eprintln!("weft: commented on {parsed}");
+    let id = change(url, name, timeout, |doc, who, now| match &to {
+        To::Quote(q) => comments::create(doc, q, message, who, now),
+        To::Thread(t) => comments::reply(doc, t, message, who, now).map(|()| t.clone()),
+    })
+    .await?;
+    eprintln!("weft: commented on {}", DocUrl::parse(url)?);
     println!("{id}");
     Ok(())
 }
@@ -130,19 +116,32 @@ async fn resolve(
     name: Option<String>,
     timeout: Duration,
 ) -> Result<(), CliError> {
+    change(url, name, timeout, |doc, who, now| {
+        comments::set_resolved(doc, thread, resolved, who, now)
+    })
+    .await?;
+    let verb = if resolved { "resolved" } else { "reopened" };
+    eprintln!("weft: {verb} {thread}");
+    Ok(())
+}
+
+/// Opens the document, makes one comment change as the caller, and waits
+/// until the server has stored it.
+async fn change<T>(
+    url: &str,
+    name: Option<String>,
+    timeout: Duration,
+    f: impl FnOnce(&yrs::Doc, &Author, f64) -> Result<T, comments::CommentError>,
+) -> Result<T, CliError> {
     let parsed = DocUrl::parse(url)?;
     may_comment(&parsed)?;
     let who = author(&parsed, name);
     let session = open(url, timeout).await?;
-    let done = comments::set_resolved(session.doc(), thread, resolved, &who, unix_millis() as f64);
-    if let Err(e) = done {
-        session.close().await;
-        return Err(CliError::Io(e.to_string()));
-    }
-    let saved = session.wait_saved(timeout).await;
+    let done = f(session.doc(), &who, unix_millis() as f64);
+    let saved = match done {
+        Ok(_) => session.wait_saved(timeout).await.map_err(CliError::from),
+        Err(ref e) => Err(CliError::Io(e.to_string())),
+    };
     session.close().await;
-    saved?;
-    let verb = if resolved { "resolved" } else { "reopened" };
-    eprintln!("weft: {verb} {thread}");
-    Ok(())
+    saved.and(done.map_err(|e| CliError::Io(e.to_string())))
 }

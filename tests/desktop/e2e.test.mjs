@@ -292,27 +292,34 @@ test('the toolbar stays on one row with the rest in a menu, and Ctrl+/ lists the
   await ann.cmd('POST', '/window/rect', { width: 1400, height: 900 })
 })
 
-test('a view-only link made in the share dialog opens read-only, and says so', async () => {
+// A server that needs tokens, and `app` pointed at it with a write token
+// (for `sub`) in Settings, on a new document there. Resolves with what the
+// test needs; stop() it in a finally.
+async function securedServer (app, sub, name) {
   const authPort = await freePort()
-  const authData = mkdtempSync(join(tmpdir(), 'weft-e2e-auth-'))
+  const authData = mkdtempSync(join(tmpdir(), `weft-e2e-${name}-`))
   const secret = join(authData, 'secret')
   writeFileSync(secret, 'e2e-secret-that-is-long-enough-0123456789')
-  const authServer = await startServer(authPort, authData, ['--auth-secret-file', secret])
+  const server = await startServer(authPort, authData, ['--auth-secret-file', secret])
+  const token = execFileSync(SERVER, ['--auth-secret-file', secret, 'token', '--doc', '*', '--access', 'write', '--ttl', '1h', ...(sub ? ['--sub', sub] : [])]).toString().trim()
+  await app.click('#open-settings')
+  await app.exec(`const f = document.querySelector('#settings form')
+    f.elements.serverUrl.value = arguments[0]; f.elements.serverUrl.dispatchEvent(new Event('input'))
+    f.elements.token.value = arguments[1]`, `ws://127.0.0.1:${authPort}`, token)
+  await app.click('#save-settings')
+  await app.until(async () => (await app.text('#message')) === 'Settings saved', 'settings saved')
+  await app.click('#new-doc')
+  await app.until(async () => {
+    const url = await app.exec('const e = document.querySelector("#doc-list li.current .title"); return e && e.title')
+    return url && url.includes(`:${authPort}/`)
+  }, 'a new document on the secured server')
+  await waitEditor(app)
+  return server
+}
+
+test('a view-only link made in the share dialog opens read-only, and says so', async () => {
+  const authServer = await securedServer(ann, null, 'auth')
   try {
-    const token = execFileSync(SERVER, ['--auth-secret-file', secret, 'token', '--doc', '*', '--access', 'write', '--ttl', '1h']).toString().trim()
-    // Ann points her app at the secured server, with her token, in Settings.
-    await ann.click('#open-settings')
-    await ann.exec(`const f = document.querySelector('#settings form')
-      f.elements.serverUrl.value = arguments[0]; f.elements.serverUrl.dispatchEvent(new Event('input'))
-      f.elements.token.value = arguments[1]`, `ws://127.0.0.1:${authPort}`, token)
-    await ann.click('#save-settings')
-    await ann.until(async () => (await ann.text('#message')) === 'Settings saved', 'settings saved')
-    await ann.click('#new-doc')
-    await ann.until(async () => {
-      const url = await ann.exec('const e = document.querySelector("#doc-list li.current .title"); return e && e.title')
-      return url && url.includes(`:${authPort}/`)
-    }, 'a new document on the secured server')
-    await waitEditor(ann)
     await typeAtEnd(ann, 'Plans for viewers')
     await ann.until(async () => (await ann.text('#counts')) === 'Saved on server', 'saved with the token')
     assert.equal(await ann.exec('return document.getElementById("view-only").hidden'), true)
@@ -359,25 +366,8 @@ const selectWord = (app, word) => app.exec(`const root = document.querySelector(
 const threadsIn = app => app.exec('return [...document.querySelectorAll("#comments-list .c-thread")].map(t => ({ quote: t.querySelector(".c-quote").textContent, messages: [...t.querySelectorAll(".c-text")].map(m => m.textContent), resolved: t.classList.contains("resolved") }))')
 
 test('a comment link: comments on a word, cannot edit; the writer sees it, replies and resolves', async () => {
-  const authPort = await freePort()
-  const authData = mkdtempSync(join(tmpdir(), 'weft-e2e-comments-'))
-  const secret = join(authData, 'secret')
-  writeFileSync(secret, 'e2e-secret-that-is-long-enough-0123456789')
-  const authServer = await startServer(authPort, authData, ['--auth-secret-file', secret])
+  const authServer = await securedServer(ann, 'ann', 'comments')
   try {
-    const token = execFileSync(SERVER, ['--auth-secret-file', secret, 'token', '--doc', '*', '--access', 'write', '--ttl', '1h', '--sub', 'ann']).toString().trim()
-    await ann.click('#open-settings')
-    await ann.exec(`const f = document.querySelector('#settings form')
-      f.elements.serverUrl.value = arguments[0]; f.elements.serverUrl.dispatchEvent(new Event('input'))
-      f.elements.token.value = arguments[1]`, `ws://127.0.0.1:${authPort}`, token)
-    await ann.click('#save-settings')
-    await ann.until(async () => (await ann.text('#message')) === 'Settings saved', 'settings saved')
-    await ann.click('#new-doc')
-    await ann.until(async () => {
-      const url = await ann.exec('const e = document.querySelector("#doc-list li.current .title"); return e && e.title')
-      return url && url.includes(`:${authPort}/`)
-    }, 'a new document on the secured server')
-    await waitEditor(ann)
     await typeAtEnd(ann, 'The launch moves to Thursday after the review.')
     await ann.until(async () => (await ann.text('#counts')) === 'Saved on server', 'saved')
 

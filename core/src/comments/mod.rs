@@ -165,14 +165,7 @@ pub fn create(
     );
     thread.insert(&mut txn, MESSAGES, MapPrelim::default());
     thread.insert(&mut txn, RESOLUTION, ArrayPrelim::default());
-    add_message(
-        &mut txn,
-        &thread,
-        text,
-        author,
-        now_ms,
-        doc.client_id().get(),
-    );
+    add_message(&mut txn, &thread, text, author, now_ms);
     Ok(id)
 }
 
@@ -189,14 +182,7 @@ pub fn reply(
     }
     let mut txn = doc.transact_mut();
     let thread = thread_map(&txn, id)?;
-    add_message(
-        &mut txn,
-        &thread,
-        text,
-        author,
-        now_ms,
-        doc.client_id().get(),
-    );
+    add_message(&mut txn, &thread, text, author, now_ms);
     Ok(())
 }
 
@@ -240,8 +226,8 @@ fn add_message(
     text: &str,
     author: &Author,
     now_ms: f64,
-    client: u64,
 ) {
+    let client = txn.doc().client_id().get();
     let messages = match thread.get(txn, MESSAGES) {
         Some(Out::YMap(m)) => m,
         _ => thread.insert(txn, MESSAGES, MapPrelim::default()),
