@@ -113,9 +113,16 @@ impl Decoded {
         let mut d = DecoderV1::from(bytes);
         let clients: u32 = d.read_var().ok()?;
         let mut structs = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for _ in 0..clients {
             let count: u32 = d.read_var().ok()?;
             let client = d.read_client().ok()?;
+            // Yjs lists each client once, its structs in clock order; yrs
+            // trusts that, and integrated a repeated client's GC range over
+            // a heading here (found by the fuzzer).
+            if !seen.insert(client) {
+                return None;
+            }
             let mut clock: u32 = d.read_var().ok()?;
             for _ in 0..count {
                 let id = ID::new(client, clock);
