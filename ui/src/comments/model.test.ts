@@ -56,7 +56,7 @@ describe('comment threads in the document', () => {
     expect(t.messages.map(m => [m.author, m.text, m.owner])).toEqual([['Alice', 'Why brave?', 'alice'], ['Bob', 'Because.', 'bob']])
     expect(anchored(doc, id)).toBe('brave')
     model.setResolved(doc, id, true, bob, 3)
-    expect(model.threads(doc)[0].resolved).toBe(true)
+    expect(model.threads(doc)[0]).toMatchObject({ resolved: true, resolvedBy: 'Bob' })
     model.setResolved(doc, id, false, alice, 4)
     expect(model.threads(doc)[0].resolved).toBe(false)
     model.editMessage(doc, id, t.messages[1].id, 'Because it is.', 5)

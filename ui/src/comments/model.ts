@@ -18,6 +18,8 @@ export interface Thread {
   color: string
   created: number
   resolved: boolean
+  /** Who resolved it, when it is. */
+  resolvedBy: string | null
   messages: Message[]
   start: Y.RelativePosition | null
   end: Y.RelativePosition | null
@@ -59,7 +61,7 @@ function readThread (key: string, m: Y.Map<unknown>): Thread {
   }
   messages.sort((a, b) => a.created - b.created || (a.id < b.id ? -1 : 1))
   const log = m.get('resolution')
-  const last = log instanceof Y.Array && log.length > 0 ? log.get(log.length - 1) as { resolved?: boolean } : null
+  const last = log instanceof Y.Array && log.length > 0 ? log.get(log.length - 1) as { resolved?: boolean, by?: string } : null
   const created = m.get('created')
   return {
     id: key,
@@ -69,6 +71,7 @@ function readThread (key: string, m: Y.Map<unknown>): Thread {
     color: str('color'),
     created: typeof created === 'number' ? created : 0,
     resolved: last?.resolved === true,
+    resolvedBy: last?.resolved === true ? last.by ?? null : null,
     messages,
     start: rel('start'),
     end: rel('end')

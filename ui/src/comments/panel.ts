@@ -97,6 +97,7 @@ function threadView (t: model.Thread, detached: boolean): HTMLElement {
   const quote = el('blockquote', { className: 'c-quote', textContent: t.quote, title: detached ? 'The text this was about was deleted' : 'Show in the document' })
   card.append(quote)
   if (detached) card.append(el('p', { className: 'c-note', textContent: 'Its text was deleted.' }))
+  if (t.resolved) card.append(el('p', { className: 'c-note', textContent: t.resolvedBy ? `Resolved by ${t.resolvedBy}` : 'Resolved' }))
   card.append(el('ul', { className: 'c-messages' }, ...t.messages.map(m => messageView(t, m))))
   if (open?.canComment) {
     const area = el('textarea', { className: 'c-input', rows: 1, placeholder: 'Reply…', value: drafts.get(t.id) ?? '' })
