@@ -73,6 +73,7 @@ pub fn check(doc: &Doc, update: &[u8], sub: Option<&str>) -> Result<(), Refusal>
         sub,
     };
     check.clients()?;
+    check.dependencies()?;
     for i in 0..decoded.structs.len() {
         check.insert(i)?;
     }
@@ -268,6 +269,27 @@ impl Check<'_> {
         let (_, i) = *v.get(at.checked_sub(1)?)?;
         let s = &self.structs[i];
         (id.clock < s.id.clock + s.len).then_some(i)
+    }
+
+    /// Every id the update's structs refer to (origins, parents) must be in
+    /// the document or the update: otherwise yrs keeps the update pending,
+    /// where nothing can be checked and where it mishandles some (the
+    /// fuzzer found a resent range with an unknown origin that emptied the
+    /// body).
+    fn dependencies(&self) -> Result<(), Refusal> {
+        let known = |id: &ID| self.in_doc(id) || self.find(id).is_some();
+        for s in self.structs {
+            let Some(item) = &s.item else { continue };
+            let parent = match &item.parent {
+                Parent::Type(pid) => Some(pid),
+                _ => None,
+            };
+            let refs = [item.origin.as_ref(), item.right_origin.as_ref(), parent];
+            if refs.into_iter().flatten().any(|id| !known(id)) {
+                return Err(Refusal::Unknown);
+            }
+        }
+        Ok(())
     }
 
     /// Every client the update writes new clocks for must be new here, or
