@@ -109,7 +109,7 @@ fn every_workload_runs_against_every_server() {
     for svg in ["fanout.svg", "moderate.svg", "idle.svg"] {
         let body = std::fs::read_to_string(out.path().join("bench").join(svg)).unwrap();
         assert!(
-            body.starts_with("<svg") && body.contains("polyline") || body.contains("<rect"),
+            body.starts_with("<svg") && (body.contains("polyline") || body.contains("<rect")),
             "{svg}"
         );
     }

@@ -2,6 +2,7 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
+import { request as httpRequest } from 'node:http'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
@@ -39,8 +40,28 @@ test('stock clients sync with a minted token and cannot without one', async () =
   writer.ydoc.getText('t').insert(0, 'for token holders')
   await until(() => reader.ydoc.getText('t').toString() === 'for token holders', 'the reader sees it')
 
+  // Without a token: the upgrade is answered 401, the client sees its
+  // connection fail, and it never syncs.
   const stranger = provider('secured', {})
-  await new Promise(resolve => setTimeout(resolve, 500))
+  let failed = 0
+  stranger.p.on('connection-error', () => { failed++ })
+  stranger.p.on('connection-close', () => { failed++ })
+  await until(() => failed > 0, 'the stranger\'s connection refused')
   assert.equal(stranger.p.synced, false)
   assert.equal(stranger.ydoc.getText('t').toString(), '')
+  assert.equal(await upgradeStatus(server.url.replace(/^ws/, 'http') + '/secured'), 401)
 })
+
+/** The status a WebSocket upgrade request without a token is answered with. */
+function upgradeStatus (url) {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, {
+      headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==' },
+      agent: false
+    })
+    req.on('response', res => { res.resume(); resolve(res.statusCode) })
+    req.on('upgrade', (res, socket) => { socket.destroy(); resolve(101) })
+    req.on('error', reject)
+    req.end()
+  })
+}

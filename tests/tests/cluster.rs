@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::{anyhow, Result};
 use tempfile::TempDir;
 use weft_e2e::services::{Postgres, Redis};
-use weft_e2e::{http_get, Client, ServerProcess};
+use weft_e2e::{http_get, Client, ServerProcess, WAIT};
 use yrs::sync::{Awareness, Message};
 use yrs::Doc;
 
@@ -534,10 +534,26 @@ async fn nodes_fan_out_through_redis_over_tls() -> Result<()> {
     assert_eq!((code, body.as_str()), (200, "store: ok\nredis: ok\n"));
     drop(ca);
 
-    // Without the trust, the node refuses to start rather than run blind.
+    // Without the trust, the node refuses to start rather than run blind,
+    // and says it is the certificate.
     let dc = tempfile::tempdir()?;
-    let refused = ServerProcess::start(dc.path(), &args).await;
-    assert!(refused.is_err(), "a node trusted an unknown certificate");
+    let refused = tokio::process::Command::new(weft_e2e::server_bin()?)
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dc.path())
+        .args(args)
+        .env_remove("SSL_CERT_FILE")
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(WAIT, refused).await??;
+    assert!(
+        !out.status.success(),
+        "a node trusted an unknown certificate"
+    );
+    let err = String::from_utf8_lossy(&out.stderr).to_lowercase();
+    assert!(
+        err.contains("certificate"),
+        "the refusal does not name the certificate: {err}"
+    );
     Ok(())
 }
 

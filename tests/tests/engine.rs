@@ -143,7 +143,7 @@ async fn the_handshake_sends_only_what_the_server_lacks() -> anyhow::Result<()> 
     let metric = |body: &str, name: &str| -> u64 {
         body.lines()
             .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
-            .unwrap_or(0)
+            .unwrap_or_else(|| panic!("no metric {name} in /metrics"))
     };
     let (_, before) = weft_e2e::http_get(server.addr, "/metrics", &[]).await?;
     let s = session(&url, Some(local.path())).await?;

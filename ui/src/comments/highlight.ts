@@ -43,9 +43,11 @@ export function pointAt (state: EditorState, pos: number): Point | null {
 }
 
 function decorations (state: EditorState, h: Highlights): DecorationSet {
+  const threads = h.threads()
+  if (threads.length === 0) return DecorationSet.empty
   const active = h.active()
   const decos: Decoration[] = []
-  for (const t of h.threads()) {
+  for (const t of threads) {
     if (t.resolved) continue
     const r = rangeOf(state, t)
     if (!r) continue

@@ -120,8 +120,9 @@ function threadView (t: model.Thread, detached: boolean): HTMLElement {
   return card
 }
 
-/** Draws the list again, keeping focus and unsent text. */
-export function render (): void {
+/** Draws the list again, keeping focus and unsent text; `marks` also
+ * redraws the highlights (the editor redraws them itself as text changes). */
+export function render (marks = true): void {
   const { placed, detached } = ordered()
   const openCount = placed.filter(t => !t.resolved).length + detached.filter(t => !t.resolved).length
   const badge = $('comments-count')
@@ -146,7 +147,7 @@ export function render (): void {
     const area = list.parentElement!.querySelector<HTMLTextAreaElement>(`.c-thread[data-thread="${CSS.escape(refocus)}"] .c-reply textarea`)
     if (area) { area.focus(); area.selectionStart = area.selectionEnd = area.value.length }
   }
-  redraw(open.editor)
+  if (marks) redraw(open.editor)
 }
 
 /** Makes `id` the active thread: open the panel, scroll to it and, if asked, to its text. */
@@ -230,15 +231,24 @@ export function attach (doc: Y.Doc, editor: Editor, me: () => model.Author, canC
   const root = doc.getMap(model.ROOT)
   const changed = () => render()
   root.observeDeep(changed)
+  // Typing moves threads (their order, what is detached) but must stay
+  // cheap: with threads, the list follows once typing pauses.
+  let typing: ReturnType<typeof setTimeout> | undefined
+  const typed = () => {
+    if (root.size === 0) return
+    clearTimeout(typing)
+    typing = setTimeout(() => render(false), 300)
+  }
   const clicked = (e: MouseEvent) => {
     const id = (e.target as Element | null)?.closest<HTMLElement>('.comment-mark')?.dataset.thread
     if (id) select(id, false)
   }
   editor.view.dom.addEventListener('click', clicked)
-  editor.on('update', changed)
+  editor.on('update', typed)
   unobserve = () => {
+    clearTimeout(typing)
     root.unobserveDeep(changed)
-    editor.off('update', changed)
+    editor.off('update', typed)
     editor.view.dom.removeEventListener('click', clicked)
   }
   $('comment-add').hidden = !canComment
