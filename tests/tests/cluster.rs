@@ -172,9 +172,11 @@ async fn killing_a_node_under_load_loses_nothing_acked() -> Result<()> {
     for _ in 0..3 {
         writers.push(Client::synced(&format!("{}?ack=1", victim.url("crash"))).await?);
     }
+    let mut sent = vec![0usize; writers.len()];
     for round in 0..150 {
         for (w, cl) in writers.iter_mut().enumerate() {
             cl.insert(&format!("[{w}:{round}]")).await?;
+            sent[w] += 1;
         }
         for cl in writers.iter_mut() {
             cl.drain().await?;
@@ -184,12 +186,25 @@ async fn killing_a_node_under_load_loses_nothing_acked() -> Result<()> {
     for cl in writers.iter_mut() {
         cl.drain().await?;
     }
+    // A last burst nobody has seen acked, so the kill lands mid-stream.
+    for round in 150..200 {
+        for (w, cl) in writers.iter_mut().enumerate() {
+            cl.insert(&format!("[{w}:{round}]")).await?;
+            sent[w] += 1;
+        }
+    }
     // The handshake's step 2 is acked first, then each update in order.
     let durable: Vec<usize> = writers
         .iter()
         .map(|c| c.session.acked().saturating_sub(1) as usize)
         .collect();
     victim.kill9().await?;
+    for (w, (&acked, &sent)) in durable.iter().zip(&sent).enumerate() {
+        assert!(
+            acked < sent,
+            "writer {w}: all {sent} acked before the kill: not mid-stream"
+        );
+    }
 
     let acked = |text: &str| {
         durable
