@@ -9,10 +9,10 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand, ValueEnum};
-use weft_core::convert::{self, PutMode};
 mod comments;
 
+use clap::{Parser, Subcommand, ValueEnum};
+use weft_core::convert::{self, PutMode};
 use weft_core::engine::{
     api, history as versions, DocUrl, EngineError, Event, Session, SessionOptions, Status,
 };
@@ -369,17 +369,16 @@ async fn put(
             .map_err(|e| CliError::Io(format!("{}: {e}", file.display())))?
     };
     let parsed = DocUrl::parse(url)?;
+    // Refused here, before connecting: the server would refuse it anyway.
     if weft_core::engine::is_comment_only(&parsed) {
-        return Err(EngineError::Denied(
+        return Err(CliError::Io(
             "this link can comment (weft comment) but not change the document".into(),
-        )
-        .into());
+        ));
     }
     if weft_core::engine::is_view_only(&parsed) {
-        return Err(EngineError::Denied(
+        return Err(CliError::Io(
             "this link is view-only: it cannot change the document".into(),
-        )
-        .into());
+        ));
     }
     let session = open(url, timeout).await?;
     let frag = convert::fragment(session.doc());

@@ -6,7 +6,7 @@ import { $ } from './dom'
 import { findNext, groups } from './editor'
 import { forPerson } from './messages'
 import { platform } from './platform'
-import { asError } from './types'
+import { asError, mayComment } from './types'
 
 /** Asks for one line (or several) of text; `null` if cancelled. */
 export function ask (title: string, value = '', multiline = false): Promise<string | null> {
@@ -46,8 +46,7 @@ async function mintLinks (entry: DocEntry): Promise<void> {
   try {
     const edit = entry.viewOnly ? null : await platform.invoke<SharedLink>('mint_link', { key: entry.key, access: 'write', expiresIn })
     // A link never gives more than the token that makes it.
-    const canComment = !entry.viewOnly || entry.commentOnly
-    const comment = canComment ? await platform.invoke<SharedLink>('mint_link', { key: entry.key, access: 'comment', expiresIn }) : null
+    const comment = mayComment(entry) ? await platform.invoke<SharedLink>('mint_link', { key: entry.key, access: 'comment', expiresIn }) : null
     const view = await platform.invoke<SharedLink>('mint_link', { key: entry.key, access: 'read', expiresIn })
     $('share-status').textContent = ''
     $<HTMLInputElement>('share-edit').value = edit?.link ?? ''

@@ -16,7 +16,7 @@ import { CommentHighlights } from './comments/highlight'
 import { threads as commentThreads } from './comments/model'
 import * as sidebar from './sidebar'
 import { say, showStatus } from './statusbar'
-import { asError, type Status } from './types'
+import { asError, mayComment, type Status } from './types'
 
 let current: { entry: DocEntry, bridge: DocSession, editor: Editor, untoolbar: () => void } | null = null
 
@@ -152,7 +152,7 @@ async function openDoc (entry: DocEntry) {
   current = { entry, bridge, editor, untoolbar }
   setViewOnly(entry.viewOnly, entry.commentOnly)
   const author = () => { const s = settings.current(); return { name: s.name, color: s.color, sub: entry.sub ?? '' } }
-  comments.attach(bridge.doc, editor, author, !entry.viewOnly || entry.commentOnly)
+  comments.attach(bridge.doc, editor, author, mayComment(entry))
   // Typing names an untitled document in the sidebar (its first line).
   editor.on('update', () => { if (!sharedTitle(bridge)) showTitle(bridge, editor) })
   bridge.awareness.on('change', () => renderAvatars(bridge))

@@ -1,5 +1,9 @@
 // What the shell and both platforms exchange: documents, settings, links.
 export interface DocEntry { key: string, url: string, title: string, untitled: boolean, preview: string | null, lastOpened: number, unsaved: number, viewOnly: boolean, commentOnly: boolean, sub: string }
+/** True if this document's link lets its holder comment (write, or comment access). */
+export function mayComment (entry: DocEntry): boolean {
+  return !entry.viewOnly || entry.commentOnly
+}
 export interface Settings { serverUrl: string, name: string, color: string, tokens: Record<string, string>, theme: string }
 export interface ShareLinks { edit: string | null, view: string | null, note: string }
 export interface RemoteDoc { id: string, title: string | null, created_at: number, updated_at: number, size: number }

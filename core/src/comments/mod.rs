@@ -264,10 +264,7 @@ fn read_thread<T: ReadTxn>(
     texts: &[Run],
     kind: OffsetKind,
 ) -> Thread {
-    let s = |k: &str| match m.get(txn, k) {
-        Some(Out::Any(Any::String(s))) => s.to_string(),
-        _ => String::new(),
-    };
+    let s = |k: &str| string_at(txn, m, k);
     let anchor = |k: &str| match m.get(txn, k) {
         Some(Out::Any(Any::Buffer(b))) => StickyIndex::decode_v1(&b).ok(),
         _ => None,
@@ -311,10 +308,7 @@ fn read_thread<T: ReadTxn>(
 }
 
 fn read_message<T: ReadTxn>(txn: &T, key: &str, m: &MapRef) -> Message {
-    let s = |k: &str| match m.get(txn, k) {
-        Some(Out::Any(Any::String(s))) => s.to_string(),
-        _ => String::new(),
-    };
+    let s = |k: &str| string_at(txn, m, k);
     Message {
         id: key.to_owned(),
         owner: owner_of(key).to_owned(),
@@ -323,6 +317,14 @@ fn read_message<T: ReadTxn>(txn: &T, key: &str, m: &MapRef) -> Message {
         text: s("text"),
         created: number(m.get(txn, "created")).unwrap_or(0.0),
         edited: number(m.get(txn, "edited")),
+    }
+}
+
+/// The string at `k` of map `m`, empty if it is none.
+fn string_at<T: ReadTxn>(txn: &T, m: &MapRef, k: &str) -> String {
+    match m.get(txn, k) {
+        Some(Out::Any(Any::String(s))) => s.to_string(),
+        _ => String::new(),
     }
 }
 

@@ -1,5 +1,6 @@
 //! Comment threads, read over HTTP. They are written through the document
-//! itself (a WebSocket or `POST …/updates`), where comment access is checked.
+//! itself over a WebSocket, where comment access is checked (`POST
+//! …/updates` takes write access only).
 
 use std::sync::Arc;
 
