@@ -65,6 +65,8 @@ test('a browser and the app edit one document: text and named carets both ways',
 
 test('an edit made in the browser with the server down survives a reload and reaches the app when the server is back', async () => {
   await until(() => page.$eval('#counts', el => el.textContent === 'Saved on server'), 'saved')
+  // The page opens offline only once its service worker has kept it.
+  await until(() => page.evaluate(() => !!navigator.serviceWorker.controller), 'the service worker')
   await server.stop()
   await until(() => page.$eval('#status', el => el.textContent === 'Offline'), 'Offline in the browser')
   await page.click('#editor .tiptap')
@@ -74,7 +76,8 @@ test('an edit made in the browser with the server down survives a reload and rea
   await page.reload({ waitUntil: 'domcontentloaded' })
   await until(async () => (await pageText().catch(() => '')).includes('(written offline)'), 'the offline edit after a reload').catch(async e => {
     await page.screenshot({ path: join(SHOTS, 'web-offline-reload-failed.png') })
-    throw e
+    const seen = await page.evaluate(() => `${location.href}: ${document.body?.innerText.slice(0, 300)}`).catch(err => String(err))
+    throw new Error(`${e.message}; the page shows ${seen}`)
   })
   assert.match(await page.$eval('#counts', el => el.textContent), /not yet saved on server/)
   server = await startServer({ port, dataDir })

@@ -104,8 +104,8 @@ test('an edit made offline survives a reload while offline, and reaches the serv
     await editorReady(page)
     await page.keyboard.type('Packed: tent.')
     await until(() => page.$eval('#counts', el => el.textContent === 'Saved on server'), 'saved')
-    // The service worker has the page by now (it fetched it on install).
-    await page.waitForFunction(() => navigator.serviceWorker.controller !== null || navigator.serviceWorker.ready.then(() => true), { timeout: 10000 })
+    // The page opens offline only once its service worker has kept it.
+    await until(() => page.evaluate(() => !!navigator.serviceWorker.controller), 'the service worker')
     await server.stop()
     await until(() => page.$eval('#status', el => el.textContent === 'Offline'), 'Offline')
     await page.keyboard.type(' Stove.')

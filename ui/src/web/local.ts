@@ -1,10 +1,11 @@
 // What the browser keeps per origin, in localStorage: the documents opened
 // here, the settings, each document's token (only for that document), and
-// which documents hold edits the server has not acknowledged yet. The
+// which documents hold edits the server has not acknowledged yet, and
+// edits a closing page could not be sure IndexedDB had (unstored.ts). The
 // documents' contents live in IndexedDB (y-indexeddb, see session.ts).
 import type { DocEntry, Settings } from '../types'
 
-const KEY = { docs: 'weft.docs', settings: 'weft.settings', token: 'weft.token.', unsaved: 'weft.unsaved.' }
+const KEY = { docs: 'weft.docs', settings: 'weft.settings', token: 'weft.token.', unsaved: 'weft.unsaved.', unstored: 'weft.unstored.' }
 
 function read<T> (key: string, fallback: T): T {
   try {
@@ -35,6 +36,7 @@ export function removeDoc (id: string): void {
   write(KEY.docs, all)
   localStorage.removeItem(KEY.token + id)
   localStorage.removeItem(KEY.unsaved + id)
+  localStorage.removeItem(KEY.unstored + id)
 }
 
 /** The settings, or `null` on a first visit. */
@@ -64,4 +66,9 @@ export function hasUnsaved (id: string): boolean {
 export function setUnsaved (id: string, on: boolean): void {
   if (on) localStorage.setItem(KEY.unsaved + id, '1')
   else localStorage.removeItem(KEY.unsaved + id)
+}
+
+/** Where a closing page keeps the edits IndexedDB may lack (see unstored.ts). */
+export function unstoredKey (id: string): string {
+  return KEY.unstored + id
 }

@@ -11,10 +11,15 @@ import type { DocSession } from '../platform'
 import type { AppError, Status } from '../types'
 import * as local from './local'
 import { Acks, isUpdateMessage } from './acks'
+import { Unstored } from './unstored'
 
 /** The ack message's type (docs/PROTOCOL.md, "durable acks"). */
 const MESSAGE_ACK = 100
 const MESSAGE_AUTH = 2
+/** y-indexeddb's object store of updates. */
+const IDB_UPDATES = 'updates'
+/** The origin of edits an earlier page kept (see unstored.ts). */
+const KEPT = Symbol('kept')
 
 /** Where this page's documents sync: the server that served it. */
 export function serverUrl (): string {
@@ -29,6 +34,8 @@ export class WebSession implements DocSession {
   private provider: WebsocketProvider | null = null
   private idb: IndexeddbPersistence | null = null
   private readonly acks: Acks
+  private readonly unstored: Unstored
+  private readonly pagehide = (): void => this.unstored.keep()
   private state: Status = { status: 'connecting', pending: 0 }
 
   /** `closed` runs when the session is closed. */
@@ -37,10 +44,14 @@ export class WebSession implements DocSession {
     // still unsaved: count them as one until an ack covers them.
     this.acks = new Acks(local.hasUnsaved(id) ? 1 : 0)
     this.state.pending = this.acks.pending()
-    this.doc.on('update', (_u: Uint8Array, origin: unknown) => {
+    this.unstored = new Unstored(local.unstoredKey(id), localStorage)
+    this.doc.on('update', (update: Uint8Array, origin: unknown) => {
       if (origin === this.provider || origin === this.idb) return
       this.acks.edited()
       this.saved()
+      // After y-indexeddb's own handler has opened its write.
+      const mark = this.unstored.add(update)
+      setTimeout(() => this.confirmStored(mark), 0)
     })
   }
 
@@ -49,6 +60,7 @@ export class WebSession implements DocSession {
 
   async open (): Promise<void> {
     this.idb = new IndexeddbPersistence(`weft-${this.id}`, this.doc)
+    addEventListener('pagehide', this.pagehide)
     const session = this
     // Counts the update-carrying messages y-websocket sends on each
     // connection, which is what the server's acks count.
@@ -98,6 +110,29 @@ export class WebSession implements DocSession {
     // The local copy and the server's are read at once; the editor starts
     // from the local one (offline, it is all there is).
     await this.idb.whenSynced
+    const kept = this.unstored.kept()
+    try {
+      if (kept) Y.applyUpdate(this.doc, kept, KEPT)
+    } catch (e) {
+      console.warn('edits kept by an earlier page could not be read:', e)
+    }
+    // If they changed nothing, IndexedDB had them after all.
+    this.unstored.forget()
+    // Updates made before IndexedDB opened are in its first write.
+    this.confirmStored(this.unstored.mark())
+  }
+
+  /** Once IndexedDB has written what came before `mark`, stops holding it. */
+  private confirmStored (mark: number): void {
+    const db = this.idb?.db
+    // Not open yet: y-indexeddb stores the whole document when it opens,
+    // and `open` confirms after that.
+    if (!db) return
+    try {
+      db.transaction([IDB_UPDATES], 'readonly').oncomplete = () => this.unstored.stored(mark)
+    } catch {
+      // Closed under us (the document was closed): `close` kept the rest.
+    }
   }
 
   private show (s: Status): void {
@@ -113,6 +148,8 @@ export class WebSession implements DocSession {
 
   async close (): Promise<void> {
     this.closed()
+    removeEventListener('pagehide', this.pagehide)
+    this.unstored.keep()
     this.provider?.destroy()
     await this.idb?.destroy()
     this.awareness.destroy()
