@@ -24,6 +24,9 @@
 //!   and word diff between two states.
 //! - [`comments`]: comment threads under the `comments` root, and the
 //!   check that lets "can comment" access change only those ([`comments::access`]).
+//! - [`deflate`]: permessage-deflate (RFC 7692): the negotiation, the
+//!   frame transcoders, and (feature `ws`) the stream adapter that puts
+//!   them under tungstenite.
 //! - [`title`]: the shared title, `meta.title` inside the document.
 //! - [`backoff`] and [`time`]: the one retry formula and the one clock
 //!   helper everything shares.
@@ -34,6 +37,7 @@ pub mod backoff;
 pub mod client;
 pub mod comments;
 pub mod convert;
+pub mod deflate;
 pub mod doc_id;
 #[cfg(feature = "engine")]
 pub mod engine;

@@ -68,6 +68,14 @@ pub struct Config {
     #[arg(global = true, long, env = "WEFT_MAX_MESSAGE_SIZE", default_value = "16MiB", value_parser = parse_size::<usize>)]
     pub max_message_size: usize,
 
+    /// Do not negotiate permessage-deflate: messages go uncompressed even to clients that offer it.
+    #[arg(global = true, long, env = "WEFT_NO_DEFLATE")]
+    pub no_deflate: bool,
+
+    /// With permessage-deflate, compress messages of this size and more (e.g. 1KiB); smaller ones, like keystrokes, go as they are.
+    #[arg(global = true, long, env = "WEFT_DEFLATE_MIN_SIZE", default_value = "1KiB", value_parser = parse_size::<usize>)]
+    pub deflate_min_size: usize,
+
     /// Frames queued per connection before it counts as too slow and is closed with 1013.
     #[arg(global = true, long, env = "WEFT_SEND_QUEUE", default_value_t = 1024)]
     pub send_queue: usize,

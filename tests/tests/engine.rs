@@ -183,3 +183,49 @@ async fn awareness_goes_both_ways_and_leaves_with_the_session() -> anyhow::Resul
     server.terminate().await?;
     Ok(())
 }
+
+/// The server's counter of connections that agreed permessage-deflate.
+async fn deflate_connections(server: &ServerProcess) -> anyhow::Result<f64> {
+    let (_, m) = weft_e2e::http_get(server.addr, "/metrics", &[]).await?;
+    m.lines()
+        .find_map(|l| l.strip_prefix("weft_deflate_connections_accepted_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("no deflate counter in {m}"))
+}
+
+#[tokio::test]
+async fn the_engine_speaks_permessage_deflate_and_a_large_document_goes_both_ways(
+) -> anyhow::Result<()> {
+    let data = tempfile::tempdir()?;
+    let server = ServerProcess::start(data.path(), &[]).await?;
+    let big = "Text compresses several times over in a first sync. ".repeat(2000);
+    let a = session(&server.url("deflate"), None).await?;
+    a.wait_synced(WAIT).await?;
+    append(&a, &big);
+    a.wait_saved(WAIT).await?;
+    let b = session(&server.url("deflate"), None).await?;
+    b.wait_synced(WAIT).await?;
+    eventually("the large document at the second session", || {
+        text(&b) == big
+    })
+    .await?;
+    append(&b, "and back");
+    eventually("an edit back", || text(&a).ends_with("and back")).await?;
+    assert_eq!(deflate_connections(&server).await?, 2.0);
+    a.close().await;
+    b.close().await;
+    server.terminate().await?;
+
+    // With --no-deflate the same offer is declined and everything still works.
+    let server = ServerProcess::start(data.path(), &["--no-deflate"]).await?;
+    let c = session(&server.url("deflate"), None).await?;
+    c.wait_synced(WAIT).await?;
+    eventually("the document without deflate", || {
+        text(&c).starts_with(&big)
+    })
+    .await?;
+    assert_eq!(deflate_connections(&server).await?, 0.0);
+    c.close().await;
+    server.terminate().await?;
+    Ok(())
+}

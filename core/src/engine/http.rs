@@ -2,7 +2,6 @@
 //! WebSocket; TLS when the URL is `wss`): `POST /share` and the `/api/v1`
 //! document API. hyper's client, one connection per request.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -114,24 +113,7 @@ async fn send(
     let req = req
         .body(Full::new(Bytes::from(data)))
         .map_err(|e| EngineError::BadUrl(e.to_string()))?;
-    let tcp = tokio::net::TcpStream::connect((host.as_str(), port))
-        .await
-        .map_err(EngineError::unreachable)?;
-    if !tls {
-        return exchange(tcp, req).await;
-    }
-    let mut roots = tokio_rustls::rustls::RootCertStore::empty();
-    // Honours SSL_CERT_FILE / SSL_CERT_DIR, like the WebSocket connection.
-    for cert in rustls_native_certs::load_native_certs().certs {
-        let _ = roots.add(cert);
-    }
-    let config = tokio_rustls::rustls::ClientConfig::builder()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let name = tokio_rustls::rustls::pki_types::ServerName::try_from(host)
-        .map_err(|e| EngineError::BadUrl(e.to_string()))?;
-    let stream = tokio_rustls::TlsConnector::from(Arc::new(config))
-        .connect(name, tcp)
+    let stream = super::dial::dial(&host, port, tls)
         .await
         .map_err(EngineError::unreachable)?;
     exchange(stream, req).await

@@ -15,6 +15,7 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use yrs::{Doc, ReadTxn, Transact};
 
+use super::dial::{self, Ws};
 use super::shared::{Event, Inner, Out, Status};
 use super::{DocUrl, EngineError};
 use crate::backoff::Backoff;
@@ -25,8 +26,6 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The server pings every 30 s; this much silence means the link is dead.
 const SILENCE_LIMIT: Duration = Duration::from_secs(75);
 
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 type Sink = SplitSink<Ws, Message>;
 
 /// A connection timed out, or the server fell silent: an
@@ -71,13 +70,8 @@ pub(super) async fn run(
         let url = inner.url.connect_url();
         let mut connected = None;
         let attempt = async {
-            connected = Some(
-                tokio::time::timeout(
-                    CONNECT_TIMEOUT,
-                    tokio_tungstenite::connect_async(url.as_str()),
-                )
-                .await,
-            );
+            connected =
+                Some(tokio::time::timeout(CONNECT_TIMEOUT, dial::websocket(url.as_str())).await);
         };
         if closed_while(&mut rx, attempt).await {
             break;
@@ -299,13 +293,10 @@ pub(super) async fn server_has(url: &DocUrl, doc: &Doc) -> Result<bool, EngineEr
             .as_ref()
             .map(|t| format!("?token={t}"))
             .unwrap_or_default();
-    let (mut ws, _) = tokio::time::timeout(
-        CONNECT_TIMEOUT,
-        tokio_tungstenite::connect_async(plain.as_str()),
-    )
-    .await
-    .map_err(|_| unreachable("connection timed out"))?
-    .map_err(EngineError::unreachable)?;
+    let (mut ws, _) = tokio::time::timeout(CONNECT_TIMEOUT, dial::websocket(plain.as_str()))
+        .await
+        .map_err(|_| unreachable("connection timed out"))?
+        .map_err(EngineError::unreachable)?;
     let local = doc.transact().state_vector();
     let result = async {
         while let Some(msg) = ws.next().await {

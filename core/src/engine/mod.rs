@@ -10,6 +10,8 @@
 //! # Layout
 //! - `session`: [`Session`], one open document and what the app asks of it;
 //! - `link`: its network link: reconnecting, and one connection's loop;
+//! - `dial`: reaching a server: TCP, TLS, and the WebSocket upgrade with
+//!   permessage-deflate offered;
 //! - `shared`: what the two share: status, counts, events;
 //! - `library`: [`Library`], the local list of documents;
 //! - [`share`]: share links and token claims;
@@ -18,6 +20,7 @@
 //! - `url`: [`DocUrl`], a document's address.
 
 pub mod api;
+mod dial;
 pub mod history;
 pub mod http;
 mod library;

@@ -12,6 +12,7 @@ use hyper_util::rt::TokioIo;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::WebSocketStream;
+use weft_core::deflate::DeflateStream;
 use weft_core::doc_id::DocId;
 use weft_core::protocol::{ACK_HEADER, ACK_PARAM};
 
@@ -282,6 +283,18 @@ fn conn_options(
 
 /// Answers 101 and starts the connection once hyper hands over the socket.
 fn accept(shared: &Arc<Shared>, req: &mut Request<Incoming>, a: Admitted) -> Response<Body> {
+    let deflate = if shared.config.no_deflate {
+        None
+    } else {
+        // Offers may come in several headers; each may hold several.
+        let offers: Vec<&str> = req
+            .headers()
+            .get_all(header::SEC_WEBSOCKET_EXTENSIONS)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        weft_core::deflate::negotiate(&offers.join(","))
+    };
     let upgrade = hyper::upgrade::on(req);
     let ws_config = WebSocketConfig::default()
         .max_message_size(Some(shared.config.max_message_size))
@@ -289,6 +302,10 @@ fn accept(shared: &Arc<Shared>, req: &mut Request<Incoming>, a: Admitted) -> Res
         // Small buffers keep idle connections cheap; they grow on demand.
         .read_buffer_size(256)
         .write_buffer_size(8192);
+    let (min_size, max_message) = (
+        shared.config.deflate_min_size,
+        shared.config.max_message_size,
+    );
     let task_shared = shared.clone();
     let wants_ack = a.opts.ack;
     let (doc, opts, permit) = (a.doc, a.opts, a.permit);
@@ -296,9 +313,8 @@ fn accept(shared: &Arc<Shared>, req: &mut Request<Incoming>, a: Admitted) -> Res
     // is boxed too, so the long-lived task holds neither inline twice.
     let setup = Box::pin(async move {
         let upgraded = upgrade.await?;
-        let ws =
-            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(ws_config))
-                .await;
+        let io = DeflateStream::server(TokioIo::new(upgraded), deflate, min_size, max_message);
+        let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(ws_config)).await;
         Ok::<_, hyper::Error>(Box::pin(connection::serve(task_shared, ws, doc, opts)))
     });
     shared.tracker.spawn(async move {
@@ -316,6 +332,12 @@ fn accept(shared: &Arc<Shared>, req: &mut Request<Incoming>, a: Admitted) -> Res
     h.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
     if let Ok(accept) = HeaderValue::from_str(&derive_accept_key(a.key.as_bytes())) {
         h.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+    }
+    if let Some(params) = deflate {
+        shared.metrics.deflate_connections_total.inc();
+        if let Ok(v) = HeaderValue::from_str(&params.response()) {
+            h.insert(header::SEC_WEBSOCKET_EXTENSIONS, v);
+        }
     }
     if wants_ack {
         // Tells clients acks will come, so they need not probe for them.

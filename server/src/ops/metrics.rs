@@ -15,6 +15,8 @@ pub struct Metrics {
     pub connections: Gauge,
     /// WebSocket connections accepted since start.
     pub connections_total: Counter,
+    /// Of those, the ones that negotiated permessage-deflate.
+    pub deflate_connections_total: Counter,
     /// Connections refused before the upgrade, by reason.
     pub rejected: Family<Vec<(String, String)>, Counter>,
     /// Documents held in memory.
@@ -57,6 +59,7 @@ impl Default for Metrics {
         let m = Metrics {
             connections: Gauge::default(),
             connections_total: Counter::default(),
+            deflate_connections_total: Counter::default(),
             rejected: Family::default(),
             docs_loaded: Gauge::default(),
             updates_in: Counter::default(),
@@ -111,6 +114,11 @@ fn register_traffic(r: &mut Registry, m: &Metrics) {
         "connections_accepted",
         "WebSocket connections accepted",
         m.connections_total.clone(),
+    );
+    r.register(
+        "deflate_connections_accepted",
+        "WebSocket connections accepted with permessage-deflate",
+        m.deflate_connections_total.clone(),
     );
     r.register(
         "connections_rejected",

@@ -9,13 +9,13 @@ use std::time::{Duration, Instant};
 
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
-use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 use tracing::Instrument;
+use weft_core::deflate::DeflateError;
 use weft_core::doc_id::DocId;
 use weft_core::protocol::{self, close};
 use weft_core::room::Access;
@@ -59,12 +59,12 @@ pub struct ConnOptions {
 /// twice. Split and boxed here, they cost a few words.
 pub fn serve<S>(
     shared: Arc<Shared>,
-    ws: WebSocketStream<TokioIo<S>>,
+    ws: WebSocketStream<S>,
     doc: DocId,
     opts: ConnOptions,
 ) -> impl std::future::Future<Output = ()> + Send
 where
-    TokioIo<S>: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let conn = crate::ws::control::next_conn_id();
     let user = opts.user.as_deref().unwrap_or("-");
@@ -81,12 +81,12 @@ where
 async fn run<S>(
     shared: Arc<Shared>,
     conn: u64,
-    mut sink: SplitSink<WebSocketStream<TokioIo<S>>, Message>,
-    mut stream: SplitStream<WebSocketStream<TokioIo<S>>>,
+    mut sink: SplitSink<WebSocketStream<S>, Message>,
+    mut stream: SplitStream<WebSocketStream<S>>,
     doc: DocId,
     opts: Box<ConnOptions>,
 ) where
-    TokioIo<S>: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     // Boxed: this future lives as long as the connection, and an inline
     // load would make every idle connection carry its 2.5 KiB.
@@ -198,6 +198,19 @@ async fn run<S>(
                         ctl.close(close::TOO_BIG, "message too big");
                         break;
                     }
+                    Some(Err(WsError::Io(e))) if deflate_error(&e).is_some() => {
+                        let e = deflate_error(&e).expect("guarded");
+                        tracing::warn!(error = %e, "bad compressed frame");
+                        shared.metrics.protocol_errors.inc();
+                        ctl.close(e.close_code(), &e.to_string());
+                        break;
+                    }
+                    Some(Err(WsError::Protocol(e))) => {
+                        tracing::debug!(error = %e, "protocol violation");
+                        shared.metrics.protocol_errors.inc();
+                        ctl.close(close::PROTOCOL_ERROR, "protocol error");
+                        break;
+                    }
                     Some(Err(e)) => {
                         tracing::debug!(error = %e, "socket error");
                         break;
@@ -267,6 +280,11 @@ async fn run<S>(
     }
     shared.metrics.connections.dec();
     tracing::debug!("disconnected");
+}
+
+/// The permessage-deflate error behind a read error, if that is what it is.
+fn deflate_error(e: &std::io::Error) -> Option<&DeflateError> {
+    e.get_ref()?.downcast_ref::<DeflateError>()
 }
 
 fn refuse(metrics: &Metrics, ctl: &ConnControl, e: &ProtocolError) {

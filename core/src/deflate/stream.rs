@@ -1,0 +1,255 @@
+//! [`DeflateStream`]: the codec between a WebSocket library and its socket.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+use super::frames::{Inbound, Outbound, Role};
+use super::{DeflateError, Params};
+
+/// How many wire bytes one read takes.
+const READ: usize = 8 * 1024;
+/// The compression level: fast, as a sync step is sent while someone waits.
+const LEVEL: u32 = 3;
+
+/// A socket that speaks permessage-deflate on the wire and plain frames to
+/// the WebSocket library above it. Without the extension it only passes
+/// bytes on. An inbound error reads as an `io::Error` of kind
+/// `InvalidData` wrapping the [`DeflateError`], whose close code the
+/// connection should close with.
+pub struct DeflateStream<S> {
+    inner: S,
+    mode: Mode,
+}
+
+enum Mode {
+    Plain,
+    /// No extension; bytes read past the handshake, handed out first.
+    Held(Vec<u8>),
+    /// A client's handshake: bytes after the response's headers are held
+    /// until the answer says whether they are compressed.
+    Handshake {
+        tail: u8,
+        held: Vec<u8>,
+    },
+    Deflate(Box<Codec>),
+}
+
+struct Codec {
+    inbound: Inbound,
+    outbound: Outbound,
+    /// Plain bytes ready for the reader, from `read_at`.
+    read: Vec<u8>,
+    read_at: usize,
+    /// Wire bytes not yet written, from `write_at`.
+    write: Vec<u8>,
+    write_at: usize,
+}
+
+impl<S> DeflateStream<S> {
+    /// A server's socket after the handshake: `params` is what was agreed,
+    /// `None` for no extension. Messages of `min_size` bytes and more are
+    /// compressed; inbound messages may inflate to `max_message` bytes.
+    pub fn server(inner: S, params: Option<Params>, min_size: usize, max_message: usize) -> Self {
+        let mode = match params {
+            Some(p) => Mode::Deflate(Box::new(Codec::new(
+                Role::Server,
+                &p,
+                min_size,
+                max_message,
+            ))),
+            None => Mode::Plain,
+        };
+        DeflateStream { inner, mode }
+    }
+
+    /// A client's socket before the handshake; call [`Self::negotiated`]
+    /// once the response is read.
+    pub fn client(inner: S) -> Self {
+        DeflateStream {
+            inner,
+            mode: Mode::Handshake {
+                tail: 0,
+                held: Vec::new(),
+            },
+        }
+    }
+
+    /// The client's handshake is done and agreed `params`.
+    pub fn negotiated(
+        &mut self,
+        params: Option<Params>,
+        min_size: usize,
+        max_message: usize,
+    ) -> Result<(), DeflateError> {
+        let Mode::Handshake { held, .. } = std::mem::replace(&mut self.mode, Mode::Plain) else {
+            return Ok(());
+        };
+        let Some(p) = params else {
+            // Nothing to decode: the held bytes are plain frames.
+            if !held.is_empty() {
+                self.mode = Mode::Held(held);
+            }
+            return Ok(());
+        };
+        let mut codec = Codec::new(Role::Client, &p, min_size, max_message);
+        let mut read = Vec::new();
+        codec.inbound.push(&held, &mut read)?;
+        codec.read = read;
+        self.mode = Mode::Deflate(Box::new(codec));
+        Ok(())
+    }
+
+    /// Whether the extension is on.
+    pub fn is_deflate(&self) -> bool {
+        matches!(&self.mode, Mode::Deflate(_))
+    }
+
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+}
+
+impl Codec {
+    fn new(role: Role, p: &Params, min_size: usize, max_message: usize) -> Self {
+        Codec {
+            inbound: Inbound::new(role, p, max_message),
+            outbound: Outbound::new(role, p, min_size, LEVEL),
+            read: Vec::new(),
+            read_at: 0,
+            write: Vec::new(),
+            write_at: 0,
+        }
+    }
+}
+
+fn invalid(e: DeflateError) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, e)
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> DeflateStream<S> {
+    /// Writes what the codec holds; `Ready` once it is all written.
+    fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let Mode::Deflate(c) = &mut self.mode else {
+            return Poll::Ready(Ok(()));
+        };
+        while c.write_at < c.write.len() {
+            let n = ready!(Pin::new(&mut self.inner).poll_write(cx, &c.write[c.write_at..]))?;
+            if n == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            c.write_at += n;
+        }
+        // Idle connections keep no buffer.
+        c.write = Vec::new();
+        c.write_at = 0;
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for DeflateStream<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        match &mut this.mode {
+            Mode::Plain => Pin::new(&mut this.inner).poll_read(cx, buf),
+            Mode::Held(held) => {
+                let n = buf.remaining().min(held.len());
+                buf.put_slice(&held[..n]);
+                held.drain(..n);
+                if held.is_empty() {
+                    this.mode = Mode::Plain;
+                }
+                Poll::Ready(Ok(()))
+            }
+            Mode::Handshake { tail, held } => {
+                if *tail == 4 {
+                    return Poll::Ready(Err(io::Error::other(
+                        "read past the handshake before it was negotiated",
+                    )));
+                }
+                // Hand out the response up to its blank line, and hold the rest.
+                let mut raw = [0u8; READ];
+                let mut rb = ReadBuf::new(&mut raw[..buf.remaining().min(READ)]);
+                ready!(Pin::new(&mut this.inner).poll_read(cx, &mut rb))?;
+                let got = rb.filled();
+                let mut end = got.len();
+                for (i, &b) in got.iter().enumerate() {
+                    *tail = match (*tail, b) {
+                        (0 | 2, b'\r') => *tail + 1,
+                        (1 | 3, b'\n') => *tail + 1,
+                        (_, b'\r') => 1,
+                        _ => 0,
+                    };
+                    if *tail == 4 {
+                        end = i + 1;
+                        break;
+                    }
+                }
+                buf.put_slice(&got[..end]);
+                held.extend_from_slice(&got[end..]);
+                Poll::Ready(Ok(()))
+            }
+            Mode::Deflate(c) => loop {
+                if c.read_at < c.read.len() {
+                    let n = buf.remaining().min(c.read.len() - c.read_at);
+                    buf.put_slice(&c.read[c.read_at..c.read_at + n]);
+                    c.read_at += n;
+                    if c.read_at == c.read.len() {
+                        c.read = Vec::new();
+                        c.read_at = 0;
+                    }
+                    return Poll::Ready(Ok(()));
+                }
+                let mut raw = [0u8; READ];
+                let mut rb = ReadBuf::new(&mut raw);
+                ready!(Pin::new(&mut this.inner).poll_read(cx, &mut rb))?;
+                if rb.filled().is_empty() {
+                    return Poll::Ready(Ok(())); // end of stream
+                }
+                c.inbound.push(rb.filled(), &mut c.read).map_err(invalid)?;
+            },
+        }
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for DeflateStream<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        if !matches!(this.mode, Mode::Deflate(_)) {
+            return Pin::new(&mut this.inner).poll_write(cx, buf);
+        }
+        // Take more only once the last is out: that is the backpressure.
+        ready!(this.poll_drain(cx))?;
+        let Mode::Deflate(c) = &mut this.mode else {
+            unreachable!()
+        };
+        c.outbound.push(buf, &mut c.write);
+        // Start writing now; whatever is left goes at the next write or flush.
+        if let Poll::Ready(Err(e)) = this.poll_drain(cx) {
+            return Poll::Ready(Err(e));
+        }
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        ready!(this.poll_drain(cx))?;
+        Pin::new(&mut this.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        ready!(this.poll_drain(cx))?;
+        Pin::new(&mut this.inner).poll_shutdown(cx)
+    }
+}
