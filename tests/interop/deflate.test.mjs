@@ -124,3 +124,88 @@ test('--no-deflate answers an offer without the extension, and clients still syn
     await plain.stop()
   }
 })
+
+/**
+ * A raw connection: upgrades with `extensions`, sends `frames` (already
+ * encoded), and resolves with the close code the server sends, or with
+ * 'sync step 2' when it answers a sync step 1 instead.
+ */
+function closeCodeFor (extensions, frames, doc = 'raw-close') {
+  const { hostname, port } = new URL(server.url)
+  return new Promise((resolve, reject) => {
+    const sock = connect(Number(port), hostname, () => {
+      sock.write([
+        `GET /${doc} HTTP/1.1`, `Host: ${hostname}:${port}`, 'Upgrade: websocket', 'Connection: Upgrade',
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version: 13',
+        ...extensions.map(e => `Sec-WebSocket-Extensions: ${e}`), '', ''
+      ].join('\r\n'))
+    })
+    let buf = Buffer.alloc(0)
+    let upgraded = false
+    const timer = setTimeout(() => { sock.destroy(); reject(new Error('no close frame')) }, 10000)
+    sock.on('data', d => {
+      buf = Buffer.concat([buf, d])
+      if (!upgraded) {
+        const end = buf.indexOf('\r\n\r\n')
+        if (end < 0) return
+        upgraded = true
+        buf = buf.subarray(end + 4)
+        for (const f of frames) sock.write(f)
+      }
+      // Server frames are unmasked; find the close frame (opcode 8).
+      while (buf.length >= 2) {
+        let len = buf[1] & 0x7f
+        let at = 2
+        if (len === 126) { len = buf.readUInt16BE(2); at = 4 } else if (len === 127) { len = Number(buf.readBigUInt64BE(2)); at = 10 }
+        if (buf.length < at + len) return
+        if ((buf[0] & 0x0f) === 8) {
+          clearTimeout(timer)
+          sock.destroy()
+          return resolve(buf.readUInt16BE(at))
+        }
+        // The server's answer to a sync step 1: the message was taken.
+        if ((buf[0] & 0x0f) === 2 && buf[at] === 0 && buf[at + 1] === 1) {
+          clearTimeout(timer)
+          sock.destroy()
+          return resolve('sync step 2')
+        }
+        buf = buf.subarray(at + len)
+      }
+    })
+    sock.on('error', e => { clearTimeout(timer); reject(e) })
+  })
+}
+
+/** A client frame (masked), `first` being FIN/RSV/opcode. */
+function frame (first, payload) {
+  const key = Buffer.from([1, 2, 3, 4])
+  const len = payload.length
+  const head = len < 126
+    ? Buffer.from([first, 0x80 | len])
+    : len < 65536 ? Buffer.from([first, 0x80 | 126, len >> 8, len & 0xff]) : (() => { const b = Buffer.alloc(10); b[0] = first; b[1] = 0x80 | 127; b.writeBigUInt64BE(BigInt(len), 2); return b })()
+  const body = Buffer.from(payload.map((b, i) => b ^ key[i % 4]))
+  return Buffer.concat([head, key, body])
+}
+
+const { deflateRawSync } = await import('node:zlib')
+const packed = data => { const d = deflateRawSync(data, { finishFlush: 2 /* Z_SYNC_FLUSH */ }); return d.subarray(0, d.length - 4) }
+const OFFER = ['permessage-deflate']
+
+test('bad compressed input closes with its code: a bomb 1009, corrupt data 1007, a compressed ping 1002, RSV1 not negotiated 1002', async () => {
+  const small = await startWeft(['--max-message-size', '1MiB'])
+  const saved = server
+  server = small
+  try {
+    // 64 MiB of zeros, about 64 KiB on the wire: closed once past 1 MiB.
+    assert.equal(await closeCodeFor(OFFER, [frame(0xc2, packed(Buffer.alloc(64 << 20)))]), 1009)
+    assert.equal(await closeCodeFor(OFFER, [frame(0xc2, Buffer.from([0xff, 0xff, 0xff, 0, 0x12]))]), 1007)
+    assert.equal(await closeCodeFor(OFFER, [frame(0xc9, packed(Buffer.from('ping')))]), 1002)
+    assert.equal(await closeCodeFor([], [frame(0xc2, packed(Buffer.from('not negotiated')))]), 1002)
+    // A well-formed compressed sync step 1, in two fragments, is answered.
+    const step1 = packed(Buffer.from([0, 0, 1, 0]))
+    assert.equal(await closeCodeFor(OFFER, [frame(0x42, step1.subarray(0, 2)), frame(0x89, Buffer.from('hi')), frame(0x80, step1.subarray(2))], 'raw-fine'), 'sync step 2')
+  } finally {
+    server = saved
+    await small.stop()
+  }
+})

@@ -1,7 +1,7 @@
 // The web editor that weft-server serves, in headless Chromium.
 import { test, after, before } from 'node:test'
 import assert from 'node:assert/strict'
-import { writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { editorReady, freePort, introduce, launchBrowser, newPage, root, serverText, startServer, tempDir, text, token, until } from './helpers.mjs'
 
@@ -86,6 +86,30 @@ test('a first visit asks for a name; typing reaches the server, acked as "Saved 
     await page.waitForFunction(() => [...document.querySelectorAll('#history-list .v-title')].some(e => e.textContent === 'First draft'))
     const versions = await (await fetch(`${server.origin}/api/v1/docs/${doc}/versions`)).json()
     assert.equal(versions.versions[0].name, 'First draft')
+    assert.deepEqual(page.errors, [])
+  } finally {
+    await page.close()
+    await server.stop()
+  }
+})
+
+test('Chromium\'s own WebSocket negotiates permessage-deflate and a large document opens and syncs over it', async () => {
+  const server = await startServer({ port: await freePort(), dataDir: tempDir('deflate') })
+  const page = await newPage(browser)
+  try {
+    // About 150 KB of text: the first sync is one large, compressed message.
+    const paragraphs = Array.from({ length: 600 }, (_, i) => `Paragraph ${i}: a document's first sync is mostly text, and text compresses several times over.`)
+    const put = await fetch(`${server.origin}/api/v1/docs/deflate-big/content`, { method: 'PUT', headers: { 'content-type': 'text/markdown' }, body: paragraphs.join('\n\n') })
+    assert.equal(put.status, 200, await put.text())
+    await page.goto(`${server.origin}/d/deflate-big`)
+    await introduce(page, 'Ola')
+    await editorReady(page)
+    await until(async () => (await text(page)).includes('Paragraph 599:'), 'the whole document in the browser')
+    await page.keyboard.type(' Edited in Chromium.')
+    await until(async () => (await serverText(server, 'deflate-big')).includes('Edited in Chromium.'), 'the edit on the server')
+    const metrics = await (await fetch(`${server.origin}/metrics`)).text()
+    const deflated = Number(metrics.match(/^weft_deflate_connections_accepted_total (\d+)/m)?.[1])
+    assert.ok(deflated >= 1, `connections with permessage-deflate: ${deflated}`)
     assert.deepEqual(page.errors, [])
   } finally {
     await page.close()
@@ -214,6 +238,7 @@ test('a comment link in the browser: read-only body, a comment on a word the wri
     assert.deepEqual(listed.threads.map(t => [t.anchored, t.owner, t.messages[0].text, t.messages[0].author]), [['March', 'web-comment', 'April is safer', 'Reviewer']])
     await page.click('#comments-toggle')
     await page.waitForSelector('#comments-list .c-thread')
+    mkdirSync(join(root, 'target', 'e2e-screenshots'), { recursive: true })
     await page.screenshot({ path: join(root, 'target', 'e2e-screenshots', 'web-writer-sees-comment.png') })
     await view.screenshot({ path: join(root, 'target', 'e2e-screenshots', 'web-reviewer-commented.png') })
 

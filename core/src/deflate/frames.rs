@@ -100,7 +100,7 @@ impl HeaderBuf {
 }
 
 /// Writes a frame header.
-fn header(out: &mut Vec<u8>, first: u8, len: usize, mask: Option<[u8; 4]>) {
+pub(super) fn header(out: &mut Vec<u8>, first: u8, len: usize, mask: Option<[u8; 4]>) {
     out.push(first);
     let m = if mask.is_some() { MASK_BIT } else { 0 };
     if len < 126 {
