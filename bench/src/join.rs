@@ -15,7 +15,7 @@ use yrs::{ReadTxn, StateVector, Transact};
 use crate::summary;
 
 /// Runs the join benchmark and prints the numbers.
-pub async fn run(trace: &Path, runs: usize) -> anyhow::Result<()> {
+pub async fn run(trace: &Path, runs: usize, no_deflate: bool) -> anyhow::Result<()> {
     let started = Instant::now();
     let (doc, text) = crate::trace::replay(trace)?;
     let update = doc
@@ -44,8 +44,10 @@ pub async fn run(trace: &Path, runs: usize) -> anyhow::Result<()> {
         listen: addr.to_string(),
         unload_after: std::time::Duration::from_secs(3600),
         rate_connects: 0,
+        no_deflate,
         ..Default::default()
     };
+    wire_size(&update, no_deflate);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(weft_server::serve(listener, server_store, config, async {
         let _ = stopped.await;
@@ -107,4 +109,37 @@ async fn open_locally(
         from_local.push(ms);
     }
     Ok(from_local)
+}
+
+/// What the first sync weighs on the wire, and what compressing it costs,
+/// with the server's permessage-deflate at its defaults.
+fn wire_size(update: &[u8], no_deflate: bool) {
+    use weft_core::deflate::{negotiate, Outbound, Role, LEVEL};
+    if no_deflate {
+        println!(
+            "first sync on the wire: {} bytes (--no-deflate)",
+            update.len()
+        );
+        return;
+    }
+    let params = negotiate("permessage-deflate").expect("the default offer");
+    let mut frame = vec![0x82, 127];
+    frame.extend_from_slice(&(update.len() as u64).to_be_bytes());
+    frame.extend_from_slice(update);
+    let mut times = Vec::new();
+    let mut wire = Vec::new();
+    for _ in 0..10 {
+        wire.clear();
+        let t = Instant::now();
+        Outbound::new(Role::Server, &params, 1024, LEVEL).push(&frame, &mut wire);
+        times.push(t.elapsed());
+    }
+    times.sort();
+    println!(
+        "first sync on the wire: {} bytes, {} with permessage-deflate ({:.1}x smaller); compressing it takes {:.1} ms (median of 10)",
+        frame.len(),
+        wire.len(),
+        frame.len() as f64 / wire.len() as f64,
+        times[5].as_secs_f64() * 1e3
+    );
 }

@@ -45,6 +45,9 @@ pub enum Bench {
         /// Joins to time, per source.
         #[arg(long, default_value_t = 20)]
         runs: usize,
+        /// Run the server with `--no-deflate` (the engine offers deflate either way).
+        #[arg(long)]
+        no_deflate: bool,
     },
     /// Every server in turn on the same workloads (see docs/BENCHMARKS.md).
     Compare(compare::Options),
@@ -96,7 +99,11 @@ pub enum Bench {
 /// Runs the chosen benchmark.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.bench {
-        Bench::Join { trace, runs } => join::run(&trace, runs).await,
+        Bench::Join {
+            trace,
+            runs,
+            no_deflate,
+        } => join::run(&trace, runs, no_deflate).await,
         Bench::Durable { clients, updates } => durable::run(clients, updates).await,
         Bench::Compare(opts) => compare::run(opts).await,
         Bench::Cluster(opts) => cluster::run(opts).await,

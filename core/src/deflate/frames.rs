@@ -236,6 +236,15 @@ impl Inbound {
         Ok(())
     }
 
+    /// Between messages, with no window to keep and nothing failed.
+    pub fn is_idle(&self) -> bool {
+        self.header.len == 0
+            && self.current.is_none()
+            && self.message == Message::None
+            && self.inflater.is_none()
+            && self.failed.is_none()
+    }
+
     /// A zero-length frame is complete as soon as its header is.
     fn ends_now(&self) -> bool {
         matches!(&self.current, Some(c) if c.left == 0)
@@ -414,6 +423,11 @@ impl Outbound {
             header: HeaderBuf::default(),
             current: None,
         }
+    }
+
+    /// Between frames.
+    pub fn is_idle(&self) -> bool {
+        self.header.len == 0 && self.current.is_none()
     }
 
     /// Reads plain frame bytes; appends the wire bytes to `out`.

@@ -32,6 +32,10 @@ pub use stream::DeflateStream;
 
 use crate::protocol::close;
 
+/// The zlib level messages are compressed at: fast, as a first sync is
+/// compressed while someone waits for it.
+pub const LEVEL: u32 = 3;
+
 /// The extension's name in `Sec-WebSocket-Extensions`.
 pub const EXTENSION: &str = "permessage-deflate";
 

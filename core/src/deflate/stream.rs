@@ -7,12 +7,10 @@ use std::task::{ready, Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::frames::{Inbound, Outbound, Role};
-use super::{DeflateError, Params};
+use super::{DeflateError, Params, LEVEL};
 
 /// How many wire bytes one read takes.
 const READ: usize = 8 * 1024;
-/// The compression level: fast, as a sync step is sent while someone waits.
-const LEVEL: u32 = 3;
 
 /// A socket that speaks permessage-deflate on the wire and plain frames to
 /// the WebSocket library above it. Without the extension it only passes
@@ -34,7 +32,20 @@ enum Mode {
         tail: u8,
         held: Vec<u8>,
     },
-    Deflate(Box<Codec>),
+    /// The codec is built when bytes come and dropped when none are in
+    /// flight, so an idle connection holds only `cfg`.
+    Deflate {
+        cfg: Cfg,
+        codec: Option<Box<Codec>>,
+    },
+}
+
+#[derive(Clone, Copy)]
+struct Cfg {
+    role: Role,
+    params: Params,
+    min_size: usize,
+    max_message: usize,
 }
 
 struct Codec {
@@ -54,12 +65,15 @@ impl<S> DeflateStream<S> {
     /// compressed; inbound messages may inflate to `max_message` bytes.
     pub fn server(inner: S, params: Option<Params>, min_size: usize, max_message: usize) -> Self {
         let mode = match params {
-            Some(p) => Mode::Deflate(Box::new(Codec::new(
-                Role::Server,
-                &p,
-                min_size,
-                max_message,
-            ))),
+            Some(params) => Mode::Deflate {
+                cfg: Cfg {
+                    role: Role::Server,
+                    params,
+                    min_size,
+                    max_message,
+                },
+                codec: None,
+            },
             None => Mode::Plain,
         };
         DeflateStream { inner, mode }
@@ -87,24 +101,34 @@ impl<S> DeflateStream<S> {
         let Mode::Handshake { held, .. } = std::mem::replace(&mut self.mode, Mode::Plain) else {
             return Ok(());
         };
-        let Some(p) = params else {
+        let Some(params) = params else {
             // Nothing to decode: the held bytes are plain frames.
             if !held.is_empty() {
                 self.mode = Mode::Held(held);
             }
             return Ok(());
         };
-        let mut codec = Codec::new(Role::Client, &p, min_size, max_message);
-        let mut read = Vec::new();
-        codec.inbound.push(&held, &mut read)?;
-        codec.read = read;
-        self.mode = Mode::Deflate(Box::new(codec));
+        let cfg = Cfg {
+            role: Role::Client,
+            params,
+            min_size,
+            max_message,
+        };
+        let mut codec = None;
+        if !held.is_empty() {
+            let mut c = Box::new(Codec::new(&cfg));
+            let mut read = Vec::new();
+            c.inbound.push(&held, &mut read)?;
+            c.read = read;
+            codec = Some(c);
+        }
+        self.mode = Mode::Deflate { cfg, codec };
         Ok(())
     }
 
     /// Whether the extension is on.
     pub fn is_deflate(&self) -> bool {
-        matches!(&self.mode, Mode::Deflate(_))
+        matches!(&self.mode, Mode::Deflate { .. })
     }
 
     pub fn get_ref(&self) -> &S {
@@ -113,15 +137,30 @@ impl<S> DeflateStream<S> {
 }
 
 impl Codec {
-    fn new(role: Role, p: &Params, min_size: usize, max_message: usize) -> Self {
+    fn new(cfg: &Cfg) -> Self {
         Codec {
-            inbound: Inbound::new(role, p, max_message),
-            outbound: Outbound::new(role, p, min_size, LEVEL),
+            inbound: Inbound::new(cfg.role, &cfg.params, cfg.max_message),
+            outbound: Outbound::new(cfg.role, &cfg.params, cfg.min_size, LEVEL),
             read: Vec::new(),
             read_at: 0,
             write: Vec::new(),
             write_at: 0,
         }
+    }
+
+    /// Nothing in flight either way: the codec can go.
+    fn idle(&self) -> bool {
+        self.read.is_empty()
+            && self.write.is_empty()
+            && self.inbound.is_idle()
+            && self.outbound.is_idle()
+    }
+}
+
+/// Drops the codec once nothing is in flight.
+fn settle(codec: &mut Option<Box<Codec>>) {
+    if codec.as_ref().is_some_and(|c| c.idle()) {
+        *codec = None;
     }
 }
 
@@ -132,7 +171,10 @@ fn invalid(e: DeflateError) -> io::Error {
 impl<S: AsyncRead + AsyncWrite + Unpin> DeflateStream<S> {
     /// Writes what the codec holds; `Ready` once it is all written.
     fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let Mode::Deflate(c) = &mut self.mode else {
+        let Mode::Deflate { codec, .. } = &mut self.mode else {
+            return Poll::Ready(Ok(()));
+        };
+        let Some(c) = codec else {
             return Poll::Ready(Ok(()));
         };
         while c.write_at < c.write.len() {
@@ -142,9 +184,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> DeflateStream<S> {
             }
             c.write_at += n;
         }
-        // Idle connections keep no buffer.
         c.write = Vec::new();
         c.write_at = 0;
+        settle(codec);
         Poll::Ready(Ok(()))
     }
 }
@@ -181,8 +223,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for DeflateStream<S> {
                 let mut end = got.len();
                 for (i, &b) in got.iter().enumerate() {
                     *tail = match (*tail, b) {
-                        (0 | 2, b'\r') => *tail + 1,
-                        (1 | 3, b'\n') => *tail + 1,
+                        (0 | 2, b'\r') | (1 | 3, b'\n') => *tail + 1,
                         (_, b'\r') => 1,
                         _ => 0,
                     };
@@ -195,16 +236,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for DeflateStream<S> {
                 held.extend_from_slice(&got[end..]);
                 Poll::Ready(Ok(()))
             }
-            Mode::Deflate(c) => loop {
-                if c.read_at < c.read.len() {
-                    let n = buf.remaining().min(c.read.len() - c.read_at);
-                    buf.put_slice(&c.read[c.read_at..c.read_at + n]);
-                    c.read_at += n;
-                    if c.read_at == c.read.len() {
-                        c.read = Vec::new();
-                        c.read_at = 0;
+            Mode::Deflate { cfg, codec } => loop {
+                if let Some(c) = codec {
+                    if c.read_at < c.read.len() {
+                        let n = buf.remaining().min(c.read.len() - c.read_at);
+                        buf.put_slice(&c.read[c.read_at..c.read_at + n]);
+                        c.read_at += n;
+                        if c.read_at == c.read.len() {
+                            c.read = Vec::new();
+                            c.read_at = 0;
+                            settle(codec);
+                        }
+                        return Poll::Ready(Ok(()));
                     }
-                    return Poll::Ready(Ok(()));
                 }
                 let mut raw = [0u8; READ];
                 let mut rb = ReadBuf::new(&mut raw);
@@ -212,6 +256,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for DeflateStream<S> {
                 if rb.filled().is_empty() {
                     return Poll::Ready(Ok(())); // end of stream
                 }
+                let c = codec.get_or_insert_with(|| Box::new(Codec::new(cfg)));
                 c.inbound.push(rb.filled(), &mut c.read).map_err(invalid)?;
             },
         }
@@ -225,14 +270,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for DeflateStream<S> {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        if !matches!(this.mode, Mode::Deflate(_)) {
+        if !matches!(this.mode, Mode::Deflate { .. }) {
             return Pin::new(&mut this.inner).poll_write(cx, buf);
         }
         // Take more only once the last is out: that is the backpressure.
         ready!(this.poll_drain(cx))?;
-        let Mode::Deflate(c) = &mut this.mode else {
+        let Mode::Deflate { cfg, codec } = &mut this.mode else {
             unreachable!()
         };
+        let c = codec.get_or_insert_with(|| Box::new(Codec::new(cfg)));
         c.outbound.push(buf, &mut c.write);
         // Start writing now; whatever is left goes at the next write or flush.
         if let Poll::Ready(Err(e)) = this.poll_drain(cx) {

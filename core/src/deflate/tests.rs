@@ -459,3 +459,117 @@ fn the_client_accepts_a_valid_answer_and_refuses_one_it_did_not_offer() {
         assert!(accept(Some(bad)).is_err(), "{bad}");
     }
 }
+
+/// The stream adapter under tungstenite, client side: a server that sends
+/// a compressed frame in the same write as its 101 is read right (the
+/// frame is held until the answer is known), and a large message goes
+/// back compressed.
+#[cfg(feature = "engine")]
+#[tokio::test]
+async fn the_client_stream_holds_what_follows_the_101_until_it_knows_it_is_compressed() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+    use tokio_tungstenite::tungstenite::Message;
+
+    let (client_io, mut server_io) = tokio::io::duplex(1 << 20);
+    let msg = text(40_000);
+    let server = tokio::spawn({
+        let msg = msg.clone();
+        async move {
+            let mut request = Vec::new();
+            while !request.ends_with(b"\r\n\r\n") {
+                let mut b = [0u8; 1];
+                server_io.read_exact(&mut b).await.unwrap();
+                request.push(b[0]);
+            }
+            let request = String::from_utf8(request).unwrap();
+            assert!(request
+                .to_ascii_lowercase()
+                .contains("sec-websocket-extensions: permessage-deflate"));
+            let key = request
+                .lines()
+                .find_map(|l| {
+                    l.strip_prefix("Sec-WebSocket-Key: ")
+                        .or_else(|| l.strip_prefix("sec-websocket-key: "))
+                })
+                .unwrap();
+            let mut out = format!(
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\nSec-WebSocket-Extensions: {}\r\n\r\n",
+                derive_accept_key(key.trim().as_bytes()),
+                params().response()
+            )
+            .into_bytes();
+            // The first message in the same write as the answer.
+            out.extend(server_frame(0x82 | 0x40, &deflated(&msg)));
+            server_io.write_all(&out).await.unwrap();
+            // What the client sends back: one compressed message.
+            let mut inbound = Inbound::new(Role::Server, &params(), MAX);
+            let mut plain = Vec::new();
+            let mut buf = vec![0u8; 4096];
+            loop {
+                let n = server_io.read(&mut buf).await.unwrap();
+                assert!(n > 0, "closed before the reply");
+                inbound.push(&buf[..n], &mut plain).unwrap();
+                if let Some(m) = messages_so_far(&plain) {
+                    return m;
+                }
+            }
+        }
+    });
+    let mut request =
+        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+            "ws://weft.test/doc",
+        )
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("sec-websocket-extensions", offer().parse().unwrap());
+    let (mut ws, response) =
+        tokio_tungstenite::client_async(request, DeflateStream::client(client_io))
+            .await
+            .unwrap();
+    let answer = response
+        .headers()
+        .get("sec-websocket-extensions")
+        .map(|v| v.to_str().unwrap());
+    let agreed = accept(answer).unwrap();
+    ws.get_mut().negotiated(agreed, 1024, MAX).unwrap();
+    assert!(ws.get_ref().is_deflate());
+    let Some(Ok(Message::Binary(got))) = ws.next().await else {
+        panic!("no message")
+    };
+    assert_eq!(&got[..], &msg[..]);
+    ws.send(Message::Binary(msg.clone().into())).await.unwrap();
+    let back = server.await.unwrap();
+    assert_eq!(back, msg);
+}
+
+/// The first whole data message in `plain`, if there is one yet.
+#[cfg(feature = "engine")]
+fn messages_so_far(plain: &[u8]) -> Option<Vec<u8>> {
+    // Whole frames only: parse while they are complete.
+    let mut b = plain;
+    let mut msg = Vec::new();
+    while b.len() >= 2 {
+        let (len, at) = match b[1] & 0x7f {
+            126 if b.len() >= 4 => (u16::from_be_bytes([b[2], b[3]]) as usize, 4),
+            127 if b.len() >= 10 => (
+                u64::from_be_bytes(b[2..10].try_into().unwrap()) as usize,
+                10,
+            ),
+            126 | 127 => return None,
+            n => (n as usize, 2),
+        };
+        let at = at + if b[1] & 0x80 != 0 { 4 } else { 0 };
+        if b.len() < at + len {
+            return None;
+        }
+        msg.extend_from_slice(&b[at..at + len]); // masked with a zero key
+        if b[0] & 0x80 != 0 {
+            return Some(msg);
+        }
+        b = &b[at + len..];
+    }
+    None
+}
