@@ -7,6 +7,7 @@ import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
 import WebSocket from 'ws'
 import { connect } from 'node:net'
+import { readFileSync } from 'node:fs'
 import { startWeft, until } from './server.mjs'
 
 process.setMaxListeners(100)
@@ -208,4 +209,33 @@ test('bad compressed input closes with its code: a bomb 1009, corrupt data 1007,
     server = saved
     await small.stop()
   }
+})
+
+/** Raw deflate of `gib` GiB of zeros, made in 1 MiB steps (about 1 MiB per GiB: deflate's ceiling is 1032:1). */
+async function zeroBomb (gib) {
+  const { createDeflateRaw, constants } = await import('node:zlib')
+  const z = createDeflateRaw({ level: 9 })
+  const parts = []
+  z.on('data', d => parts.push(d))
+  const mib = Buffer.alloc(1 << 20)
+  for (let i = 0; i < gib * 1024; i++) {
+    if (!z.write(mib)) await new Promise(resolve => z.once('drain', resolve))
+  }
+  await new Promise(resolve => z.flush(constants.Z_SYNC_FLUSH, resolve))
+  const out = Buffer.concat(parts)
+  return out.subarray(0, out.length - 4)
+}
+
+const rssKiB = pid => Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)[1])
+
+test('a message that inflates to 1 GiB is refused with 1009 at the default limit, and the server grows by less than 10 MiB', async t => {
+  const bomb = await zeroBomb(1)
+  assert.ok(bomb.length < 1.1 * (1 << 20), `${bomb.length} bytes on the wire`)
+  const before = rssKiB(server.pid)
+  assert.equal(await closeCodeFor(OFFER, [frame(0xc2, bomb)], 'raw-bomb'), 1009)
+  // Measured once the connection is gone: what the bomb left behind.
+  await new Promise(resolve => setTimeout(resolve, 1000))
+  const grown = rssKiB(server.pid) - before
+  t.diagnostic(`${bomb.length} bytes on the wire; RSS grew by ${grown} KiB`)
+  assert.ok(grown < 10 * 1024, `RSS grew by ${grown} KiB`)
 })

@@ -26,6 +26,7 @@ export async function startWeft (extraArgs = [], { dataDir: given, listen = '127
   })
   return {
     url,
+    pid: child.pid,
     // Resolves with the exit code.
     async stop () {
       const exited = new Promise(resolve => child.once('exit', resolve))

@@ -15,10 +15,51 @@ use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
 use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::tungstenite::Message;
+use weft_core::deflate::{self, DeflateStream};
 use weft_core::protocol;
 use yrs::encoding::read::{Cursor, Read};
 use yrs::encoding::write::Write;
 use yrs::{Doc, ReadTxn, StateVector, Text, Transact};
+
+/// `WEFT_BENCH_DEFLATE=1`: clients offer permessage-deflate, as browsers do.
+fn offers_deflate() -> bool {
+    std::env::var("WEFT_BENCH_DEFLATE").is_ok_and(|v| v == "1")
+}
+
+/// Opens a WebSocket (plain `ws://`, no size limits), offering
+/// permessage-deflate when asked to.
+async fn open(
+    url: &str,
+) -> Result<tokio_tungstenite::WebSocketStream<DeflateStream<tokio::net::TcpStream>>> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .max_message_size(None)
+        .max_frame_size(None);
+    let mut request = url.into_client_request()?;
+    let deflate = offers_deflate();
+    if deflate {
+        request
+            .headers_mut()
+            .insert("sec-websocket-extensions", deflate::offer().parse()?);
+    }
+    let host = request.uri().host().context("no host")?.to_owned();
+    let port = request.uri().port_u16().unwrap_or(80);
+    let tcp = tokio::net::TcpStream::connect((host.as_str(), port)).await?;
+    tcp.set_nodelay(true)?;
+    let (mut ws, response) = tokio_tungstenite::client_async_with_config(
+        request,
+        DeflateStream::client(tcp),
+        Some(config),
+    )
+    .await?;
+    let answer = response
+        .headers()
+        .get("sec-websocket-extensions")
+        .and_then(|v| v.to_str().ok());
+    let agreed = deflate::accept(answer)?;
+    ws.get_mut().negotiated(agreed, 1024, usize::MAX)?;
+    Ok(ws)
+}
 
 /// How a server frames y-protocols messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,10 +170,7 @@ impl LoadClient {
         index: u32,
         clock: Option<Arc<Clock>>,
     ) -> Result<Self> {
-        let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
-            .max_message_size(None)
-            .max_frame_size(None);
-        let (ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), true)
+        let ws = open(url)
             .await
             .with_context(|| format!("connecting to {url}"))?;
         let (sink, stream) = ws.split();

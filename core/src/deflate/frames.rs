@@ -12,6 +12,8 @@ use super::{DeflateError, Params};
 
 /// The bytes RFC 7692 strips from the end of each compressed message.
 const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
+/// Compressed bytes inflated at a time (at most about 0.5 MiB out).
+const RAW_STEP: usize = 512;
 /// The most inflated bytes written as one plain frame.
 const CHUNK: usize = 16 * 1024;
 const FIN: u8 = 0x80;
@@ -186,19 +188,38 @@ impl Inbound {
 
     /// Reads wire bytes; appends the plain frames they make to `out`. After
     /// an error every call returns it again.
-    pub fn push(&mut self, mut input: &[u8], out: &mut Vec<u8>) -> Result<(), DeflateError> {
+    pub fn push(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<(), DeflateError> {
+        self.push_some(input, out, usize::MAX).map(|_| ())
+    }
+
+    /// Like [`Self::push`], but stops once `out` holds `budget` bytes
+    /// (give or take what [`RAW_STEP`] wire bytes inflate to), so a reader
+    /// that is behind is not handed a whole bomb's worth at once. Returns
+    /// how many bytes of `input` it took; feed the rest again later.
+    pub fn push_some(
+        &mut self,
+        input: &[u8],
+        out: &mut Vec<u8>,
+        budget: usize,
+    ) -> Result<usize, DeflateError> {
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }
-        let result = self.run(&mut input, out);
+        let mut rest = input;
+        let result = self.run(&mut rest, out, budget);
         if let Err(e) = &result {
             self.failed = Some(e.clone());
         }
-        result
+        result.map(|()| input.len() - rest.len())
     }
 
-    fn run(&mut self, input: &mut &[u8], out: &mut Vec<u8>) -> Result<(), DeflateError> {
-        while !input.is_empty() || self.ends_now() {
+    fn run(
+        &mut self,
+        input: &mut &[u8],
+        out: &mut Vec<u8>,
+        budget: usize,
+    ) -> Result<(), DeflateError> {
+        while (!input.is_empty() || self.ends_now()) && out.len() < budget {
             if self.current.is_none() {
                 let Some(h) = self.header.take(input) else {
                     break;
@@ -207,9 +228,14 @@ impl Inbound {
                 continue;
             }
             let cur = self.current.as_mut().expect("checked");
+            let step = match cur.payload {
+                Payload::Through => usize::MAX,
+                Payload::Inflate { .. } => RAW_STEP,
+            };
             let n = usize::try_from(cur.left)
                 .unwrap_or(usize::MAX)
-                .min(input.len());
+                .min(input.len())
+                .min(step);
             let (data, rest) = input.split_at(n);
             *input = rest;
             cur.left -= n as u64;

@@ -11,6 +11,8 @@ use super::{DeflateError, Params, LEVEL};
 
 /// How many wire bytes one read takes.
 const READ: usize = 8 * 1024;
+/// Plain bytes decoded ahead of the reader, at most (about).
+const AHEAD: usize = 64 * 1024;
 
 /// A socket that speaks permessage-deflate on the wire and plain frames to
 /// the WebSocket library above it. Without the extension it only passes
@@ -51,6 +53,8 @@ struct Cfg {
 struct Codec {
     inbound: Inbound,
     outbound: Outbound,
+    /// Wire bytes read but not decoded yet (the reader was behind).
+    raw: Vec<u8>,
     /// Plain bytes ready for the reader, from `read_at`.
     read: Vec<u8>,
     read_at: usize,
@@ -116,10 +120,10 @@ impl<S> DeflateStream<S> {
         };
         let mut codec = None;
         if !held.is_empty() {
+            // Decoded as the reader asks, like any other bytes.
+            // Decoded as the reader asks, like any other bytes.
             let mut c = Box::new(Codec::new(&cfg));
-            let mut read = Vec::new();
-            c.inbound.push(&held, &mut read)?;
-            c.read = read;
+            c.raw = held;
             codec = Some(c);
         }
         self.mode = Mode::Deflate { cfg, codec };
@@ -141,6 +145,7 @@ impl Codec {
         Codec {
             inbound: Inbound::new(cfg.role, &cfg.params, cfg.max_message),
             outbound: Outbound::new(cfg.role, &cfg.params, cfg.min_size, LEVEL),
+            raw: Vec::new(),
             read: Vec::new(),
             read_at: 0,
             write: Vec::new(),
@@ -150,7 +155,8 @@ impl Codec {
 
     /// Nothing in flight either way: the codec can go.
     fn idle(&self) -> bool {
-        self.read.is_empty()
+        self.raw.is_empty()
+            && self.read.is_empty()
             && self.write.is_empty()
             && self.inbound.is_idle()
             && self.outbound.is_idle()
@@ -238,6 +244,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for DeflateStream<S> {
             }
             Mode::Deflate { cfg, codec } => loop {
                 if let Some(c) = codec {
+                    if c.read_at == c.read.len() && !c.raw.is_empty() {
+                        // Decode a little more of what is waiting.
+                        c.read = Vec::new();
+                        c.read_at = 0;
+                        let took = c
+                            .inbound
+                            .push_some(&c.raw, &mut c.read, AHEAD)
+                            .map_err(invalid)?;
+                        c.raw.drain(..took);
+                    }
                     if c.read_at < c.read.len() {
                         let n = buf.remaining().min(c.read.len() - c.read_at);
                         buf.put_slice(&c.read[c.read_at..c.read_at + n]);
@@ -257,7 +273,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for DeflateStream<S> {
                     return Poll::Ready(Ok(())); // end of stream
                 }
                 let c = codec.get_or_insert_with(|| Box::new(Codec::new(cfg)));
-                c.inbound.push(rb.filled(), &mut c.read).map_err(invalid)?;
+                let got = rb.filled();
+                let took = c
+                    .inbound
+                    .push_some(got, &mut c.read, AHEAD)
+                    .map_err(invalid)?;
+                c.raw.extend_from_slice(&got[took..]);
             },
         }
     }

@@ -536,11 +536,13 @@ async fn the_client_stream_holds_what_follows_the_101_until_it_knows_it_is_compr
     let agreed = accept(answer).unwrap();
     ws.get_mut().negotiated(agreed, 1024, MAX).unwrap();
     assert!(ws.get_ref().is_deflate());
+    // Written before the held message is read, as the engine sends its
+    // step 1 first: the held bytes must survive the write.
+    ws.send(Message::Binary(msg.clone().into())).await.unwrap();
     let Some(Ok(Message::Binary(got))) = ws.next().await else {
         panic!("no message")
     };
     assert_eq!(&got[..], &msg[..]);
-    ws.send(Message::Binary(msg.clone().into())).await.unwrap();
     let back = server.await.unwrap();
     assert_eq!(back, msg);
 }
@@ -572,4 +574,45 @@ fn messages_so_far(plain: &[u8]) -> Option<Vec<u8>> {
         b = &b[at + len..];
     }
     None
+}
+
+/// Both ends as the server and the engine run them: tungstenite over a
+/// `DeflateStream` each side, large messages both ways, more than the
+/// codec decodes ahead.
+#[cfg(feature = "engine")]
+#[tokio::test]
+async fn tungstenite_on_both_ends_sends_large_messages_both_ways() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::protocol::Role as WsRole;
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::WebSocketStream;
+
+    let (a, b) = tokio::io::duplex(64 * 1024);
+    let agreed = params();
+    let server_io = DeflateStream::server(b, Some(agreed), 1024, 16 << 20);
+    let mut client_io = DeflateStream::client(a);
+    // No handshake on a duplex: go straight to the agreed state.
+    client_io.negotiated(Some(agreed), 1024, 16 << 20).unwrap();
+    let mut server = WebSocketStream::from_raw_socket(server_io, WsRole::Server, None).await;
+    let mut client = WebSocketStream::from_raw_socket(client_io, WsRole::Client, None).await;
+    for size in [10, 5_000, 300_000, 3_000_000] {
+        let msg = text(size);
+        client
+            .send(Message::Binary(msg.clone().into()))
+            .await
+            .unwrap();
+        let Some(Ok(Message::Binary(got))) = server.next().await else {
+            panic!("server got nothing")
+        };
+        assert_eq!(got.len(), msg.len());
+        assert!(got[..] == msg[..]);
+        server
+            .send(Message::Binary(msg.clone().into()))
+            .await
+            .unwrap();
+        let Some(Ok(Message::Binary(got))) = client.next().await else {
+            panic!("client got nothing")
+        };
+        assert!(got[..] == msg[..], "{size} bytes back");
+    }
 }
