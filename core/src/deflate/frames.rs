@@ -411,6 +411,31 @@ impl Inbound {
     }
 }
 
+/// True when `buf` is whole frames that [`Outbound`] would pass on
+/// unchanged (control frames, data frames under `min_size`), so they can
+/// be written without building a codec.
+pub fn passes_through(mut buf: &[u8], min_size: usize) -> bool {
+    while !buf.is_empty() {
+        let mut header = HeaderBuf::default();
+        let mut rest = buf;
+        let Some(h) = header.take(&mut rest) else {
+            return false;
+        };
+        let Ok(len) = usize::try_from(h.len) else {
+            return false;
+        };
+        if rest.len() < len {
+            return false;
+        }
+        let data = matches!(h.opcode(), 0x1 | 0x2) && h.fin() && h.first & (RSV1 | RSV23) == 0;
+        if data && len >= min_size {
+            return false;
+        }
+        buf = &rest[len..];
+    }
+    true
+}
+
 /// Plain frames → wire.
 pub struct Outbound {
     /// The window to compress with; `None`: never compress (a peer that

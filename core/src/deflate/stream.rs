@@ -6,7 +6,7 @@ use std::task::{ready, Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use super::frames::{Inbound, Outbound, Role};
+use super::frames::{passes_through, Inbound, Outbound, Role};
 use super::{DeflateError, Params, LEVEL};
 
 /// How many wire bytes one read takes.
@@ -35,10 +35,13 @@ enum Mode {
         held: Vec<u8>,
     },
     /// The codec is built when bytes come and dropped when none are in
-    /// flight, so an idle connection holds only `cfg`.
+    /// flight, so an idle connection holds only `cfg`. Writes that need no
+    /// compressing go straight out without one; `through` counts the bytes
+    /// of such frames a short write left to send.
     Deflate {
         cfg: Cfg,
         codec: Option<Box<Codec>>,
+        through: usize,
     },
 }
 
@@ -77,6 +80,7 @@ impl<S> DeflateStream<S> {
                     max_message,
                 },
                 codec: None,
+                through: 0,
             },
             None => Mode::Plain,
         };
@@ -126,7 +130,11 @@ impl<S> DeflateStream<S> {
             c.raw = held;
             codec = Some(c);
         }
-        self.mode = Mode::Deflate { cfg, codec };
+        self.mode = Mode::Deflate {
+            cfg,
+            codec,
+            through: 0,
+        };
         Ok(())
     }
 
@@ -242,7 +250,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for DeflateStream<S> {
                 held.extend_from_slice(&got[end..]);
                 Poll::Ready(Ok(()))
             }
-            Mode::Deflate { cfg, codec } => loop {
+            Mode::Deflate { cfg, codec, .. } => loop {
                 if let Some(c) = codec {
                     if c.read_at == c.read.len() && !c.raw.is_empty() {
                         // Decode a little more of what is waiting.
@@ -296,9 +304,26 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for DeflateStream<S> {
         }
         // Take more only once the last is out: that is the backpressure.
         ready!(this.poll_drain(cx))?;
-        let Mode::Deflate { cfg, codec } = &mut this.mode else {
+        let Mode::Deflate {
+            cfg,
+            codec,
+            through,
+        } = &mut this.mode
+        else {
             unreachable!()
         };
+        if codec.is_none() {
+            let plain = if *through > 0 {
+                Some(buf.len().min(*through))
+            } else {
+                passes_through(buf, cfg.min_size).then_some(buf.len())
+            };
+            if let Some(len) = plain {
+                let n = ready!(Pin::new(&mut this.inner).poll_write(cx, &buf[..len]))?;
+                *through = through.saturating_sub(n).max(len - n);
+                return Poll::Ready(Ok(n));
+            }
+        }
         let c = codec.get_or_insert_with(|| Box::new(Codec::new(cfg)));
         c.outbound.push(buf, &mut c.write);
         // Start writing now; whatever is left goes at the next write or flush.

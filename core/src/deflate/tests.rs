@@ -5,7 +5,7 @@
 
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress};
 
-use super::frames::header;
+use super::frames::{header, passes_through};
 use super::*;
 
 const MAX: usize = 1 << 20;
@@ -615,4 +615,75 @@ async fn tungstenite_on_both_ends_sends_large_messages_both_ways() {
         };
         assert!(got[..] == msg[..], "{size} bytes back");
     }
+}
+
+/// Short writes everywhere (a 37-byte pipe): small frames written straight
+/// through and large ones compressed interleave without losing a byte.
+#[cfg(feature = "engine")]
+#[tokio::test]
+async fn short_writes_between_plain_and_compressed_frames_lose_nothing() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::protocol::Role as WsRole;
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::WebSocketStream;
+
+    let sizes = [10, 500, 1023, 1024, 5000, 3, 100_000, 0, 2000, 1];
+    let (a, b) = tokio::io::duplex(37);
+    let agreed = params();
+    let server_io = DeflateStream::server(b, Some(agreed), 1024, 16 << 20);
+    let mut client_io = DeflateStream::client(a);
+    client_io.negotiated(Some(agreed), 1024, 16 << 20).unwrap();
+    let mut server = WebSocketStream::from_raw_socket(server_io, WsRole::Server, None).await;
+    let client = WebSocketStream::from_raw_socket(client_io, WsRole::Client, None).await;
+    let (mut tx, mut rx) = client.split();
+    let sending = tokio::spawn(async move {
+        for (i, &n) in sizes.iter().enumerate() {
+            tx.send(Message::Binary(text(n + i).into())).await.unwrap();
+        }
+        tx
+    });
+    for (i, &n) in sizes.iter().enumerate() {
+        let Some(Ok(Message::Binary(got))) = server.next().await else {
+            panic!("message {i}")
+        };
+        assert!(got[..] == text(n + i)[..], "message {i} ({n} bytes)");
+    }
+    let _tx = sending.await.unwrap();
+    let replying = tokio::spawn(async move {
+        for (i, &n) in sizes.iter().enumerate() {
+            server
+                .send(Message::Binary(noise(n + i).into()))
+                .await
+                .unwrap();
+        }
+        server
+    });
+    for (i, &n) in sizes.iter().enumerate() {
+        let Some(Ok(Message::Binary(got))) = rx.next().await else {
+            panic!("reply {i}")
+        };
+        assert!(got[..] == noise(n + i)[..], "reply {i} ({n} bytes)");
+    }
+    let _server = replying.await.unwrap();
+}
+
+#[test]
+fn only_whole_small_or_control_frames_pass_straight_through() {
+    let small = server_frame(0x82, &text(1023));
+    let big = server_frame(0x82, &text(1024));
+    let ping = server_frame(0x89, b"hi");
+    assert!(passes_through(
+        &[small.clone(), ping.clone()].concat(),
+        1024
+    ));
+    assert!(!passes_through(
+        &[small.clone(), big.clone()].concat(),
+        1024
+    ));
+    assert!(
+        !passes_through(&small[..small.len() - 1], 1024),
+        "an incomplete frame"
+    );
+    assert!(!passes_through(&small[..1], 1024), "an incomplete header");
+    assert!(passes_through(&[], 1024));
 }
