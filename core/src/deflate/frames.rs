@@ -411,10 +411,8 @@ impl Inbound {
     }
 }
 
-/// True when `buf` is whole frames that [`Outbound`] would pass on
-/// unchanged (control frames, data frames under `min_size`), so they can
-/// be written without building a codec.
-pub fn passes_through(mut buf: &[u8], min_size: usize) -> bool {
+/// True when `buf` is whole frames, each of which `keep` accepts as it is.
+fn whole_frames(mut buf: &[u8], keep: impl Fn(&Header, usize) -> bool) -> bool {
     while !buf.is_empty() {
         let mut header = HeaderBuf::default();
         let mut rest = buf;
@@ -424,16 +422,29 @@ pub fn passes_through(mut buf: &[u8], min_size: usize) -> bool {
         let Ok(len) = usize::try_from(h.len) else {
             return false;
         };
-        if rest.len() < len {
-            return false;
-        }
-        let data = matches!(h.opcode(), 0x1 | 0x2) && h.fin() && h.first & (RSV1 | RSV23) == 0;
-        if data && len >= min_size {
+        if rest.len() < len || !keep(&h, len) {
             return false;
         }
         buf = &rest[len..];
     }
     true
+}
+
+/// True when `buf` is whole frames that [`Outbound`] would pass on
+/// unchanged (control frames, data frames under `min_size`), so they can
+/// be written without building a codec.
+pub fn passes_through(buf: &[u8], min_size: usize) -> bool {
+    whole_frames(buf, |h, len| {
+        let data = matches!(h.opcode(), 0x1 | 0x2) && h.fin() && h.first & (RSV1 | RSV23) == 0;
+        !(data && len >= min_size)
+    })
+}
+
+/// True when `buf` is whole frames none of which is compressed (no RSV bit
+/// set), which [`Inbound`] would pass on unchanged: they can be read
+/// without building a codec.
+pub fn plain_frames(buf: &[u8]) -> bool {
+    whole_frames(buf, |h, _| h.first & (RSV1 | RSV23) == 0)
 }
 
 /// Plain frames → wire.

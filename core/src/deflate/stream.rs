@@ -6,7 +6,7 @@ use std::task::{ready, Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use super::frames::{passes_through, Inbound, Outbound, Role};
+use super::frames::{passes_through, plain_frames, Inbound, Outbound, Role};
 use super::{DeflateError, Params, LEVEL};
 
 /// How many wire bytes one read takes.
@@ -273,6 +273,26 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for DeflateStream<S> {
                         }
                         return Poll::Ready(Ok(()));
                     }
+                }
+                if codec.is_none() {
+                    // At a frame boundary: read straight into the reader's
+                    // buffer, and keep the bytes there if nothing in them
+                    // is compressed and no frame is cut short.
+                    let before = buf.filled().len();
+                    ready!(Pin::new(&mut this.inner).poll_read(cx, buf))?;
+                    let got = &buf.filled()[before..];
+                    if got.is_empty() || plain_frames(got) {
+                        return Poll::Ready(Ok(()));
+                    }
+                    let got = got.to_vec();
+                    buf.set_filled(before);
+                    let c = codec.insert(Box::new(Codec::new(cfg)));
+                    let took = c
+                        .inbound
+                        .push_some(&got, &mut c.read, AHEAD)
+                        .map_err(invalid)?;
+                    c.raw.extend_from_slice(&got[took..]);
+                    continue;
                 }
                 let mut raw = [0u8; READ];
                 let mut rb = ReadBuf::new(&mut raw);
