@@ -28,11 +28,14 @@ enum Mode {
     Plain,
     /// No extension; bytes read past the handshake, handed out first.
     Held(Vec<u8>),
-    /// A client's handshake: bytes after the response's headers are held
-    /// until the answer says whether they are compressed.
+    /// A client's handshake: bytes after a 101's headers are held until
+    /// the answer says whether they are compressed. `status` keeps the
+    /// start of the status line: any other answer's body is handed out.
     Handshake {
         tail: u8,
         held: Vec<u8>,
+        status: [u8; 12],
+        seen: u8,
     },
     /// The codec is built when bytes come and dropped when none are in
     /// flight, so an idle connection holds only `cfg`. Writes that need no
@@ -95,6 +98,8 @@ impl<S> DeflateStream<S> {
             mode: Mode::Handshake {
                 tail: 0,
                 held: Vec::new(),
+                status: [0; 12],
+                seen: 0,
             },
         }
     }
@@ -223,7 +228,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for DeflateStream<S> {
                 }
                 Poll::Ready(Ok(()))
             }
-            Mode::Handshake { tail, held } => {
+            Mode::Handshake {
+                tail,
+                held,
+                status,
+                seen,
+            } => {
                 if *tail == 4 {
                     return Poll::Ready(Err(io::Error::other(
                         "read past the handshake before it was negotiated",
@@ -236,6 +246,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for DeflateStream<S> {
                 let got = rb.filled();
                 let mut end = got.len();
                 for (i, &b) in got.iter().enumerate() {
+                    if usize::from(*seen) < status.len() {
+                        status[usize::from(*seen)] = b;
+                        *seen += 1;
+                    }
                     *tail = match (*tail, b) {
                         (0 | 2, b'\r') | (1 | 3, b'\n') => *tail + 1,
                         (_, b'\r') => 1,
@@ -245,6 +259,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for DeflateStream<S> {
                         end = i + 1;
                         break;
                     }
+                }
+                if *tail == 4 && status != b"HTTP/1.1 101" {
+                    // A refusal: its body is for the library to read.
+                    buf.put_slice(got);
+                    this.mode = Mode::Plain;
+                    return Poll::Ready(Ok(()));
                 }
                 buf.put_slice(&got[..end]);
                 held.extend_from_slice(&got[end..]);

@@ -687,3 +687,32 @@ fn only_whole_small_or_control_frames_pass_straight_through() {
     assert!(!passes_through(&small[..1], 1024), "an incomplete header");
     assert!(passes_through(&[], 1024));
 }
+
+/// A refused upgrade's body reaches tungstenite (the CLI shows it), not the
+/// bytes held for a 101.
+#[cfg(feature = "engine")]
+#[tokio::test]
+async fn a_refusal_keeps_its_body() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_tungstenite::tungstenite::Error as WsError;
+
+    let (client_io, mut server_io) = tokio::io::duplex(1 << 16);
+    tokio::spawn(async move {
+        let mut buf = [0u8; 4096];
+        let _ = server_io.read(&mut buf).await;
+        let _ = server_io
+            .write_all(b"HTTP/1.1 401 Unauthorized\r\ncontent-length: 13\r\n\r\ninvalid token")
+            .await;
+    });
+    let request = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+        "ws://weft.test/doc",
+    )
+    .unwrap();
+    let Err(WsError::Http(response)) =
+        tokio_tungstenite::client_async(request, DeflateStream::client(client_io)).await
+    else {
+        panic!("the upgrade should be refused")
+    };
+    assert_eq!(response.status().as_u16(), 401);
+    assert_eq!(response.body().as_deref(), Some(&b"invalid token"[..]));
+}
