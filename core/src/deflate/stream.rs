@@ -228,106 +228,134 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for DeflateStream<S> {
                 }
                 Poll::Ready(Ok(()))
             }
-            Mode::Handshake {
-                tail,
-                held,
-                status,
-                seen,
-            } => {
-                if *tail == 4 {
-                    return Poll::Ready(Err(io::Error::other(
-                        "read past the handshake before it was negotiated",
-                    )));
-                }
-                // Hand out the response up to its blank line, and hold the rest.
-                let mut raw = [0u8; READ];
-                let mut rb = ReadBuf::new(&mut raw[..buf.remaining().min(READ)]);
-                ready!(Pin::new(&mut this.inner).poll_read(cx, &mut rb))?;
-                let got = rb.filled();
-                let mut end = got.len();
-                for (i, &b) in got.iter().enumerate() {
-                    if usize::from(*seen) < status.len() {
-                        status[usize::from(*seen)] = b;
-                        *seen += 1;
-                    }
-                    *tail = match (*tail, b) {
-                        (0 | 2, b'\r') | (1 | 3, b'\n') => *tail + 1,
-                        (_, b'\r') => 1,
-                        _ => 0,
-                    };
-                    if *tail == 4 {
-                        end = i + 1;
-                        break;
-                    }
-                }
-                if *tail == 4 && status != b"HTTP/1.1 101" {
-                    // A refusal: its body is for the library to read.
-                    buf.put_slice(got);
-                    this.mode = Mode::Plain;
-                    return Poll::Ready(Ok(()));
-                }
-                buf.put_slice(&got[..end]);
-                held.extend_from_slice(&got[end..]);
-                Poll::Ready(Ok(()))
+            Mode::Handshake { .. } => this.poll_read_handshake(cx, buf),
+            Mode::Deflate { .. } => this.poll_read_deflate(cx, buf),
+        }
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> DeflateStream<S> {
+    /// A client's handshake: hands out the response up to its blank line,
+    /// and holds what follows a 101 until it is known to be compressed.
+    fn poll_read_handshake(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self;
+        let Mode::Handshake {
+            tail,
+            held,
+            status,
+            seen,
+        } = &mut this.mode
+        else {
+            unreachable!("called in the handshake")
+        };
+        if *tail == 4 {
+            return Poll::Ready(Err(io::Error::other(
+                "read past the handshake before it was negotiated",
+            )));
+        }
+        // Hand out the response up to its blank line, and hold the rest.
+        let mut raw = [0u8; READ];
+        let mut rb = ReadBuf::new(&mut raw[..buf.remaining().min(READ)]);
+        ready!(Pin::new(&mut this.inner).poll_read(cx, &mut rb))?;
+        let got = rb.filled();
+        let mut end = got.len();
+        for (i, &b) in got.iter().enumerate() {
+            if usize::from(*seen) < status.len() {
+                status[usize::from(*seen)] = b;
+                *seen += 1;
             }
-            Mode::Deflate { cfg, codec, .. } => loop {
-                if let Some(c) = codec {
-                    if c.read_at == c.read.len() && !c.raw.is_empty() {
-                        // Decode a little more of what is waiting.
-                        c.read = Vec::new();
-                        c.read_at = 0;
-                        let took = c
-                            .inbound
-                            .push_some(&c.raw, &mut c.read, AHEAD)
-                            .map_err(invalid)?;
-                        c.raw.drain(..took);
-                    }
-                    if c.read_at < c.read.len() {
-                        let n = buf.remaining().min(c.read.len() - c.read_at);
-                        buf.put_slice(&c.read[c.read_at..c.read_at + n]);
-                        c.read_at += n;
-                        if c.read_at == c.read.len() {
-                            c.read = Vec::new();
-                            c.read_at = 0;
-                            settle(codec);
-                        }
-                        return Poll::Ready(Ok(()));
-                    }
-                }
-                if codec.is_none() {
-                    // At a frame boundary: read straight into the reader's
-                    // buffer, and keep the bytes there if nothing in them
-                    // is compressed and no frame is cut short.
-                    let before = buf.filled().len();
-                    ready!(Pin::new(&mut this.inner).poll_read(cx, buf))?;
-                    let got = &buf.filled()[before..];
-                    if got.is_empty() || plain_frames(got) {
-                        return Poll::Ready(Ok(()));
-                    }
-                    let got = got.to_vec();
-                    buf.set_filled(before);
-                    let c = codec.insert(Box::new(Codec::new(cfg)));
+            *tail = match (*tail, b) {
+                (0 | 2, b'\r') | (1 | 3, b'\n') => *tail + 1,
+                (_, b'\r') => 1,
+                _ => 0,
+            };
+            if *tail == 4 {
+                end = i + 1;
+                break;
+            }
+        }
+        if *tail == 4 && status != b"HTTP/1.1 101" {
+            // A refusal: its body is for the library to read.
+            buf.put_slice(got);
+            this.mode = Mode::Plain;
+            return Poll::Ready(Ok(()));
+        }
+        buf.put_slice(&got[..end]);
+        held.extend_from_slice(&got[end..]);
+        Poll::Ready(Ok(()))
+    }
+
+    /// With the extension: decoded bytes first, then the socket.
+    fn poll_read_deflate(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self;
+        let Mode::Deflate { cfg, codec, .. } = &mut this.mode else {
+            unreachable!("called with the extension")
+        };
+        loop {
+            if let Some(c) = codec {
+                if c.read_at == c.read.len() && !c.raw.is_empty() {
+                    // Decode a little more of what is waiting.
+                    c.read = Vec::new();
+                    c.read_at = 0;
                     let took = c
                         .inbound
-                        .push_some(&got, &mut c.read, AHEAD)
+                        .push_some(&c.raw, &mut c.read, AHEAD)
                         .map_err(invalid)?;
-                    c.raw.extend_from_slice(&got[took..]);
-                    continue;
+                    c.raw.drain(..took);
                 }
-                let mut raw = [0u8; READ];
-                let mut rb = ReadBuf::new(&mut raw);
-                ready!(Pin::new(&mut this.inner).poll_read(cx, &mut rb))?;
-                if rb.filled().is_empty() {
-                    return Poll::Ready(Ok(())); // end of stream
+                if c.read_at < c.read.len() {
+                    let n = buf.remaining().min(c.read.len() - c.read_at);
+                    buf.put_slice(&c.read[c.read_at..c.read_at + n]);
+                    c.read_at += n;
+                    if c.read_at == c.read.len() {
+                        c.read = Vec::new();
+                        c.read_at = 0;
+                        settle(codec);
+                    }
+                    return Poll::Ready(Ok(()));
                 }
-                let c = codec.get_or_insert_with(|| Box::new(Codec::new(cfg)));
-                let got = rb.filled();
+            }
+            if codec.is_none() {
+                // At a frame boundary: read straight into the reader's
+                // buffer, and keep the bytes there if nothing in them
+                // is compressed and no frame is cut short.
+                let before = buf.filled().len();
+                ready!(Pin::new(&mut this.inner).poll_read(cx, buf))?;
+                let got = &buf.filled()[before..];
+                if got.is_empty() || plain_frames(got) {
+                    return Poll::Ready(Ok(()));
+                }
+                let got = got.to_vec();
+                buf.set_filled(before);
+                let c = codec.insert(Box::new(Codec::new(cfg)));
                 let took = c
                     .inbound
-                    .push_some(got, &mut c.read, AHEAD)
+                    .push_some(&got, &mut c.read, AHEAD)
                     .map_err(invalid)?;
                 c.raw.extend_from_slice(&got[took..]);
-            },
+                continue;
+            }
+            let mut raw = [0u8; READ];
+            let mut rb = ReadBuf::new(&mut raw);
+            ready!(Pin::new(&mut this.inner).poll_read(cx, &mut rb))?;
+            if rb.filled().is_empty() {
+                return Poll::Ready(Ok(())); // end of stream
+            }
+            let c = codec.get_or_insert_with(|| Box::new(Codec::new(cfg)));
+            let got = rb.filled();
+            let took = c
+                .inbound
+                .push_some(got, &mut c.read, AHEAD)
+                .map_err(invalid)?;
+            c.raw.extend_from_slice(&got[took..]);
         }
     }
 }
