@@ -24,8 +24,9 @@ BUILD_PACKAGES="build-essential pkg-config curl ca-certificates openssl"
 # Cluster mode's tests start private PostgreSQL and Redis servers on
 # loopback from these packages (never mocks), and put the documented nginx
 # config in front of two nodes. setpriv runs postgres as its own user when
-# the tests run as root.
-CLUSTER_PACKAGES="postgresql redis-server util-linux nginx"
+# the tests run as root. weft-torture's store faults put the data directory
+# on a small ext4 image (e2fsprogs) and let the kernel make it read-only.
+CLUSTER_PACKAGES="postgresql redis-server util-linux nginx e2fsprogs"
 # What Tauri 2 needs on Debian/Ubuntu, plus Xvfb and WebKitWebDriver for tests.
 # The web editor's tests drive Debian's Chromium (never a downloaded browser).
 WEB_TEST_PACKAGES="chromium"

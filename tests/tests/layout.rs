@@ -9,12 +9,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-const CRATES: [&str; 5] = [
+const CRATES: [&str; 6] = [
     "server/src",
     "core/src",
     "cli/src",
     "src-tauri/src",
     "bench/src",
+    "torture/src",
 ];
 const MAX_LINES: usize = 80;
 

@@ -450,15 +450,28 @@ async fn share(shared: &Shared, req: &Request<Incoming>, raw_doc: &str) -> Respo
     }
 }
 
+/// How long `/healthz` waits for each dependency. A probe that hangs is
+/// as bad as a failed one (load balancers time out in a second or two),
+/// and a store that takes this long to write one row is not healthy: a
+/// database locked by another process held every probe for its 5 s busy
+/// timeout per queued write (found by weft-torture's `faults` campaign).
+const HEALTH_PROBE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// 200 with one line per dependency when all answer; 503 naming what failed.
 async fn health(shared: &Shared) -> Response<Body> {
     let mut lines = Vec::new();
     let mut ok = true;
-    match shared.store.check().await {
-        Ok(()) => lines.push("store: ok".to_owned()),
-        Err(e) => {
+    match tokio::time::timeout(HEALTH_PROBE, shared.store.check()).await {
+        Ok(Ok(())) => lines.push("store: ok".to_owned()),
+        Ok(Err(e)) => {
             ok = false;
             lines.push(format!("store not writable: {e}"));
+        }
+        Err(_) => {
+            ok = false;
+            lines.push(format!(
+                "store not writable: a test write did not finish within {HEALTH_PROBE:?}"
+            ));
         }
     }
     // The probe's small write may get through where a doc's does not (a
@@ -474,11 +487,17 @@ async fn health(shared: &Shared) -> Response<Body> {
         ));
     }
     if let Some(cluster) = &shared.cluster {
-        match cluster.check().await {
-            Ok(()) => lines.push("redis: ok".to_owned()),
-            Err(e) => {
+        match tokio::time::timeout(HEALTH_PROBE, cluster.check()).await {
+            Ok(Ok(())) => lines.push("redis: ok".to_owned()),
+            Ok(Err(e)) => {
                 ok = false;
                 lines.push(format!("redis unreachable: {e}"));
+            }
+            Err(_) => {
+                ok = false;
+                lines.push(format!(
+                    "redis unreachable: no answer within {HEALTH_PROBE:?}"
+                ));
             }
         }
     }
