@@ -15,6 +15,7 @@
 //!   random edits and how content is compared.
 //! - [`offline`]: campaign 3, an engine process killed while offline.
 //! - [`faults`]: campaign 4, the store stops taking writes.
+//! - [`slow`]: campaign 6, 1,000 readers that never read.
 //! - [`proxy`]: a TCP proxy that cuts a client off; [`yjs`]: the Node
 //!   process holding stock yjs clients; [`disks`]: small filesystems.
 //! - [`report`]: the tables in docs/RELIABILITY.md.
@@ -28,6 +29,7 @@ pub mod offline;
 pub mod proxy;
 pub mod report;
 pub mod rounds;
+pub mod slow;
 pub mod writers;
 pub mod yjs;
 
@@ -101,15 +103,18 @@ pub enum Campaign {
     Offline,
     /// Disk full, read-only, locked database, PostgreSQL and Redis down.
     Faults,
+    /// 1,000 readers that never read on a busy document.
+    Slow,
 }
 
 impl Campaign {
-    pub const ALL: [Campaign; 5] = [
+    pub const ALL: [Campaign; 6] = [
         Campaign::Crash,
         Campaign::CrashCluster,
         Campaign::Converge,
         Campaign::Offline,
         Campaign::Faults,
+        Campaign::Slow,
     ];
 
     pub fn name(self) -> &'static str {
@@ -119,6 +124,7 @@ impl Campaign {
             Campaign::Converge => "converge",
             Campaign::Offline => "offline",
             Campaign::Faults => "faults",
+            Campaign::Slow => "slow",
         }
     }
 
@@ -136,6 +142,8 @@ impl Campaign {
             // Each fault in turn.
             (Campaign::Faults, false) => 10,
             (Campaign::Faults, true) => 5,
+            (Campaign::Slow, false) => 3,
+            (Campaign::Slow, true) => 1,
         }
     }
 }
@@ -191,6 +199,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             Campaign::Converge => converge::run(seeds).await?,
             Campaign::Offline => offline::run(seeds).await?,
             Campaign::Faults => faults::run(seeds).await?,
+            Campaign::Slow => slow::run(seeds).await?,
         };
         println!("{}", report::line(&tally));
         tallies.push(tally);

@@ -7,8 +7,15 @@ use anyhow::{Context, Result};
 
 use crate::rounds::Tally;
 
-const BEGIN: &str = "<!-- weft-torture:begin -->";
-const END: &str = "<!-- weft-torture:end -->";
+/// The markers around one campaign's section: a run replaces the
+/// sections of the campaigns it ran and leaves the others.
+fn markers(t: &Tally) -> (String, String) {
+    let name = t.campaign.name();
+    (
+        format!("<!-- weft-torture:{name}:begin -->"),
+        format!("<!-- weft-torture:{name}:end -->"),
+    )
+}
 
 /// One line per campaign for the console.
 pub fn line(t: &Tally) -> String {
@@ -24,56 +31,49 @@ pub fn line(t: &Tally) -> String {
     )
 }
 
-fn table(tallies: &[Tally], base: u64) -> String {
-    let mut s = String::new();
+fn section(t: &Tally, base: u64) -> String {
+    let mut s = format!(
+        "| rounds | failed rounds | items checked | lost | fault with writes in flight | time |\n\
+         |---:|---:|---:|---:|---:|---:|\n\
+         | {} | {} | {} | {} | {} | {:.0} s |\n\n",
+        t.rounds,
+        t.failures.len(),
+        t.checked,
+        t.lost,
+        t.mid_stream,
+        t.elapsed.as_secs_f64()
+    );
     s.push_str(&format!(
-        "Run of {} (UTC) at commit `{}`, base seed `{base:#x}`.\n\n",
+        "Run of {} UTC at commit `{}`, base seed `{base:#x}`.\n",
         now(),
         commit()
     ));
-    s.push_str("| campaign | rounds | failed rounds | items checked | lost | fault with writes in flight | time |\n");
-    s.push_str("|---|---:|---:|---:|---:|---:|---:|\n");
-    for t in tallies {
-        s.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {:.0} s |\n",
-            t.campaign.name(),
-            t.rounds,
-            t.failures.len(),
-            t.checked,
-            t.lost,
-            t.mid_stream,
-            t.elapsed.as_secs_f64()
-        ));
+    for n in &t.notes {
+        s.push_str(&format!("- {n}\n"));
     }
-    for t in tallies {
-        s.push_str(&format!("\n**{}**", t.campaign.name()));
-        if t.notes.is_empty() && t.failures.is_empty() {
-            s.push_str(": nothing else to report.\n");
-            continue;
-        }
-        s.push('\n');
-        for n in &t.notes {
-            s.push_str(&format!("- {n}\n"));
-        }
-        for f in &t.failures {
-            s.push_str(&format!(
-                "- failed: round {}, seed `{:#x}`: {}\n",
-                f.round, f.seed, f.what
-            ));
-        }
+    for f in &t.failures {
+        s.push_str(&format!(
+            "- failed: round {}, seed `{:#x}`: {}\n",
+            f.round, f.seed, f.what
+        ));
     }
     s
 }
 
-/// Replaces what is between the markers (or appends them).
+/// Replaces each campaign's section (appending those not there yet).
 pub fn write(path: &Path, tallies: &[Tally], base: u64) -> Result<()> {
-    let old = std::fs::read_to_string(path).unwrap_or_default();
-    let body = format!("{BEGIN}\n{}{END}", table(tallies, base));
-    let new = match (old.find(BEGIN), old.find(END)) {
-        (Some(b), Some(e)) if b < e => format!("{}{body}{}", &old[..b], &old[e + END.len()..]),
-        _ => format!("{old}\n{body}\n"),
-    };
-    std::fs::write(path, new).with_context(|| format!("writing {}", path.display()))
+    let mut doc = std::fs::read_to_string(path).unwrap_or_default();
+    for t in tallies {
+        let (begin, end) = markers(t);
+        let body = format!("{begin}\n{}{end}", section(t, base));
+        doc = match (doc.find(&begin), doc.find(&end)) {
+            (Some(b), Some(e)) if b < e => {
+                format!("{}{body}{}", &doc[..b], &doc[e + end.len()..])
+            }
+            _ => format!("{doc}\n### {}\n\n{body}\n", t.campaign.name()),
+        };
+    }
+    std::fs::write(path, doc).with_context(|| format!("writing {}", path.display()))
 }
 
 fn now() -> String {
