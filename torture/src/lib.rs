@@ -15,6 +15,8 @@
 //!   random edits and how content is compared.
 //! - [`offline`]: campaign 3, an engine process killed while offline.
 //! - [`faults`]: campaign 4, the store stops taking writes.
+//! - [`net`]: campaign 5, partitions and latency between a node and
+//!   PostgreSQL or Redis.
 //! - [`slow`]: campaign 6, 1,000 readers that never read.
 //! - [`proxy`]: a TCP proxy that cuts a client off; [`yjs`]: the Node
 //!   process holding stock yjs clients; [`disks`]: small filesystems.
@@ -25,6 +27,7 @@ pub mod crash;
 pub mod disks;
 pub mod edits;
 pub mod faults;
+pub mod net;
 pub mod offline;
 pub mod proxy;
 pub mod report;
@@ -103,17 +106,20 @@ pub enum Campaign {
     Offline,
     /// Disk full, read-only, locked database, PostgreSQL and Redis down.
     Faults,
+    /// Partitions and latency between a cluster node and its services.
+    Net,
     /// 1,000 readers that never read on a busy document.
     Slow,
 }
 
 impl Campaign {
-    pub const ALL: [Campaign; 6] = [
+    pub const ALL: [Campaign; 7] = [
         Campaign::Crash,
         Campaign::CrashCluster,
         Campaign::Converge,
         Campaign::Offline,
         Campaign::Faults,
+        Campaign::Net,
         Campaign::Slow,
     ];
 
@@ -124,6 +130,7 @@ impl Campaign {
             Campaign::Converge => "converge",
             Campaign::Offline => "offline",
             Campaign::Faults => "faults",
+            Campaign::Net => "net",
             Campaign::Slow => "slow",
         }
     }
@@ -142,6 +149,8 @@ impl Campaign {
             // Each fault in turn.
             (Campaign::Faults, false) => 10,
             (Campaign::Faults, true) => 5,
+            (Campaign::Net, false) => 20,
+            (Campaign::Net, true) => 2,
             (Campaign::Slow, false) => 3,
             (Campaign::Slow, true) => 1,
         }
@@ -199,14 +208,17 @@ pub async fn run(cli: Cli) -> Result<()> {
             Campaign::Converge => converge::run(seeds).await?,
             Campaign::Offline => offline::run(seeds).await?,
             Campaign::Faults => faults::run(seeds).await?,
+            Campaign::Net => net::run(seeds).await?,
             Campaign::Slow => slow::run(seeds).await?,
         };
         println!("{}", report::line(&tally));
+        // Written as each campaign ends: a long run stopped half way keeps
+        // what it finished.
+        if let Some(path) = &cli.report {
+            report::write(path, std::slice::from_ref(&tally), base)?;
+            println!("wrote {}", path.display());
+        }
         tallies.push(tally);
-    }
-    if let Some(path) = &cli.report {
-        report::write(path, &tallies, base)?;
-        println!("wrote {}", path.display());
     }
     let failed: Vec<&Tally> = tallies.iter().filter(|t| !t.failures.is_empty()).collect();
     if !failed.is_empty() {

@@ -55,6 +55,14 @@ impl Writers {
             .sum()
     }
 
+    /// Acked updates so far, per writer.
+    pub fn acked_each(&self) -> Vec<usize> {
+        self.counts
+            .iter()
+            .map(|c| c.acked.load(Ordering::SeqCst))
+            .collect()
+    }
+
     /// Sent updates so far, summed.
     pub fn sent(&self) -> usize {
         self.counts
