@@ -157,25 +157,12 @@ async fn agree(net: &Net, doc: &str) -> Result<String> {
     }
 }
 
-async fn net_round(
-    net: &Net,
-    round: usize,
-    seed: u64,
-    written: &mut Vec<(String, Vec<usize>)>,
-) -> Result<RoundResult> {
-    let mut rng = rng(seed);
-    let doc = format!("net-{round}-{seed:016x}");
-    let urls: Vec<String> = (0..2 * WRITERS)
-        .map(|w| {
-            if w % 2 == 0 {
-                net.a.url(&doc)
-            } else {
-                net.b.url(&doc)
-            }
-        })
-        .collect();
-    let group = Writers::start(&urls).await?;
-    tokio::time::sleep(Duration::from_millis(rng.random_range(200..800))).await;
+/// Starts a random fault on A's links: what it is, towards what, the
+/// proxies it is on, and how long it is to last.
+fn start_fault<'a>(
+    net: &'a Net,
+    rng: &mut rand::rngs::StdRng,
+) -> (String, &'static str, Vec<&'a Proxy>, Duration) {
     let which = match rng.random_range(0..3) {
         0 => "Redis",
         1 => "PostgreSQL",
@@ -204,6 +191,29 @@ async fn net_round(
             format!("{ms} ms latency")
         }
     };
+    (what, which, targets, span)
+}
+
+async fn net_round(
+    net: &Net,
+    round: usize,
+    seed: u64,
+    written: &mut Vec<(String, Vec<usize>)>,
+) -> Result<RoundResult> {
+    let mut rng = rng(seed);
+    let doc = format!("net-{round}-{seed:016x}");
+    let urls: Vec<String> = (0..2 * WRITERS)
+        .map(|w| {
+            if w % 2 == 0 {
+                net.a.url(&doc)
+            } else {
+                net.b.url(&doc)
+            }
+        })
+        .collect();
+    let group = Writers::start(&urls).await?;
+    tokio::time::sleep(Duration::from_millis(rng.random_range(200..800))).await;
+    let (what, which, targets, span) = start_fault(net, &mut rng);
     // A's writers are the even ones. Once PostgreSQL is out of A's reach
     // nothing A holds can be committed, so nothing may be acked.
     let on_a = |g: &Writers| g.acked_each().iter().step_by(2).sum::<usize>();
