@@ -615,3 +615,40 @@ async fn a_forwarded_address_counts_only_from_a_trusted_proxy() -> anyhow::Resul
     assert_eq!(attempts_from(server.addr, "3.3.3.3", 2).await?, [400, 429]);
     server.stop().await
 }
+
+/// `weft_tasks` counts the runtime's live tasks: it rises with
+/// connections and falls back once they close (a leaked task would not).
+#[tokio::test]
+async fn the_tasks_metric_rises_with_connections_and_falls_back() -> anyhow::Result<()> {
+    let server = TestServer::start(mem(), config()).await;
+    let tasks = || async {
+        let (_, body) = http_get(server.addr, "/metrics", &[]).await?;
+        body.lines()
+            .find_map(|l| l.strip_prefix("weft_tasks ")?.parse::<i64>().ok())
+            .ok_or_else(|| anyhow::anyhow!("no weft_tasks in:\n{body}"))
+    };
+    let before = tasks().await?;
+    let mut clients = Vec::new();
+    for _ in 0..20 {
+        clients.push(Client::synced(&server.url("tasks")).await?);
+    }
+    let during = tasks().await?;
+    assert!(
+        during >= before + 20,
+        "{before} tasks, then {during} with 20 connections"
+    );
+    drop(clients);
+    let deadline = tokio::time::Instant::now() + weft_e2e::WAIT;
+    loop {
+        let now = tasks().await?;
+        if now <= before + 2 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{now} tasks left after the connections closed ({before} before)"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    server.stop().await
+}

@@ -18,6 +18,7 @@
 //! - [`net`]: campaign 5, partitions and latency between a node and
 //!   PostgreSQL or Redis.
 //! - [`slow`]: campaign 6, 1,000 readers that never read.
+//! - [`soak`]: campaign 7, 200 clients for half an hour (by hand only).
 //! - [`proxy`]: a TCP proxy that cuts a client off; [`yjs`]: the Node
 //!   process holding stock yjs clients; [`disks`]: small filesystems.
 //! - [`report`]: the tables in docs/RELIABILITY.md.
@@ -33,6 +34,7 @@ pub mod proxy;
 pub mod report;
 pub mod rounds;
 pub mod slow;
+pub mod soak;
 pub mod writers;
 pub mod yjs;
 
@@ -69,6 +71,9 @@ pub struct Cli {
     /// Acked writers in the crash campaigns.
     #[arg(long, default_value_t = 50)]
     pub writers: usize,
+    /// How long the soak runs.
+    #[arg(long, default_value_t = 30)]
+    pub minutes: u64,
     /// Write the results into this report (docs/RELIABILITY.md).
     #[arg(long)]
     pub report: Option<PathBuf>,
@@ -110,6 +115,9 @@ pub enum Campaign {
     Net,
     /// 1,000 readers that never read on a busy document.
     Slow,
+    /// 200 clients for `--minutes`, resources sampled (by hand only: not
+    /// in the default set nor in --short).
+    Soak,
 }
 
 impl Campaign {
@@ -132,6 +140,7 @@ impl Campaign {
             Campaign::Faults => "faults",
             Campaign::Net => "net",
             Campaign::Slow => "slow",
+            Campaign::Soak => "soak",
         }
     }
 
@@ -153,6 +162,7 @@ impl Campaign {
             (Campaign::Net, true) => 2,
             (Campaign::Slow, false) => 3,
             (Campaign::Slow, true) => 1,
+            (Campaign::Soak, _) => 1,
         }
     }
 }
@@ -210,6 +220,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             Campaign::Faults => faults::run(seeds).await?,
             Campaign::Net => net::run(seeds).await?,
             Campaign::Slow => slow::run(seeds).await?,
+            Campaign::Soak => soak::run(seeds, cli.minutes).await?,
         };
         println!("{}", report::line(&tally));
         // Written as each campaign ends: a long run stopped half way keeps
