@@ -338,17 +338,39 @@ async fn fault_round(fault: Fault, seed: u64) -> Result<RoundResult> {
     let errors_before = metric(addr, fault.metric()).await?;
 
     rig.inject(fault).await?;
-    let t0 = Instant::now();
-    let body = health_becomes(addr, 503, NOTICE).await?;
-    let noticed = t0.elapsed();
-    append(&engine, &format!("[{WRITERS}:1]"));
-    // Time for the server to try the write and say it could not.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let during = engine.counts();
+    // Watched from the moment it starts, while the engine edits.
+    let health = tokio::spawn(async move {
+        let t0 = Instant::now();
+        health_becomes(addr, 503, NOTICE)
+            .await
+            .map(|b| (b, t0.elapsed()))
+    });
+    // The engine edits until one stays unsaved: on a full disk SQLite goes
+    // on writing into pages it already has (the WAL is reused after each
+    // checkpoint, compaction frees pages), so those edits are stored, and
+    // acked, for real; pastes that make the document grow need new pages.
+    let pad = "d".repeat(if fault == Fault::DiskFull {
+        256 * 1024
+    } else {
+        0
+    });
+    let mut engine_edits = 1;
+    let until = Instant::now() + NOTICE;
+    let during = loop {
+        append(&engine, &format!("[{WRITERS}:{engine_edits}]{pad}"));
+        engine_edits += 1;
+        // Time for the server to try the write and say it could not.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let c = engine.counts();
+        if fault == Fault::Redis || c.pending > 0 {
+            break c;
+        }
+        if Instant::now() > until {
+            bail!("the engine's edits were all saved {NOTICE:?} into the fault");
+        }
+    };
+    let (body, noticed) = health.await??;
     let acks_during = group.acked();
-    if fault != Fault::Redis && during.pending == 0 {
-        bail!("the engine shows its edit saved while the store is down ({body})");
-    }
     // A locked database fails a write only after SQLite's busy timeout.
     let until = Instant::now() + NOTICE;
     let errors = loop {
@@ -373,6 +395,13 @@ async fn fault_round(fault: Fault, seed: u64) -> Result<RoundResult> {
         .wait_saved(RECOVER)
         .await
         .context("the engine's edits were not saved after the fault cleared")?;
+    let closed = group.closed();
+    if !closed.is_empty() {
+        bail!(
+            "the server closed writers while it was up: {}",
+            closed.join(", ")
+        );
+    }
     let counts = if restarted {
         group.ended().await
     } else {
@@ -381,7 +410,7 @@ async fn fault_round(fault: Fault, seed: u64) -> Result<RoundResult> {
         let base = group.acked().max(acks_during);
         while group.acked() <= base {
             if Instant::now() > until {
-                bail!("no write acked within {RECOVER:?} of the fault clearing");
+                bail!("no write acked within {RECOVER:?} of the fault clearing (writers closed: {:?})", group.closed());
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -394,12 +423,13 @@ async fn fault_round(fault: Fault, seed: u64) -> Result<RoundResult> {
 
     // Nothing acked is lost: every server dies at once and one is read.
     let mut acked: Vec<usize> = counts.iter().map(|c| c.1).collect();
-    acked.push(2);
+    acked.push(engine_edits);
     let (checked, lost, first) = read_back(&mut rig, &doc, &acked).await?;
     let mut note = format!(
-        "{}: /healthz 503 after {} ms, {errors} counted, engine unsaved {}, 200 again {} ms after clearing{}",
+        "{}: /healthz 503 after {} ms (\"{}\"), {errors} counted, engine unsaved {}, 200 again {} ms after clearing{}",
         fault.name(),
         noticed.as_millis(),
+        body.lines().find(|l| !l.ends_with(": ok")).unwrap_or_default(),
         during.pending,
         recovered.as_millis(),
         if restarted { " (restarted)" } else { "" }

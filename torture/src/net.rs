@@ -236,6 +236,10 @@ async fn net_round(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let resumed = healed.elapsed().as_millis();
+    let closed = group.closed();
+    if !closed.is_empty() {
+        bail!("the nodes closed writers: {}", closed.join(", "));
+    }
     let counts = group.stop().await;
     let text = agree(net, &doc).await?;
     let acked: Vec<usize> = counts.iter().map(|c| c.1).collect();

@@ -16,11 +16,19 @@ use weft_e2e::Client;
 /// Unacknowledged updates a writer allows itself.
 const WINDOW: usize = 8;
 
+/// Time between a writer's updates: about 166 a second, under the
+/// server's default limit of 200 messages a second per connection (beyond
+/// it the server closes the connection, which would end the writer).
+const PACE: std::time::Duration = std::time::Duration::from_millis(6);
+
 /// What one writer has sent and seen acked.
 #[derive(Debug, Default)]
 struct Counts {
     sent: AtomicUsize,
     acked: AtomicUsize,
+    /// The close frame, if the server closed the connection with one (a
+    /// server that dies sends none).
+    closed: std::sync::Mutex<Option<String>>,
 }
 
 /// A group of writers, each on its own connection.
@@ -60,6 +68,15 @@ impl Writers {
         self.counts
             .iter()
             .map(|c| c.acked.load(Ordering::SeqCst))
+            .collect()
+    }
+
+    /// Close frames writers got from a live server ("1008: rate"), which
+    /// mean the writers stopped for a reason other than the fault.
+    pub fn closed(&self) -> Vec<String> {
+        self.counts
+            .iter()
+            .filter_map(|c| c.closed.lock().unwrap().clone())
             .collect()
     }
 
@@ -111,16 +128,24 @@ impl Drop for Writers {
 
 /// Writes until the connection ends.
 async fn write(w: usize, mut c: Client, n: Arc<Counts>) {
+    let mut next_send = tokio::time::Instant::now();
     let _ = async {
         loop {
             let sent = n.sent.load(Ordering::SeqCst);
             let acked = c.session.acked().saturating_sub(1) as usize;
-            if sent - acked < WINDOW {
+            if sent - acked < WINDOW && tokio::time::Instant::now() >= next_send {
+                // No catching up after a wait: never a burst.
+                next_send = tokio::time::Instant::now() + PACE;
                 // Counted before it goes out: a token may be durable without
                 // being acked, never acked without being counted as sent.
                 n.sent.store(sent + 1, Ordering::SeqCst);
                 c.insert(&format!("[{w}:{sent}]")).await?;
                 c.drain().await?;
+            } else if sent - acked < WINDOW {
+                // Room in the window, not yet time: read until then.
+                if let Ok(r) = tokio::time::timeout_at(next_send, c.step()).await {
+                    r?;
+                }
             } else {
                 c.step().await?;
             }
