@@ -308,3 +308,32 @@ fn a_config_file_sets_defaults_that_env_and_flags_override() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown key `max-conections`"));
 }
+
+/// SIGTERM the moment the server prints its address still shuts it down
+/// cleanly (exit 0): the handler is installed before the line is printed.
+/// weft-torture's convergence campaign found a restart followed at once by
+/// a SIGTERM killing the server outright (the handler was registered only
+/// when the serve loop first ran). The signal is sent with `kill(2)` as
+/// soon as the line is read, so it lands inside that window.
+#[tokio::test]
+#[allow(unsafe_code)]
+async fn sigterm_right_after_the_address_line_exits_0() -> anyhow::Result<()> {
+    use std::io::BufRead;
+    for _ in 0..20 {
+        let dir = tempfile::tempdir()?;
+        let mut child = std::process::Command::new(server_bin()?)
+            .args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.path())
+            .env("RUST_LOG", "off")
+            .stdout(std::process::Stdio::piped())
+            .spawn()?;
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line)?;
+        assert!(line.contains("ws://"), "{line}");
+        // SAFETY: kill(2) with a pid we own and a valid signal number.
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        let status = child.wait()?;
+        assert_eq!(status.code(), Some(0), "{status:?}");
+    }
+    Ok(())
+}

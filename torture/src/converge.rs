@@ -75,7 +75,12 @@ pub async fn run(seeds: Seeds) -> Result<Tally> {
         let r = converge_round(&mut server, &mut pool, round, seed, &mut totals).await;
         tally.record(round, seed, r);
         if server.process.is_none() {
-            bail!("the server did not come back in round {round}");
+            // Counted as this round's failure above; the next rounds need
+            // a server.
+            let p = ServerProcess::start_on(&server.addr.to_string(), server.dir.path(), &[])
+                .await
+                .with_context(|| format!("the server did not start again after round {round}"))?;
+            server.process = Some(p);
         }
     }
     tally.notes.push(format!(
