@@ -219,7 +219,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             Campaign::Offline => offline::run(seeds).await?,
             Campaign::Faults => faults::run(seeds).await?,
             Campaign::Net => net::run(seeds).await?,
-            Campaign::Slow => slow::run(seeds).await?,
+            Campaign::Slow => slow::run(seeds, cli.short).await?,
             Campaign::Soak => soak::run(seeds, cli.minutes).await?,
         };
         println!("{}", report::line(&tally));

@@ -20,17 +20,36 @@ use yrs::{Doc, ReadTxn, Transact};
 use crate::rounds::{RoundResult, Seeds, Tally};
 use crate::Campaign;
 
-const READERS: usize = 1000;
 const WRITERS: usize = 5;
-/// How long each phase measures.
-const PHASE: Duration = Duration::from_secs(15);
+
+/// A full run's size, or the short one's (`./scripts/test` runs it on a
+/// debug build: 200 readers, 5 s phases, and `--unload-after 2s` so the
+/// unloaded figure comes without a 30 s wait).
+#[derive(Debug, Clone, Copy)]
+struct Size {
+    readers: usize,
+    phase: Duration,
+    server_args: &'static [&'static str],
+}
+
+const FULL: Size = Size {
+    readers: 1000,
+    phase: Duration::from_secs(15),
+    server_args: &[],
+};
+const SHORT: Size = Size {
+    readers: 200,
+    phase: Duration::from_secs(5),
+    server_args: &["--unload-after", "2s"],
+};
 /// What one writer pastes each time.
 const PASTE: usize = 200;
 
-pub async fn run(seeds: Seeds) -> Result<Tally> {
+pub async fn run(seeds: Seeds, short: bool) -> Result<Tally> {
     let mut tally = Tally::new(Campaign::Slow);
+    let size = if short { SHORT } else { FULL };
     for (round, seed) in seeds.each() {
-        let r = slow_round(round).await;
+        let r = slow_round(round, size).await;
         tally.record(round, seed, r);
     }
     Ok(tally.finish())
@@ -71,14 +90,20 @@ async fn busy(url: &str) -> Result<Vec<tokio::task::JoinHandle<()>>> {
     Ok(tasks)
 }
 
-/// Probe round trips for `PHASE`: A appends a marker, B waits for it.
-async fn probe(url: &str, tag: &str, server_pid: u32, peak: &mut u64) -> Result<Vec<f64>> {
+/// Probe round trips for `phase`: A appends a marker, B waits for it.
+async fn probe(
+    url: &str,
+    tag: &str,
+    phase: Duration,
+    server_pid: u32,
+    peak: &mut u64,
+) -> Result<Vec<f64>> {
     let mut a = Client::synced(url).await?;
     let mut b = Client::synced(url).await?;
     let mut ms = Vec::new();
     let start = Instant::now();
     let mut i = 0;
-    while start.elapsed() < PHASE {
+    while start.elapsed() < phase {
         let marker = format!("<{tag}{i}>");
         let t = Instant::now();
         a.insert(&marker).await?;
@@ -111,24 +136,24 @@ async fn stuck_reader(addr: SocketAddr, i: usize, path: &str) -> Result<impl Siz
     Ok(ws)
 }
 
-async fn slow_round(round: usize) -> Result<RoundResult> {
+async fn slow_round(round: usize, size: Size) -> Result<RoundResult> {
     let dir = tempfile::tempdir()?;
-    let server = ServerProcess::start(dir.path(), &[]).await?;
+    let server = ServerProcess::start(dir.path(), size.server_args).await?;
     let pid = server.child.id().context("no pid")?;
     let doc = format!("slow-{round}");
     let url = server.url(&doc);
     let writers = busy(&url).await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let mut peak_alone = 0;
-    let alone = probe(&url, "a", pid, &mut peak_alone).await?;
+    let alone = probe(&url, "a", size.phase, pid, &mut peak_alone).await?;
 
     let before = rss_kib(pid)?;
     let mut readers = Vec::new();
-    for i in 0..READERS {
+    for i in 0..size.readers {
         readers.push(stuck_reader(server.addr, i, &format!("/{doc}")).await?);
     }
     let mut peak = before;
-    let crowded = probe(&url, "c", pid, &mut peak).await?;
+    let crowded = probe(&url, "c", size.phase, pid, &mut peak).await?;
     let closed = metric(server.addr, "weft_slow_consumers_total").await?;
     let doc_kib = {
         let c = Client::synced(&url).await?;
@@ -151,8 +176,8 @@ async fn slow_round(round: usize) -> Result<RoundResult> {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let after = rss_kib(pid)?;
-    // The document unloads after the default 30 s, and the server hands
-    // freed memory back to the system then.
+    // The document unloads (after the default 30 s in a full run), and the
+    // server hands freed memory back to the system then.
     let until = Instant::now() + Duration::from_secs(60);
     while metric(server.addr, "weft_docs_loaded").await? > 0.0 {
         if Instant::now() > until {
@@ -165,11 +190,12 @@ async fn slow_round(round: usize) -> Result<RoundResult> {
 
     let (p_alone, p_crowded) = (p99(alone), p99(crowded));
     let note = format!(
-        "p99 {p_alone:.1} ms alone, {p_crowded:.1} ms with {READERS} stuck readers ({:.2}×); server RSS {} MiB before them, peak {} MiB ({} KiB per stuck reader; the document is {doc_kib} KiB), {} MiB once all had left, {} MiB once the document unloaded; {closed} closed as too slow",
+        "p99 {p_alone:.1} ms alone, {p_crowded:.1} ms with {} stuck readers ({:.2}×); server RSS {} MiB before them, peak {} MiB ({} KiB per stuck reader; the document is {doc_kib} KiB), {} MiB once all had left, {} MiB once the document unloaded; {closed} closed as too slow",
+        size.readers,
         p_crowded / p_alone,
         before / 1024,
         peak / 1024,
-        peak.saturating_sub(before) / READERS as u64,
+        peak.saturating_sub(before) / size.readers as u64,
         after / 1024,
         unloaded / 1024
     );
@@ -177,7 +203,7 @@ async fn slow_round(round: usize) -> Result<RoundResult> {
         bail!("others' p99 more than doubled: {note}");
     }
     Ok(RoundResult {
-        checked: READERS as u64,
+        checked: size.readers as u64,
         lost: 0,
         mid_stream: false,
         note,
