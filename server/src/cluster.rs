@@ -57,6 +57,21 @@ const HEARTBEAT_TTL: Duration = Duration::from_secs(6);
 const AWARENESS_STALE: Duration = Duration::from_secs(10);
 /// How long one XREAD waits for entries.
 const BLOCK_MS: u64 = 2000;
+/// How long it waits while a re-join is owed (its reload failed, e.g.
+/// PostgreSQL was down): the re-join is retried after each read, and until
+/// it succeeds this node shows none of that doc's updates from the others.
+/// With the full block, a node lagged up to 2 s behind after PostgreSQL
+/// came back (found by weft-torture's crash-cluster campaign).
+const REJOIN_RETRY_MS: u64 = 100;
+
+/// The XREAD block: short while any doc still needs its re-join.
+fn block_ms(rejoin_owed: bool) -> u64 {
+    if rejoin_owed {
+        REJOIN_RETRY_MS
+    } else {
+        BLOCK_MS
+    }
+}
 
 pub use crate::documents::peers::REMOTE;
 
@@ -483,17 +498,19 @@ impl Cluster {
     /// One blocking XREAD over this node's wake-up stream and every doc
     /// stream it reads (those it knows where to read from).
     fn read_command(&self, wake_key: &str, wake_id: &str) -> redis::Cmd {
-        let (keys, ids): (Vec<_>, Vec<_>) = {
+        let (keys, ids, owed): (Vec<_>, Vec<_>, bool) = {
             let subs = self.subs.lock().unwrap();
-            subs.iter()
+            let (keys, ids) = subs
+                .iter()
                 .filter_map(|(doc, after)| Some((doc.clone(), after.clone()?)))
-                .unzip()
+                .unzip();
+            (keys, ids, subs.values().any(Option::is_none))
         };
         let mut cmd = redis::cmd("XREAD");
         cmd.arg("COUNT")
             .arg(1000)
             .arg("BLOCK")
-            .arg(BLOCK_MS)
+            .arg(block_ms(owed))
             .arg("STREAMS")
             .arg(wake_key);
         for doc in &keys {
@@ -719,5 +736,14 @@ mod tests {
         assert_eq!(a, node_conn("00000000000000aa"));
         assert_ne!(a, node_conn("00000000000000ab"));
         assert!(is_awareness_query(&protocol_query()));
+    }
+
+    /// While a re-join is owed the reader comes back for it within 100 ms
+    /// rather than after a full 2 s block.
+    #[test]
+    fn an_owed_rejoin_shortens_the_read_block() {
+        assert_eq!(block_ms(false), BLOCK_MS);
+        assert_eq!(block_ms(true), REJOIN_RETRY_MS);
+        assert!(REJOIN_RETRY_MS * 10 <= BLOCK_MS);
     }
 }

@@ -25,6 +25,9 @@ struct Written {
 /// How long writers run before the fault at most, and at least.
 const BEFORE_KILL_MS: std::ops::Range<u64> = 100..1500;
 
+/// How long a node may take to show every acked update after a fault.
+const CATCH_UP: Duration = Duration::from_secs(30);
+
 /// How long nodes may take to write again once PostgreSQL is back.
 const RECOVERY: Duration = Duration::from_secs(30);
 
@@ -228,8 +231,37 @@ async fn cluster_round(
         c.restart(k).await?;
         (format!("node {k} killed after {wait} ms"), counts)
     };
-    let reader = Client::synced(&c.url(rng.random_range(0..3), &doc)).await?;
-    judge(&reader.text(), &counts, what, doc, written)
+    // Acked means durable, and on every node once it has caught up: the
+    // node read is given time to (a node re-joins a document from
+    // PostgreSQL after an outage), and the time it took is reported.
+    let node = rng.random_range(0..3);
+    let acked: Vec<usize> = counts.iter().map(|c| c.1).collect();
+    let started = std::time::Instant::now();
+    let text = loop {
+        let text = Client::synced(&c.url(node, &doc)).await?.text();
+        if missing(&text, &acked).1 == 0 || started.elapsed() > CATCH_UP {
+            break text;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let caught_up = started.elapsed().as_millis();
+    let what = format!("{what}; read on node {node}, complete after {caught_up} ms");
+    let mut r = judge(&text, &counts, what, doc.clone(), written)?;
+    if r.lost > 0 {
+        // Where the acked tokens are: each node, and PostgreSQL alone.
+        for k in 0..3 {
+            let text = Client::synced(&c.url(k, &doc)).await?.text();
+            r.note
+                .push_str(&format!("; node {k} lacks {}", missing(&text, &acked).1));
+        }
+        let dir = tempfile::tempdir()?;
+        let fresh = ServerProcess::start(dir.path(), &c.arg_refs()).await?;
+        let text = Client::synced(&fresh.url(&doc)).await?.text();
+        r.note
+            .push_str(&format!("; PostgreSQL lacks {}", missing(&text, &acked).1));
+        fresh.kill9().await?;
+    }
+    Ok(r)
 }
 
 /// Counts the acked tokens missing from `text` and remembers the round.

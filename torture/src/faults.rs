@@ -28,6 +28,7 @@ use weft_e2e::{http_get, Client, ServerProcess};
 use yrs::Text;
 
 use crate::disks::{Ext4, Tmpfs};
+use crate::observe::metric;
 use crate::rounds::{rng, RoundResult, Seeds, Tally};
 use crate::writers::{missing, Writers};
 use crate::Campaign;
@@ -274,16 +275,6 @@ async fn health_becomes(addr: SocketAddr, want: u16, within: Duration) -> Result
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-}
-
-async fn metric(addr: SocketAddr, name: &str) -> Result<f64> {
-    let (status, body) = http_get(addr, "/metrics", &[]).await?;
-    if status != 200 {
-        bail!("/metrics answered {status}");
-    }
-    body.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
-        .with_context(|| format!("no metric {name}"))
 }
 
 fn append(s: &Session, token: &str) {

@@ -21,6 +21,7 @@
 //! - [`soak`]: campaign 7, 200 clients for half an hour (by hand only).
 //! - [`proxy`]: a TCP proxy that cuts a client off; [`yjs`]: the Node
 //!   process holding stock yjs clients; [`disks`]: small filesystems.
+//! - [`observe`]: a server's metrics and memory, as campaigns read them.
 //! - [`report`]: the tables in docs/RELIABILITY.md.
 
 pub mod converge;
@@ -29,6 +30,7 @@ pub mod disks;
 pub mod edits;
 pub mod faults;
 pub mod net;
+pub mod observe;
 pub mod offline;
 pub mod proxy;
 pub mod report;

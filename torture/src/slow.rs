@@ -14,9 +14,10 @@ use futures_util::SinkExt;
 use tokio::net::TcpSocket;
 use tokio_tungstenite::tungstenite::Message;
 use weft_core::client::ClientSession;
-use weft_e2e::{http_get, Client, ServerProcess};
+use weft_e2e::{Client, ServerProcess};
 use yrs::{Doc, ReadTxn, Transact};
 
+use crate::observe::{metric, rss_kib};
 use crate::rounds::{RoundResult, Seeds, Tally};
 use crate::Campaign;
 
@@ -53,22 +54,6 @@ pub async fn run(seeds: Seeds, short: bool) -> Result<Tally> {
         tally.record(round, seed, r);
     }
     Ok(tally.finish())
-}
-
-fn rss_kib(pid: u32) -> Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .context("no VmRSS")
-}
-
-async fn metric(addr: SocketAddr, name: &str) -> Result<f64> {
-    let (_, body) = http_get(addr, "/metrics", &[]).await?;
-    body.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
-        .with_context(|| format!("no metric {name}"))
 }
 
 /// Writers pasting into `url` until the returned handles are aborted.

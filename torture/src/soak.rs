@@ -18,6 +18,7 @@ use anyhow::{Context, Result};
 use rand::{Rng, SeedableRng};
 use weft_e2e::{http_get, Client, ServerProcess};
 
+use crate::observe::parse_metric;
 use crate::rounds::{RoundResult, Seeds, Tally};
 use crate::writers::tokens;
 use crate::Campaign;
@@ -53,12 +54,6 @@ pub async fn run(seeds: Seeds, minutes: u64) -> Result<Tally> {
     Ok(tally.finish())
 }
 
-async fn metric(body: &str, name: &str) -> f64 {
-    body.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
-        .unwrap_or(f64::NAN)
-}
-
 async fn sample(server: &ServerProcess, pid: u32, start: Instant) -> Result<Sample> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     let field = |name: &str| -> f64 {
@@ -75,9 +70,9 @@ async fn sample(server: &ServerProcess, pid: u32, start: Instant) -> Result<Samp
         rss_kib: field("VmRSS:"),
         fds,
         threads: field("Threads:"),
-        tasks: metric(&body, "weft_tasks").await,
-        connections: metric(&body, "weft_connections").await,
-        docs: metric(&body, "weft_docs_loaded").await,
+        tasks: parse_metric(&body, "weft_tasks").unwrap_or(f64::NAN),
+        connections: parse_metric(&body, "weft_connections").unwrap_or(f64::NAN),
+        docs: parse_metric(&body, "weft_docs_loaded").unwrap_or(f64::NAN),
     })
 }
 
