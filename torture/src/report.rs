@@ -17,6 +17,9 @@ fn markers(t: &Tally) -> (String, String) {
     )
 }
 
+/// Campaigns with at most this many rounds list every round's line.
+const ROUND_LINES: usize = 20;
+
 /// One line per campaign for the console.
 pub fn line(t: &Tally) -> String {
     format!(
@@ -50,6 +53,13 @@ fn section(t: &Tally, base: u64) -> String {
     ));
     for n in &t.notes {
         s.push_str(&format!("- {n}\n"));
+    }
+    // Few rounds: each one's line says what the fault did and how long
+    // recovery took.
+    if t.round_notes.len() <= ROUND_LINES {
+        for n in &t.round_notes {
+            s.push_str(&format!("- {n}\n"));
+        }
     }
     for f in &t.failures {
         s.push_str(&format!(

@@ -88,6 +88,8 @@ pub struct Tally {
     pub elapsed: Duration,
     /// Lines for the report beyond the counts (what the faults did).
     pub notes: Vec<String>,
+    /// Each round's line, for the report of campaigns with few rounds.
+    pub round_notes: Vec<String>,
     started: Instant,
 }
 
@@ -102,6 +104,7 @@ impl Tally {
             mid_stream: 0,
             elapsed: Duration::ZERO,
             notes: Vec::new(),
+            round_notes: Vec::new(),
             started: Instant::now(),
         }
     }
@@ -129,6 +132,7 @@ impl Tally {
                 } else {
                     println!("{name} round {round} seed {seed:#018x}: ok: {}", r.note);
                 }
+                self.round_notes.push(format!("round {round}: {}", r.note));
             }
             Err(e) => {
                 let what = format!("{e:#}");
