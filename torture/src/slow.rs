@@ -24,24 +24,31 @@ use crate::Campaign;
 const WRITERS: usize = 5;
 
 /// A full run's size, or the short one's (`./scripts/test` runs it on a
-/// debug build: 200 readers, 5 s phases, and `--unload-after 2s` so the
+/// debug build: 100 readers, 8 s phases, and `--unload-after 2s` so the
 /// unloaded figure comes without a 30 s wait).
 #[derive(Debug, Clone, Copy)]
 struct Size {
     readers: usize,
     phase: Duration,
     server_args: &'static [&'static str],
+    /// Others' p99 with the stuck readers may be at most this many times
+    /// the p99 without them. 2× in a full run; a debug build's p99 over a
+    /// few seconds swings 1.5× from run to run on its own, so the short
+    /// run only catches a server that stalls on a stuck reader.
+    p99_bound: f64,
 }
 
 const FULL: Size = Size {
     readers: 1000,
     phase: Duration::from_secs(15),
     server_args: &[],
+    p99_bound: 2.0,
 };
 const SHORT: Size = Size {
-    readers: 200,
-    phase: Duration::from_secs(5),
+    readers: 100,
+    phase: Duration::from_secs(8),
     server_args: &["--unload-after", "2s"],
+    p99_bound: 5.0,
 };
 /// What one writer pastes each time.
 const PASTE: usize = 200;
@@ -184,8 +191,8 @@ async fn slow_round(round: usize, size: Size) -> Result<RoundResult> {
         after / 1024,
         unloaded / 1024
     );
-    if p_crowded > 2.0 * p_alone.max(1.0) {
-        bail!("others' p99 more than doubled: {note}");
+    if p_crowded > size.p99_bound * p_alone.max(1.0) {
+        bail!("others' p99 grew more than {}×: {note}", size.p99_bound);
     }
     Ok(RoundResult {
         checked: size.readers as u64,
