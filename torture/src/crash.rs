@@ -12,15 +12,8 @@ use weft_e2e::services::{Postgres, Redis};
 use weft_e2e::{Client, ServerProcess};
 
 use crate::rounds::{rng, RoundResult, Seeds, Tally};
-use crate::writers::{missing, Writers};
+use crate::writers::{missing, read_back_all, Writers, Written};
 use crate::Campaign;
-
-/// A finished round's document and the tokens acked in it, read back
-/// again at the end.
-struct Written {
-    doc: String,
-    acked: Vec<usize>,
-}
 
 /// How long writers run before the fault at most, and at least.
 const BEFORE_KILL_MS: std::ops::Range<u64> = 100..1500;
@@ -58,7 +51,10 @@ pub async fn sqlite(seeds: Seeds, writers: usize) -> Result<Tally> {
     // Once more, and read every round's document from the restarted server.
     server.take().unwrap().kill9().await?;
     let server = ServerProcess::start_on(&addr, dir.path(), &[]).await?;
-    read_back_all(&mut tally, &written, |doc| server.url(doc)).await;
+    read_back_all(&mut tally, &written, "after one more kill", |doc| {
+        server.url(doc)
+    })
+    .await;
     server.terminate().await?;
     Ok(tally.finish())
 }
@@ -182,7 +178,13 @@ pub async fn cluster(seeds: Seeds, writers: usize) -> Result<Tally> {
     }
     let fresh_dir = tempfile::tempdir()?;
     let fresh = ServerProcess::start(fresh_dir.path(), &c.arg_refs()).await?;
-    read_back_all(&mut tally, &written, |doc| fresh.url(doc)).await;
+    read_back_all(
+        &mut tally,
+        &written,
+        "by a fresh node after all were killed",
+        |doc| fresh.url(doc),
+    )
+    .await;
     fresh.terminate().await?;
     Ok(tally.finish())
 }
@@ -286,31 +288,4 @@ fn judge(
         mid_stream: total < sent,
         note,
     })
-}
-
-/// Reads every round's document again; a missing token fails the campaign.
-async fn read_back_all(tally: &mut Tally, written: &[Written], url: impl Fn(&str) -> String) {
-    let mut checked = 0;
-    for w in written {
-        let text = match Client::synced(&url(&w.doc)).await {
-            Ok(c) => c.text(),
-            Err(e) => {
-                tally.fail_after(format!("{}: could not read back: {e:#}", w.doc));
-                continue;
-            }
-        };
-        let (n, lost, first) = missing(&text, &w.acked);
-        checked += n;
-        if lost > 0 {
-            tally.fail_after(format!(
-                "{}: {lost} acked tokens gone on the final read, first {}",
-                w.doc,
-                first.unwrap_or_default()
-            ));
-        }
-    }
-    tally.notes.push(format!(
-        "final read-back after one more kill: {checked} acked tokens in {} documents",
-        written.len()
-    ));
 }

@@ -20,7 +20,7 @@ use weft_e2e::{Client, ServerProcess};
 
 use crate::proxy::Proxy;
 use crate::rounds::{rng, RoundResult, Seeds, Tally};
-use crate::writers::{missing, Writers};
+use crate::writers::{missing, read_back_all, Writers, Written};
 use crate::Campaign;
 
 /// Writers per node.
@@ -100,7 +100,7 @@ impl Net {
 pub async fn run(seeds: Seeds) -> Result<Tally> {
     let mut tally = Tally::new(Campaign::Net);
     let net = Net::start().await?;
-    let mut written: Vec<(String, Vec<usize>)> = Vec::new();
+    let mut written = Vec::new();
     for (round, seed) in seeds.each() {
         let r = net_round(&net, round, seed, &mut written).await;
         net.pg_proxy.heal();
@@ -117,22 +117,13 @@ pub async fn run(seeds: Seeds) -> Result<Tally> {
         &direct.iter().map(String::as_str).collect::<Vec<_>>(),
     )
     .await?;
-    let mut checked = 0;
-    for (doc, acked) in &written {
-        let text = Client::synced(&fresh.url(doc)).await?.text();
-        let (n, lost, first) = missing(&text, acked);
-        checked += n;
-        if lost > 0 {
-            tally.fail_after(format!(
-                "{doc}: {lost} acked tokens gone on the final read, first {}",
-                first.unwrap_or_default()
-            ));
-        }
-    }
-    tally.notes.push(format!(
-        "final read-back by a fresh node after both were killed: {checked} acked tokens in {} documents",
-        written.len()
-    ));
+    read_back_all(
+        &mut tally,
+        &written,
+        "by a fresh node after both were killed",
+        |doc| fresh.url(doc),
+    )
+    .await;
     fresh.terminate().await?;
     Ok(tally.finish())
 }
@@ -198,7 +189,7 @@ async fn net_round(
     net: &Net,
     round: usize,
     seed: u64,
-    written: &mut Vec<(String, Vec<usize>)>,
+    written: &mut Vec<Written>,
 ) -> Result<RoundResult> {
     let mut rng = rng(seed);
     let doc = format!("net-{round}-{seed:016x}");
@@ -244,7 +235,7 @@ async fn net_round(
     let text = agree(net, &doc).await?;
     let acked: Vec<usize> = counts.iter().map(|c| c.1).collect();
     let (checked, lost, first) = missing(&text, &acked);
-    written.push((doc, acked));
+    written.push(Written { doc, acked });
     let mut note = format!(
         "{what} to {which} for {} ms; A acked {a_during} meanwhile; acks resumed {resumed} ms after healing; nodes agree",
         span.as_millis()

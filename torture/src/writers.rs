@@ -13,6 +13,8 @@ use std::sync::Arc;
 use tokio::task::JoinHandle;
 use weft_e2e::Client;
 
+use crate::rounds::Tally;
+
 /// Unacknowledged updates a writer allows itself.
 const WINDOW: usize = 8;
 
@@ -191,4 +193,44 @@ pub fn missing(text: &str, acked: &[usize]) -> (u64, u64, Option<String>) {
         }
     }
     (checked, lost, first)
+}
+
+/// A finished round's document and the tokens acked in it, read back
+/// again at the end of a campaign.
+pub struct Written {
+    pub doc: String,
+    pub acked: Vec<usize>,
+}
+
+/// Reads every round's document again (from `url(doc)`); a missing token
+/// fails the campaign. `how` says which server read, for the report.
+pub async fn read_back_all(
+    tally: &mut Tally,
+    written: &[Written],
+    how: &str,
+    url: impl Fn(&str) -> String,
+) {
+    let mut checked = 0;
+    for w in written {
+        let text = match Client::synced(&url(&w.doc)).await {
+            Ok(c) => c.text(),
+            Err(e) => {
+                tally.fail_after(format!("{}: could not read back: {e:#}", w.doc));
+                continue;
+            }
+        };
+        let (n, lost, first) = missing(&text, &w.acked);
+        checked += n;
+        if lost > 0 {
+            tally.fail_after(format!(
+                "{}: {lost} acked tokens gone on the final read, first {}",
+                w.doc,
+                first.unwrap_or_default()
+            ));
+        }
+    }
+    tally.notes.push(format!(
+        "final read-back {how}: {checked} acked tokens in {} documents",
+        written.len()
+    ));
 }
