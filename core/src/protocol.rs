@@ -76,7 +76,7 @@ pub enum Incoming {
 /// Runs a yrs decoder, turning a panic into a decoding error: yrs asserts
 /// some invariants on input (e.g. client ids within 53 bits) and a hostile
 /// peer must never take down the thread handling it.
-fn guarded<T>(f: impl FnOnce() -> Result<T, ReadError>) -> Result<T, ReadError> {
+pub(crate) fn guarded<T>(f: impl FnOnce() -> Result<T, ReadError>) -> Result<T, ReadError> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
         .unwrap_or_else(|_| Err(ReadError::Custom("input violates a yrs invariant".into())))
 }

@@ -148,7 +148,7 @@ fn anchors(doc: &Doc, id: &str) -> Option<(StickyIndex, StickyIndex)> {
         return None;
     };
     let read = |k: &str| match t.get(&txn, k) {
-        Some(Out::Any(Any::Buffer(b))) => StickyIndex::decode_v1(&b).ok(),
+        Some(Out::Any(Any::Buffer(b))) => super::decode_anchor(&b),
         _ => None,
     };
     Some((read("start")?, read("end")?))

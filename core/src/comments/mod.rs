@@ -257,6 +257,14 @@ fn new_key(author: &Author, client: u64, now_ms: f64) -> String {
     )
 }
 
+/// A thread's stored anchor, or `None` if it does not decode. Anyone who
+/// may comment writes these bytes, and yrs panics on some (a client id over
+/// 53 bits), so decoding is guarded: a bad anchor makes a detached thread,
+/// never a crash.
+pub(crate) fn decode_anchor(bytes: &[u8]) -> Option<StickyIndex> {
+    crate::protocol::guarded(|| StickyIndex::decode_v1(bytes)).ok()
+}
+
 fn read_thread<T: ReadTxn>(
     txn: &T,
     key: &str,
@@ -266,7 +274,7 @@ fn read_thread<T: ReadTxn>(
 ) -> Thread {
     let s = |k: &str| string_at(txn, m, k);
     let anchor = |k: &str| match m.get(txn, k) {
-        Some(Out::Any(Any::Buffer(b))) => StickyIndex::decode_v1(&b).ok(),
+        Some(Out::Any(Any::Buffer(b))) => decode_anchor(&b),
         _ => None,
     };
     let (at, anchored) = match (anchor("start"), anchor("end")) {

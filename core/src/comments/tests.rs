@@ -639,3 +639,32 @@ fn exports_put_threads_at_their_anchors() {
     // The document itself is untouched.
     assert_eq!(body(&server), "Hello brave new world\n\nSecond paragraph\n");
 }
+
+/// An anchor whose bytes name a client id over 53 bits (yrs asserts on
+/// those while decoding) reads as a detached thread, not a panic. The
+/// randomized test below found it with a mangled update.
+#[test]
+fn an_anchor_with_an_impossible_client_id_reads_as_detached() {
+    let (server, id) = setup();
+    // IndexScope::Relative (0), client 2^60 as a varint, clock 0, assoc 0.
+    let mut bad = vec![0u8];
+    let mut client: u64 = 1 << 60;
+    while client >= 0x80 {
+        bad.push((client as u8) | 0x80);
+        client >>= 7;
+    }
+    bad.push(client as u8);
+    bad.extend([0, 0]);
+    {
+        let mut txn = server.transact_mut();
+        let Some(Out::YMap(t)) = txn.get_map(ROOT).unwrap().get(&txn, &id) else {
+            panic!("no thread")
+        };
+        t.insert(&mut txn, "start", Any::Buffer(bad.clone().into()));
+    }
+    let all = threads(&server);
+    let t = all.iter().find(|t| t.id == id).unwrap();
+    assert_eq!(t.at, None);
+    assert!(t.detached);
+    assert_eq!(t.messages.len(), 2);
+}
