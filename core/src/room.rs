@@ -234,11 +234,13 @@ impl Room {
                     let diff = self.doc().transact().encode_diff_v1(&sv);
                     fx.reply.push(protocol::step2(diff));
                 }
+                // First: a reader's step 2 with nothing new is no change,
+                // so it is not refused (every stock reader sends one).
+                Step::Update(_, update) if update.is_empty() => fx.updates.push(None),
                 Step::Update(_, _) if *access == Access::Read => {
                     fx.reply
                         .push(protocol::permission_denied("read-only access"));
                 }
-                Step::Update(_, update) if update.is_empty() => fx.updates.push(None),
                 Step::Update(raw, update) => {
                     if let Err(why) = self.may_change(access, &raw) {
                         fx.reply.push(protocol::permission_denied(&why.to_string()));
@@ -465,6 +467,27 @@ mod tests {
         assert!(fx.broadcast.is_empty() && fx.updates.is_empty());
         assert_eq!(fx.reply.len(), 1);
         assert_eq!(room.doc().transact().state_vector(), StateVector::default());
+    }
+
+    #[test]
+    fn a_readers_empty_step2_is_not_refused() {
+        let mut room = Room::default();
+        room.handle(
+            1,
+            &protocol::update(edit(&Doc::new(), "hi")),
+            &Access::Write,
+        )
+        .unwrap();
+        // What a stock reader answers the server's step 1 with: nothing new.
+        let reader = Doc::new();
+        let nothing = reader
+            .transact()
+            .encode_diff_v1(&room.doc().transact().state_vector());
+        let fx = room
+            .handle(2, &protocol::step2(nothing), &Access::Read)
+            .unwrap();
+        assert!(fx.reply.is_empty(), "{:?}", fx.reply);
+        assert!(fx.broadcast.is_empty());
     }
 
     #[test]
