@@ -87,6 +87,14 @@ async fn keeps_versions() -> anyhow::Result<()> {
 }
 
 #[tokio::test]
+async fn keeps_blobs() -> anyhow::Result<()> {
+    let pg = Postgres::start().await?;
+    let store = PgStore::open(&pg.url()).await?;
+    weft_core::store::contract::blobs(&store).await;
+    Ok(())
+}
+
+#[tokio::test]
 async fn concurrent_compactions_from_two_nodes_lose_nothing() -> anyhow::Result<()> {
     let pg = Postgres::start().await?;
     let url = pg.url();

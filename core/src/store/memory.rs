@@ -7,10 +7,18 @@ use std::sync::Mutex;
 use crate::doc_id::DocId;
 use bytes::Bytes;
 
+use super::blobs::BlobMeta;
 use super::index::{DocMeta, ListQuery, Page};
 use super::queue::Write;
 use super::versions::{VersionKind, VersionMeta};
 use super::{Done, Store, StoreError, StoreFuture, StoredDoc};
+
+/// Blobs: parts by key (upload key or hash), and each document's blobs.
+#[derive(Default)]
+struct Blobs {
+    parts: HashMap<String, Vec<Bytes>>,
+    docs: HashMap<DocId, HashMap<String, BlobMeta>>,
+}
 
 /// Keeps every doc in a map. Writes complete immediately, in call order.
 #[derive(Default)]
@@ -18,6 +26,7 @@ pub struct MemoryStore {
     docs: Mutex<HashMap<DocId, StoredDoc>>,
     index: Mutex<HashMap<DocId, DocMeta>>,
     versions: Mutex<HashMap<DocId, Vec<(VersionMeta, Bytes)>>>,
+    blobs: Mutex<Blobs>,
     failing: AtomicBool,
 }
 
@@ -139,7 +148,22 @@ impl Store for MemoryStore {
                 docs.remove(&doc);
                 self.index.lock().unwrap().remove(&doc);
                 self.versions.lock().unwrap().remove(&doc);
+                self.blobs.lock().unwrap().docs.remove(&doc);
             }
+            Write::BlobPart(key, n, data) => {
+                let mut blobs = self.blobs.lock().unwrap();
+                let parts = blobs.parts.entry(key).or_default();
+                parts.resize(parts.len().max(n as usize + 1), Bytes::new());
+                parts[n as usize] = data;
+            }
+            Write::BlobCommit(b) => {
+                let mut blobs = self.blobs.lock().unwrap();
+                let parts = blobs.parts.remove(&b.upload).unwrap_or_default();
+                blobs.parts.entry(b.meta.hash.clone()).or_insert(parts);
+                let doc = blobs.docs.entry(b.doc).or_default();
+                doc.entry(b.meta.hash.clone()).or_insert(b.meta);
+            }
+            Write::BlobAbort(key) => drop(self.blobs.lock().unwrap().parts.remove(&key)),
             Write::Version(v) => {
                 let mut all = self.versions.lock().unwrap();
                 let list = all.entry(v.doc.clone()).or_default();
@@ -207,6 +231,31 @@ impl Store for MemoryStore {
             .collect();
         docs.sort();
         Box::pin(async move { Ok(docs) })
+    }
+
+    fn blob(&self, doc: &DocId, hash: &str) -> StoreFuture<Option<BlobMeta>> {
+        let blobs = self.blobs.lock().unwrap();
+        let got = blobs.docs.get(doc).and_then(|d| d.get(hash)).cloned();
+        Box::pin(async move { Ok(got) })
+    }
+
+    fn blob_part(&self, hash: &str, n: u32) -> StoreFuture<Option<Bytes>> {
+        let blobs = self.blobs.lock().unwrap();
+        let got = blobs
+            .parts
+            .get(hash)
+            .and_then(|p| p.get(n as usize))
+            .cloned();
+        Box::pin(async move { Ok(got) })
+    }
+
+    fn blob_usage(&self, doc: &DocId) -> StoreFuture<u64> {
+        let blobs = self.blobs.lock().unwrap();
+        let used = blobs
+            .docs
+            .get(doc)
+            .map_or(0, |d| d.values().map(|m| m.size).sum());
+        Box::pin(async move { Ok(used) })
     }
 }
 

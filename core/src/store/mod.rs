@@ -11,12 +11,14 @@
 //! [`queue`] is the group-commit write queue both durable stores use: a
 //! store supplies only its commit.
 
+pub mod blobs;
 #[doc(hidden)]
 pub mod contract;
 pub mod index;
 mod memory;
 pub mod queue;
 mod sqlite;
+mod sqlite_blobs;
 mod sqlite_index;
 mod sqlite_versions;
 pub mod versions;
@@ -28,6 +30,7 @@ use std::sync::Arc;
 use crate::doc_id::DocId;
 use bytes::Bytes;
 
+pub use blobs::{BlobMeta, NewBlob};
 pub use index::{Cursor, DocMeta, ListQuery, Page, Scope};
 pub use memory::MemoryStore;
 pub use sqlite::{BackupInfo, DirLock, SqliteStore};
@@ -142,6 +145,15 @@ pub trait Store: Send + Sync + 'static {
     fn version(&self, doc: &DocId, id: &str) -> StoreFuture<Option<(VersionMeta, Bytes)>>;
     /// Documents with automatic versions, which thinning visits.
     fn docs_with_auto_versions(&self) -> StoreFuture<Vec<DocId>>;
+
+    // Blobs (see [`blobs`]); written through [`Store::index`].
+
+    /// Blob `hash` as `doc` has it; `None` if `doc` never uploaded it.
+    fn blob(&self, doc: &DocId, hash: &str) -> StoreFuture<Option<BlobMeta>>;
+    /// Part `n` of blob `hash`; `None` past its end.
+    fn blob_part(&self, hash: &str, n: u32) -> StoreFuture<Option<Bytes>>;
+    /// Bytes of blobs `doc` has uploaded (its quota's use).
+    fn blob_usage(&self, doc: &DocId) -> StoreFuture<u64>;
 }
 
 /// Runs a callback-style store call and waits for its result.

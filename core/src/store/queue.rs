@@ -4,6 +4,7 @@
 //! their completions in queue order with that one result. A store supplies
 //! only its commit.
 
+use super::blobs::NewBlob;
 use super::versions::NewVersion;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -36,6 +37,13 @@ pub enum Write {
     NameVersion(DocId, String, String),
     /// Delete versions thinning no longer keeps.
     DropVersions(DocId, Vec<String>),
+    /// One part of an upload: `(upload key, part number, bytes)`.
+    BlobPart(String, u32, Bytes),
+    /// Name an upload's parts by their hash and record the document's
+    /// blob (boxed: the rarest write, kept out of the enum's size).
+    BlobCommit(Box<NewBlob>),
+    /// Drop an upload's parts (it failed or was abandoned).
+    BlobAbort(String),
     /// Prove the store takes writes (the health probe).
     Check,
     /// Nothing to write: completes once everything before it has.

@@ -14,7 +14,8 @@
 //!   merged state per doc, which replaces the log entries before it;
 //! - `meta(key TEXT PRIMARY KEY, value TEXT)`: the health probe's row;
 //! - `doc_index`: the document index (`sqlite_index.rs`);
-//! - `versions`: version history (`sqlite_versions.rs`).
+//! - `versions`: version history (`sqlite_versions.rs`);
+//! - `blob_parts`, `blobs`, `doc_blobs`: images and files (`sqlite_blobs.rs`).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -26,12 +27,13 @@ use bytes::Bytes;
 use rusqlite::{params, Connection, OpenFlags};
 use tokio::sync::oneshot;
 
+use super::blobs::BlobMeta;
 use super::index::{DocMeta, ListQuery, Page};
 use super::queue::{self, Write, WriteQueue};
 use super::versions::VersionMeta;
 use super::{
-    db_path, sqlite_index, sqlite_versions, Done, Store, StoreError, StoreFuture, StoredDoc,
-    DB_FILE,
+    db_path, sqlite_blobs, sqlite_index, sqlite_versions, Done, Store, StoreError, StoreFuture,
+    StoredDoc, DB_FILE,
 };
 use crate::time::unix_secs;
 
@@ -49,6 +51,9 @@ enum Read {
     Versions(DocId, Reply<Vec<VersionMeta>>),
     Version(DocId, String, Reply<Option<(VersionMeta, Bytes)>>),
     AutoVersioned(Reply<Vec<DocId>>),
+    Blob(DocId, String, Reply<Option<BlobMeta>>),
+    BlobPart(String, u32, Reply<Option<Bytes>>),
+    BlobUsage(DocId, Reply<u64>),
 }
 
 /// SQLite-backed [`Store`].
@@ -78,6 +83,7 @@ impl SqliteStore {
         )?;
         sqlite_index::migrate(&mut write, unix_secs() as i64)?;
         sqlite_versions::migrate(&mut write)?;
+        sqlite_blobs::migrate(&mut write)?;
         let read = Connection::open_with_flags(
             &path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -147,6 +153,19 @@ fn reader(conn: Connection, rx: mpsc::Receiver<Read>) {
                         .map_err(err),
                 ),
             ),
+            Read::Blob(doc, hash, reply) => {
+                drop(reply.send(sqlite_blobs::meta(&conn, doc.as_str(), &hash).map_err(err)))
+            }
+            Read::BlobPart(hash, n, reply) => drop(
+                reply.send(
+                    sqlite_blobs::part(&conn, &hash, n)
+                        .map(|p| p.map(Bytes::from))
+                        .map_err(err),
+                ),
+            ),
+            Read::BlobUsage(doc, reply) => {
+                drop(reply.send(sqlite_blobs::usage(&conn, doc.as_str()).map_err(err)))
+            }
         }
     }
 }
@@ -197,7 +216,11 @@ fn apply(txn: &rusqlite::Transaction<'_>, op: &Write, now: i64) -> rusqlite::Res
         Write::Purge(doc) => {
             sqlite_index::purge(txn, doc.as_str())?;
             sqlite_versions::purge(txn, doc.as_str())?;
+            sqlite_blobs::purge(txn, doc.as_str())?;
         }
+        Write::BlobPart(key, n, data) => sqlite_blobs::put_part(txn, key, *n, data)?,
+        Write::BlobCommit(b) => sqlite_blobs::commit(txn, b)?,
+        Write::BlobAbort(key) => sqlite_blobs::abort(txn, key)?,
         Write::Version(v) => sqlite_versions::put(txn, v)?,
         Write::NameVersion(doc, id, name) => sqlite_versions::rename(txn, doc.as_str(), id, name)?,
         Write::DropVersions(doc, ids) => sqlite_versions::drop_versions(txn, doc.as_str(), ids)?,
@@ -441,6 +464,18 @@ impl Store for SqliteStore {
 
     fn docs_with_auto_versions(&self) -> StoreFuture<Vec<DocId>> {
         self.read(Read::AutoVersioned)
+    }
+
+    fn blob(&self, doc: &DocId, hash: &str) -> StoreFuture<Option<BlobMeta>> {
+        self.read(|reply| Read::Blob(doc.clone(), hash.to_owned(), reply))
+    }
+
+    fn blob_part(&self, hash: &str, n: u32) -> StoreFuture<Option<Bytes>> {
+        self.read(|reply| Read::BlobPart(hash.to_owned(), n, reply))
+    }
+
+    fn blob_usage(&self, doc: &DocId) -> StoreFuture<u64> {
+        self.read(|reply| Read::BlobUsage(doc.clone(), reply))
     }
 }
 

@@ -23,10 +23,12 @@ use yrs::{ReadTxn, StateVector, Transact, Update};
 use weft_core::doc_id::DocId;
 use weft_core::store::queue::{self, Write, WriteQueue};
 use weft_core::store::{
-    index, Cursor, DocMeta, Done, ListQuery, NewVersion, Page, Scope, Store, StoreError,
+    index, BlobMeta, Cursor, DocMeta, Done, ListQuery, NewVersion, Page, Scope, Store, StoreError,
     StoreFuture, StoredDoc, VersionKind, VersionMeta,
 };
 use weft_core::time::unix_secs;
+
+use super::postgres_blobs as blobs;
 
 const SCHEMA: &str = "
 SET client_min_messages = warning; -- no 'already exists' notice on every start
@@ -271,6 +273,8 @@ async fn create_schema(client: &Client) -> Result<(), StoreError> {
         .map_err(db_err)?
         .get(0);
     client.batch_execute(SCHEMA).await.map_err(db_err)?;
+    let blobs = super::postgres_blobs::SCHEMA;
+    client.batch_execute(blobs).await.map_err(db_err)?;
     if !had_index {
         let now = unix_secs() as i64;
         client
@@ -552,6 +556,36 @@ impl Store for PgStore {
         })
     }
 
+    fn blob(&self, doc: &DocId, hash: &str) -> StoreFuture<Option<BlobMeta>> {
+        let reads = self.reads.clone();
+        let (doc, hash) = (doc.to_string(), hash.to_owned());
+        Box::pin(async move {
+            blobs::meta(&*reads.get().await?, &doc, &hash)
+                .await
+                .map_err(db_err)
+        })
+    }
+
+    fn blob_part(&self, hash: &str, n: u32) -> StoreFuture<Option<Bytes>> {
+        let reads = self.reads.clone();
+        let hash = hash.to_owned();
+        Box::pin(async move {
+            blobs::part(&*reads.get().await?, &hash, n)
+                .await
+                .map_err(db_err)
+        })
+    }
+
+    fn blob_usage(&self, doc: &DocId) -> StoreFuture<u64> {
+        let reads = self.reads.clone();
+        let doc = doc.to_string();
+        Box::pin(async move {
+            blobs::usage(&*reads.get().await?, &doc)
+                .await
+                .map_err(db_err)
+        })
+    }
+
     fn check(&self) -> StoreFuture<()> {
         let reads = self.reads.clone();
         Box::pin(async move {
@@ -625,6 +659,11 @@ async fn apply(client: &Client, op: &Write) -> Result<(), StoreError> {
             let sql = "DELETE FROM weft_versions WHERE doc = $1 AND id = ANY($2)";
             exec(client, sql, &[&doc.as_str(), ids]).await
         }
+        Write::BlobPart(key, n, data) => {
+            blobs::put_part(client, key, *n, data).await.map_err(db_err)
+        }
+        Write::BlobCommit(b) => blobs::commit(client, b).await.map_err(db_err),
+        Write::BlobAbort(key) => blobs::abort(client, key).await.map_err(db_err),
         Write::Append(..) | Write::Check | Write::Flush => Ok(()),
     }
 }
@@ -648,7 +687,7 @@ async fn purge(client: &Client, doc: &DocId) -> Result<(), StoreError> {
             .await
             .map_err(db_err)?;
     }
-    Ok(())
+    blobs::purge(client, doc.as_str()).await.map_err(db_err)
 }
 
 /// A run of appends: one insert for the updates, one upsert for the index.

@@ -1,0 +1,73 @@
+//! Images and files, stored as content-addressed blobs: named by the
+//! SHA-256 of their bytes, kept in the document store (SQLite's file, or
+//! PostgreSQL) in parts of [`PART`] bytes so neither an upload nor a
+//! download ever holds a whole file in memory.
+//!
+//! An upload writes its parts under a temporary key ([`upload_key`]), then
+//! one [`Write::BlobCommit`](super::queue::Write::BlobCommit) names them by
+//! their hash (or drops them if that blob is already stored) and records
+//! which document uploaded it. A blob is read through a document that
+//! uploaded it, so knowing a hash does not open another document's files.
+
+/// Bytes per stored part: small enough to stream, large enough that a
+/// 25 MiB file is a hundred rows.
+pub const PART: usize = 256 * 1024;
+
+/// A stored blob, as one document sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobMeta {
+    /// SHA-256 of the bytes, lower-case hex.
+    pub hash: String,
+    /// Bytes.
+    pub size: u64,
+    /// The content type sniffed from the bytes at upload.
+    pub kind: String,
+    /// When this document first uploaded it (unix seconds).
+    pub created_at: i64,
+}
+
+/// A finished upload: its parts' temporary key, and what they are.
+#[derive(Debug, Clone)]
+pub struct NewBlob {
+    /// The key its parts were written under ([`upload_key`]).
+    pub upload: String,
+    /// The document it was uploaded to.
+    pub doc: crate::doc_id::DocId,
+    /// Its hash, size, type and time.
+    pub meta: BlobMeta,
+}
+
+/// A fresh temporary key for an upload's parts. It starts with the time
+/// (unix seconds) so uploads a crash left behind can be told by age.
+pub fn upload_key(now: i64) -> String {
+    format!("upload-{now}-{:016x}", rand::random::<u64>())
+}
+
+/// True for a SHA-256 in lower-case hex, the only names blobs have.
+pub fn is_hash(s: &str) -> bool {
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_lower_case_sha256_hex_is_a_hash() {
+        assert!(is_hash(&"ab".repeat(32)));
+        assert!(!is_hash(&"AB".repeat(32)));
+        assert!(!is_hash(&"ab".repeat(31)));
+        assert!(!is_hash("../../etc/passwd"));
+        assert!(upload_key(5).starts_with("upload-5-"));
+        assert!(!is_hash(&upload_key(5)));
+    }
+
+    #[tokio::test]
+    async fn memory_and_sqlite_keep_blobs() {
+        crate::store::contract::blobs(&crate::store::MemoryStore::default()).await;
+        let dir = tempfile::tempdir().unwrap();
+        crate::store::contract::blobs(&crate::store::SqliteStore::open(dir.path()).unwrap()).await;
+    }
+}
