@@ -68,6 +68,14 @@ pub struct Config {
     #[arg(global = true, long, env = "WEFT_MAX_MESSAGE_SIZE", default_value = "16MiB", value_parser = parse_size::<usize>)]
     pub max_message_size: usize,
 
+    /// Largest image or file one upload may be (e.g. 25MiB); larger ones get HTTP 413.
+    #[arg(global = true, long, env = "WEFT_MAX_BLOB_SIZE", default_value = "25MiB", value_parser = parse_size::<u64>)]
+    pub max_blob_size: u64,
+
+    /// Most bytes of images and files one document may hold (e.g. 1GiB); uploads past it get HTTP 413.
+    #[arg(global = true, long, env = "WEFT_BLOB_QUOTA", default_value = "1GiB", value_parser = parse_size::<u64>)]
+    pub blob_quota: u64,
+
     /// Do not negotiate permessage-deflate: messages go uncompressed even to clients that offer it.
     #[arg(global = true, long, env = "WEFT_NO_DEFLATE")]
     pub no_deflate: bool,

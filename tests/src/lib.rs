@@ -49,6 +49,18 @@ pub async fn http(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Result<(u16, Vec<u8>)> {
+    let (status, _, body) = http_full(addr, method, path, headers, body).await?;
+    Ok((status, body))
+}
+
+/// [`http`], with the response's headers too (names in lower case).
+pub async fn http_full(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<(u16, Vec<(String, String)>, Vec<u8>)> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut tcp = TcpStream::connect(addr).await?;
     let mut req = format!(
@@ -80,7 +92,13 @@ pub async fn http(
     {
         body = dechunk(&body)?;
     }
-    Ok((status, body))
+    let fields = head
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    Ok((status, fields, body))
 }
 
 /// The body of a chunked response.

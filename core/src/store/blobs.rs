@@ -4,7 +4,7 @@
 //! download ever holds a whole file in memory.
 //!
 //! An upload writes its parts under a temporary key ([`upload_key`]), then
-//! one [`Write::BlobCommit`](super::queue::Write::BlobCommit) names them by
+//! one `Write::BlobCommit` names them by
 //! their hash (or drops them if that blob is already stored) and records
 //! which document uploaded it. A blob is read through a document that
 //! uploaded it, so knowing a hash does not open another document's files.

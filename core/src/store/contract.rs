@@ -84,7 +84,8 @@ pub async fn versions(store: &dyn super::Store) {
     );
 }
 
-/// What every store must do with blobs. Panics on a failure.
+/// What every store must do with blobs. Panics on a failure. It is long:
+/// one story (upload, share, abandon, purge), each step checked.
 #[doc(hidden)]
 pub async fn blobs(store: &dyn super::Store) {
     use super::blobs::{upload_key, BlobMeta, NewBlob};

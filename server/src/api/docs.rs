@@ -185,7 +185,11 @@ pub(super) async fn changeable(
 
 /// A document the caller may change, and that is not in the trash (new
 /// ones count against the creator's budget, as on the WebSocket).
-async fn writable(shared: &Shared, caller: &Caller, id: &str) -> Result<DocId, ApiError> {
+pub(super) async fn writable(
+    shared: &Shared,
+    caller: &Caller,
+    id: &str,
+) -> Result<DocId, ApiError> {
     let doc = doc_id(id)?;
     caller.may_write(&doc)?;
     let meta = shared.store.meta(&doc).await.map_err(DocError::from)?;

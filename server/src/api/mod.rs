@@ -8,10 +8,12 @@
 //! - [`links`]: share links scoped to one document, and resetting them.
 //! - [`comments`]: comment threads, read as JSON.
 //! - [`versions`]: version history: list, save, read, compare, name, restore.
+//! - [`blobs`]: images and files: upload, read.
 //! - [`access`]: the caller, from its token, and what it may do.
 //! - [`error`]: `{"error": {"code", "message"}}` answers.
 
 pub mod access;
+pub mod blobs;
 pub mod comments;
 pub mod docs;
 pub mod error;
@@ -38,7 +40,7 @@ use error::ApiError;
 #[openapi(
     info(
         title = "Weft server API",
-        description = "Documents on a Weft server: list, read, write, trash, share, their version history and comment threads. Authenticate with `Authorization: Bearer <token>` or `?token=`, the same tokens as the WebSocket."
+        description = "Documents on a Weft server: list, read, write, trash, share, their version history, comment threads, images and files. Authenticate with `Authorization: Bearer <token>` or `?token=`, the same tokens as the WebSocket."
     ),
     paths(
         docs::list,
@@ -57,7 +59,9 @@ use error::ApiError;
         versions::rename,
         versions::content,
         versions::diff,
-        versions::restore
+        versions::restore,
+        blobs::upload,
+        blobs::read
     ),
     components(schemas(
         docs::DocSummary,
@@ -72,6 +76,7 @@ use error::ApiError;
         versions::VersionName,
         versions::VersionDiff,
         versions::DiffPart,
+        blobs::Blob,
         error::ErrorBody,
         error::ErrorDetail
     ))
@@ -112,6 +117,8 @@ static ROUTES: LazyLock<Router<Arc<Shared>>> = LazyLock::new(|| {
             "/api/v1/docs/{id}/versions/{vid}/restore",
             post(versions::restore),
         )
+        .route("/api/v1/docs/{id}/blobs", post(blobs::upload))
+        .route("/api/v1/docs/{id}/blobs/{hash}", get(blobs::read))
         .route(
             "/api/v1/openapi.json",
             get(|| async { Json(ApiDoc::openapi()) }),
@@ -137,11 +144,16 @@ where
     B: hyper::body::Body<Data = bytes::Bytes> + Send + 'static,
     B::Error: Into<axum::BoxError>,
 {
-    let len = req
-        .headers()
-        .get(axum::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse().ok())
-        .unwrap_or(0);
+    // An upload is bounded by --max-blob-size and the quota instead: a
+    // 10 MiB image must not need 10 MiB of the per-second byte budget.
+    let len = match is_upload(&req) {
+        true => 0,
+        false => req
+            .headers()
+            .get(axum::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse().ok())
+            .unwrap_or(0),
+    };
     let c = &shared.config;
     let limits = |now| ConnLimits::new(c.rate_messages, c.rate_bytes, c.max_message_size, now);
     if !budget.allow(&shared.connects, remote.ip(), limits, len) {
@@ -159,4 +171,11 @@ where
         Ok(res) => res,
         Err(never) => match never {},
     }
+}
+
+/// `POST /api/v1/docs/{id}/blobs`.
+fn is_upload<B>(req: &Request<B>) -> bool {
+    req.method() == axum::http::Method::POST
+        && req.uri().path().starts_with("/api/v1/docs/")
+        && req.uri().path().ends_with("/blobs")
 }

@@ -1,8 +1,9 @@
 //! Documents on this node: loading, sharing and unloading them (rooms),
 //! which writes are durable, what the API does to one, the trash, and the
-//! seam to other nodes.
+//! seam to other nodes, and the images and files a document holds.
 
 pub mod autoversion;
+pub mod blobs;
 pub mod durability;
 pub mod edits;
 pub mod memory;

@@ -1,0 +1,257 @@
+//! Images and files on a document: receiving an upload as a stream
+//! (hashed, sniffed, limited and stored part by part, so memory stays at
+//! one part per upload whatever the file's size), and reading one back
+//! as a stream of parts. The HTTP side is `api::blobs`.
+
+use std::io;
+
+use bytes::{Bytes, BytesMut};
+use futures_util::{Stream, StreamExt};
+use sha2::{Digest, Sha256};
+use weft_core::doc_id::DocId;
+use weft_core::store::blobs::{upload_key, PART};
+use weft_core::store::queue::Write;
+use weft_core::store::{self, BlobMeta, NewBlob, Store, StoreError};
+use weft_core::time::unix_secs;
+
+use crate::state::Shared;
+
+/// Why an upload was not stored.
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    /// Larger than `--max-blob-size`.
+    #[error("the file is larger than this server's limit of {}", size_text(*.0))]
+    TooLarge(u64),
+    /// The document's blobs would pass `--blob-quota`.
+    #[error("this document's images and files would pass its quota of {}; remove some first", size_text(*.0))]
+    Quota(u64),
+    /// Nothing was sent.
+    #[error("the file is empty")]
+    Empty,
+    /// The upload broke off before its end.
+    #[error("the upload broke off: {0}")]
+    Body(String),
+    /// The store did not take it; nothing of it is kept.
+    #[error("not saved: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// `25 MiB`, `300 KiB`, `1.5 GiB`: a size as a person reads it.
+pub fn size_text(bytes: u64) -> String {
+    let units = ["bytes", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < units.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    match value.fract() {
+        0.0 => format!("{value} {}", units[unit]),
+        _ => format!("{value:.1} {}", units[unit]),
+    }
+}
+
+/// Receives `body` as a blob of `doc` and returns it once it is durable.
+/// `declared` is the Content-Length, if sent: refused before reading.
+pub async fn receive<S, E>(
+    shared: &Shared,
+    doc: &DocId,
+    declared: Option<u64>,
+    body: S,
+) -> Result<BlobMeta, BlobError>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let (max, quota) = (shared.config.max_blob_size, shared.config.blob_quota);
+    let room = quota.saturating_sub(shared.store.blob_usage(doc).await?);
+    let limit = |size: u64| match () {
+        _ if size > max => Err(BlobError::TooLarge(max)),
+        _ if size > room => Err(BlobError::Quota(quota)),
+        _ => Ok(()),
+    };
+    limit(declared.unwrap_or(0))?;
+    let now = unix_secs() as i64;
+    let upload = upload_key(now);
+    let received = parts(&*shared.store, &upload, body, limit).await;
+    let (hash, size, kind) = match received {
+        Ok(got) => got,
+        Err(e) => {
+            // Best effort: a crash here leaves parts that collection drops.
+            shared
+                .store
+                .index(Write::BlobAbort(upload), Box::new(|_| {}));
+            return Err(e);
+        }
+    };
+    let meta = BlobMeta {
+        hash,
+        size,
+        kind: kind.to_owned(),
+        created_at: now,
+    };
+    let commit = NewBlob {
+        upload,
+        doc: doc.clone(),
+        meta: meta.clone(),
+    };
+    store::index(&*shared.store, Write::BlobCommit(Box::new(commit))).await?;
+    Ok(meta)
+}
+
+/// Writes `body` under `upload` in parts of [`PART`] bytes, each durable
+/// before more is read; returns the hash, size and sniffed type.
+async fn parts<S, E>(
+    store: &dyn Store,
+    upload: &str,
+    mut body: S,
+    limit: impl Fn(u64) -> Result<(), BlobError>,
+) -> Result<(String, u64, &'static str), BlobError>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let mut hasher = Sha256::new();
+    let (mut size, mut n, mut kind) = (0u64, 0u32, None);
+    let mut buf = BytesMut::with_capacity(PART);
+    let put = async |part: Bytes, n: &mut u32, kind: &mut Option<&'static str>| {
+        kind.get_or_insert_with(|| sniff(&part));
+        let write = Write::BlobPart(upload.to_owned(), *n, part);
+        *n += 1;
+        store::index(store, write).await
+    };
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| BlobError::Body(e.to_string()))?;
+        size += chunk.len() as u64;
+        limit(size)?;
+        hasher.update(&chunk);
+        buf.extend_from_slice(&chunk);
+        while buf.len() >= PART {
+            put(buf.split_to(PART).freeze(), &mut n, &mut kind).await?;
+        }
+    }
+    if !buf.is_empty() {
+        put(buf.freeze(), &mut n, &mut kind).await?;
+    }
+    let kind = kind.ok_or(BlobError::Empty)?;
+    let hash = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok((hash, size, kind))
+}
+
+/// The blob's bytes as a stream of its parts, read one at a time as the
+/// client takes them.
+pub fn read(
+    store: std::sync::Arc<dyn Store>,
+    meta: &BlobMeta,
+) -> impl Stream<Item = io::Result<Bytes>> + Send + 'static {
+    let count = meta.size.div_ceil(PART as u64);
+    let hash = meta.hash.clone();
+    futures_util::stream::try_unfold(0u32, move |n| {
+        let (store, hash) = (store.clone(), hash.clone());
+        async move {
+            if u64::from(n) >= count {
+                return Ok(None);
+            }
+            match store.blob_part(&hash, n).await {
+                Ok(Some(part)) => Ok(Some((part, n + 1))),
+                Ok(None) => Err(io::Error::other(format!("blob {hash} lacks part {n}"))),
+                Err(e) => Err(io::Error::other(e)),
+            }
+        }
+    })
+}
+
+/// The content type, from the bytes (the start of the file): never the
+/// client's word, which could call a page of script an image.
+pub fn sniff(head: &[u8]) -> &'static str {
+    let text = String::from_utf8_lossy(&head[..head.len().min(4096)]).to_ascii_lowercase();
+    let start = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
+    if start.starts_with('<') {
+        if text.contains("<svg") {
+            return "image/svg+xml";
+        }
+        if [
+            "<!doctype html",
+            "<html",
+            "<head",
+            "<body",
+            "<script",
+            "<iframe",
+        ]
+        .iter()
+        .any(|tag| text.contains(tag))
+        {
+            return "text/html";
+        }
+    }
+    if let Some(kind) = infer::get(head) {
+        return kind.mime_type();
+    }
+    match std::str::from_utf8(head) {
+        Ok(_) => "text/plain; charset=utf-8",
+        // Cut mid-character at the part's end is still text.
+        Err(e) if e.error_len().is_none() && head.len() - e.valid_up_to() < 4 => {
+            "text/plain; charset=utf-8"
+        }
+        Err(_) => "application/octet-stream",
+    }
+}
+
+/// Whether a browser may show this type in place. Everything else (SVG
+/// and HTML above all, which can carry script) is served as an attachment.
+pub fn inline(kind: &str) -> bool {
+    matches!(
+        kind,
+        "image/png"
+            | "image/jpeg"
+            | "image/gif"
+            | "image/webp"
+            | "image/avif"
+            | "image/bmp"
+            | "application/pdf"
+            | "text/plain; charset=utf-8"
+    ) || kind.starts_with("audio/")
+        || kind.starts_with("video/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_come_from_the_bytes() {
+        let png = [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13];
+        assert_eq!(sniff(&png), "image/png");
+        assert_eq!(sniff(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00"), "image/jpeg");
+        assert_eq!(sniff(b"%PDF-1.7\n"), "application/pdf");
+        let svg = b"<?xml version=\"1.0\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>";
+        assert_eq!(sniff(svg), "image/svg+xml");
+        assert_eq!(sniff(b"\n  <!DOCTYPE html><p>hi"), "text/html");
+        assert_eq!(sniff(b"<p>hi</p><script>x()</script>"), "text/html");
+        assert_eq!(
+            sniff("plain words, café".as_bytes()),
+            "text/plain; charset=utf-8"
+        );
+        assert_eq!(sniff(&"é".as_bytes()[..1]), "text/plain; charset=utf-8");
+        assert_eq!(sniff(&[0, 159, 146, 150, 1, 2]), "application/octet-stream");
+    }
+
+    #[test]
+    fn sizes_read_as_people_write_them() {
+        assert_eq!(size_text(25 << 20), "25 MiB");
+        assert_eq!(size_text(300 << 10), "300 KiB");
+        assert_eq!(size_text(3 << 29), "1.5 GiB");
+        assert_eq!(size_text(10), "10 bytes");
+    }
+
+    #[test]
+    fn only_harmless_types_are_shown_in_place() {
+        assert!(inline("image/png") && inline("application/pdf"));
+        assert!(!inline("image/svg+xml") && !inline("text/html"));
+        assert!(!inline("application/octet-stream"));
+    }
+}
