@@ -17,7 +17,8 @@
 //!   text and ProseMirror JSON.
 //! - [`store`] (feature `store`): where documents are kept: the `Store`
 //!   trait with SQLite and memory implementations and the group-commit
-//!   write queue, shared by the server and the engine.
+//!   write queue, shared by the server and the engine; documents' images
+//!   and files (blobs) and their collection.
 //! - [`engine`] (feature `engine`): the client engine: a session per
 //!   document over tokio-tungstenite, with a local SQLite copy and library.
 //! - [`history`]: restoring a version as one forward edit, and the block

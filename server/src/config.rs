@@ -100,6 +100,10 @@ pub struct Config {
     #[arg(global = true, long, env = "WEFT_TRASH_RETENTION", default_value = "30days", value_parser = humantime::parse_duration)]
     pub trash_retention: Duration,
 
+    /// How long an image or file no document or version names any more is kept before it is deleted (e.g. 1day, 12h).
+    #[arg(global = true, long, env = "WEFT_BLOB_GRACE", default_value = "1day", value_parser = humantime::parse_duration)]
+    pub blob_grace: Duration,
+
     /// At most one automatic version per this while a document is edited (e.g. 10m); one more when it unloads with changes.
     #[arg(global = true, long, env = "WEFT_VERSION_INTERVAL", default_value = "10m", value_parser = humantime::parse_duration)]
     pub version_interval: Duration,

@@ -795,9 +795,16 @@ async fn an_old_database_gets_its_index_on_start() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 3, "the index (2), then version history (3)");
-    let versions: i64 = conn
-        .query_row("SELECT count(*) FROM versions", [], |r| r.get(0))
+    assert_eq!(
+        version, 4,
+        "the index (2), then version history (3), then blobs (4)"
+    );
+    let (versions, blobs): (i64, i64) = conn
+        .query_row(
+            "SELECT (SELECT count(*) FROM versions), (SELECT count(*) FROM blobs)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .unwrap();
-    assert_eq!(versions, 0);
+    assert_eq!((versions, blobs), (0, 0));
 }

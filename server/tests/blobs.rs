@@ -301,3 +301,38 @@ async fn the_openapi_description_names_the_blob_endpoints() {
     assert!(paths["/api/v1/docs/{id}/blobs/{hash}"].get("get").is_some());
     assert!(doc["components"]["schemas"].get("Blob").is_some());
 }
+
+#[tokio::test]
+async fn the_server_collects_what_no_document_names_and_keeps_the_rest() {
+    // A short grace, so the server's own pass runs within the test.
+    let s = setup_with(false, |c| c.blob_grace = std::time::Duration::from_secs(3)).await;
+    let addr = s.server.addr;
+    let (_, named) = upload(addr, "d", None, "image/png", &png(5000)).await;
+    let (_, unnamed) = upload(addr, "d", None, "image/png", &png(5000)).await;
+    // The document shows the first, as the editor writes an image.
+    let update = {
+        use yrs::{Transact, WriteTxn, Xml, XmlElementPrelim, XmlFragment};
+        let doc = yrs::Doc::new();
+        let mut txn = doc.transact_mut();
+        let body = txn.get_or_insert_xml_fragment("default");
+        let img = body.push_back(&mut txn, XmlElementPrelim::empty("image"));
+        img.insert_attribute(&mut txn, "src", named["url"].as_str().unwrap());
+        txn.encode_update_v1()
+    };
+    let ct = [("Content-Type", "application/octet-stream")];
+    let (status, _) = http(addr, "POST", "/api/v1/docs/d/updates", &ct, &update)
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    let gone = unnamed["url"].as_str().unwrap();
+    let started = std::time::Instant::now();
+    while download(addr, gone, None, &[]).await.0 != 404 {
+        assert!(
+            started.elapsed().as_secs() < 30,
+            "the unnamed blob was never collected"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    let (status, _, body) = download(addr, named["url"].as_str().unwrap(), None, &[]).await;
+    assert_eq!((status, body.len()), (200, 5000));
+}

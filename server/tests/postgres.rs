@@ -95,6 +95,14 @@ async fn keeps_blobs() -> anyhow::Result<()> {
 }
 
 #[tokio::test]
+async fn collects_blobs() -> anyhow::Result<()> {
+    let pg = Postgres::start().await?;
+    let store = PgStore::open(&pg.url()).await?;
+    weft_core::store::contract::blob_collection(&store).await;
+    Ok(())
+}
+
+#[tokio::test]
 async fn concurrent_compactions_from_two_nodes_lose_nothing() -> anyhow::Result<()> {
     let pg = Postgres::start().await?;
     let url = pg.url();

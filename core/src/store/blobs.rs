@@ -40,7 +40,8 @@ pub struct NewBlob {
 /// A fresh temporary key for an upload's parts. It starts with the time
 /// (unix seconds) so uploads a crash left behind can be told by age.
 pub fn upload_key(now: i64) -> String {
-    format!("upload-{now}-{:016x}", rand::random::<u64>())
+    // Ten digits, so keys compare by age as text (until the year 2286).
+    format!("upload-{now:010}-{:016x}", rand::random::<u64>())
 }
 
 /// True for a SHA-256 in lower-case hex, the only names blobs have.
@@ -48,6 +49,26 @@ pub fn is_hash(s: &str) -> bool {
     s.len() == 64
         && s.bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Adds to `found` every blob name in `bytes`: any run of 64 lower-case
+/// hex digits (every 64-digit window of a longer run). A document's
+/// encoded state holds an image's address as one string, so scanning the
+/// bytes finds every reference in the content, its comments, or anywhere
+/// else, without knowing the editor's schema. Finding too many only keeps
+/// a blob longer.
+pub fn hashes_in(bytes: &[u8], found: &mut std::collections::HashSet<String>) {
+    let hex = |b: &u8| b.is_ascii_digit() || (b'a'..=b'f').contains(b);
+    let mut start = 0;
+    while start < bytes.len() {
+        let len = bytes[start..].iter().take_while(|b| hex(b)).count();
+        if len >= 64 {
+            for w in bytes[start..start + len].windows(64) {
+                found.insert(String::from_utf8_lossy(w).into_owned());
+            }
+        }
+        start += len + 1;
+    }
 }
 
 #[cfg(test)]
@@ -60,8 +81,20 @@ mod tests {
         assert!(!is_hash(&"AB".repeat(32)));
         assert!(!is_hash(&"ab".repeat(31)));
         assert!(!is_hash("../../etc/passwd"));
-        assert!(upload_key(5).starts_with("upload-5-"));
+        assert!(upload_key(5).starts_with("upload-0000000005-"));
         assert!(!is_hash(&upload_key(5)));
+    }
+
+    #[test]
+    fn references_are_found_wherever_they_are() {
+        let (a, b) = ("a1".repeat(32), "0f".repeat(32));
+        let bytes = format!("\x01src\x13/api/v1/docs/d/blobs/{a}?name=x\x00{b}").into_bytes();
+        let mut found = std::collections::HashSet::new();
+        hashes_in(&bytes, &mut found);
+        assert_eq!(found, [a.clone(), b].into_iter().collect());
+        found.clear();
+        hashes_in(&a.as_bytes()[..63], &mut found);
+        assert!(found.is_empty(), "63 digits are no name");
     }
 
     #[tokio::test]
@@ -69,5 +102,13 @@ mod tests {
         crate::store::contract::blobs(&crate::store::MemoryStore::default()).await;
         let dir = tempfile::tempdir().unwrap();
         crate::store::contract::blobs(&crate::store::SqliteStore::open(dir.path()).unwrap()).await;
+    }
+
+    #[tokio::test]
+    async fn memory_and_sqlite_collect_blobs() {
+        crate::store::contract::blob_collection(&crate::store::MemoryStore::default()).await;
+        let dir = tempfile::tempdir().unwrap();
+        let sqlite = crate::store::SqliteStore::open(dir.path()).unwrap();
+        crate::store::contract::blob_collection(&sqlite).await;
     }
 }

@@ -170,3 +170,125 @@ pub async fn blobs(store: &dyn super::Store) {
     assert_eq!(store.blob_usage(&a).await.unwrap(), 0);
     assert!(store.blob(&b, &hash).await.unwrap().is_some());
 }
+
+/// What collecting blobs does on every store, with the clock moved by
+/// hand. Panics on a failure. It is long: one story, each pass checked.
+#[doc(hidden)]
+pub async fn blob_collection(store: &dyn super::Store) {
+    use super::blob_collection::{collect, Collected};
+    use super::blobs::{upload_key, BlobMeta, NewBlob};
+    use super::{append, compact, index, queue::Write};
+    let (t0, grace) = (1_000_000_i64, 100);
+    let (d, e) = (DocId::new("d").unwrap(), DocId::new("e").unwrap());
+    let [a, b, c, orphan] = ["aa", "bb", "cc", "dd"].map(|x| x.repeat(32));
+    let put = async |doc: &DocId, hash: &str, key: String| {
+        let part = Write::BlobPart(key.clone(), 0, Bytes::from(hash.to_owned()));
+        index(store, part).await.unwrap();
+        let meta = BlobMeta {
+            hash: hash.to_owned(),
+            size: 64,
+            kind: "image/png".into(),
+            created_at: t0,
+        };
+        let new = NewBlob {
+            upload: key,
+            doc: doc.clone(),
+            meta,
+        };
+        index(store, Write::BlobCommit(Box::new(new)))
+            .await
+            .unwrap();
+    };
+    for (doc, hash) in [(&d, &a), (&d, &b), (&d, &c), (&e, &c), (&d, &orphan)] {
+        put(doc, hash, upload_key(t0)).await;
+    }
+    // `a` in d's content, `b` only in a version of d, `c` in e's content,
+    // each as an editor writes an image: its address in one attribute.
+    let (d_doc, e_doc) = (yrs::Doc::new(), yrs::Doc::new());
+    for (store_doc, ydoc, hash) in [(&d, &d_doc, &a), (&e, &e_doc, &c)] {
+        let update = image(ydoc, hash);
+        append(store, store_doc, Bytes::from(update)).await.unwrap();
+    }
+    let version = NewVersion {
+        doc: d.clone(),
+        meta: VersionMeta {
+            id: "000000000001aaaaaa".into(),
+            kind: VersionKind::Named,
+            name: Some("with b".into()),
+            created_at: t0,
+            authors: vec![],
+            size: 0,
+        },
+        state: Bytes::from(format!("old {b} state")),
+    };
+    index(store, Write::Version(Box::new(version)))
+        .await
+        .unwrap();
+    // Uploads broken off long ago and just now.
+    let (stale, fresh) = (upload_key(t0), upload_key(t0 + 150));
+    for key in [&stale, &fresh] {
+        let part = Write::BlobPart(key.clone(), 0, Bytes::from_static(b"x"));
+        index(store, part).await.unwrap();
+    }
+    let has = async |doc: &DocId, hash: &str| store.blob(doc, hash).await.unwrap().is_some();
+    let stored = async |key: &str| store.blob_part(key, 0).await.unwrap().is_some();
+
+    // Within the grace nothing is touched.
+    let pass = collect(store, t0 + 50, grace).await.unwrap();
+    assert_eq!(pass, Collected::default());
+    assert!(has(&d, &orphan).await && stored(&orphan).await);
+
+    // Past it: what is named stays; d forgets `c` and the orphan; the
+    // orphan and the stale upload are deleted, `c` stays for e.
+    let pass = collect(store, t0 + 150, grace).await.unwrap();
+    assert_eq!((pass.kept, pass.forgotten), (3, 2), "{pass:?}");
+    assert!(has(&d, &a).await && has(&d, &b).await && has(&e, &c).await);
+    assert!(!has(&d, &c).await && !has(&d, &orphan).await);
+    assert!(stored(&a).await && stored(&b).await && stored(&c).await);
+    assert!(!stored(&orphan).await, "the orphan is deleted");
+    assert!(!stored(&stale).await && stored(&fresh).await);
+
+    // `a` leaves d's content. While the deletion is only in the log, the
+    // insertion before it still names `a`; once compacted, nothing does,
+    // and `a` goes a grace period after it was last seen. `b` stays with
+    // its version.
+    let removal = remove_images(&d_doc);
+    append(store, &d, Bytes::from(removal)).await.unwrap();
+    let pass = collect(store, t0 + 260, grace).await.unwrap();
+    assert_eq!((pass.kept, pass.forgotten), (3, 0), "{pass:?}");
+    let snapshot = yrs::ReadTxn::encode_state_as_update_v1(
+        &yrs::Transact::transact(&d_doc),
+        &yrs::StateVector::default(),
+    );
+    compact(store, &d, Bytes::from(snapshot)).await.unwrap();
+    let pass = collect(store, t0 + 300, grace).await.unwrap();
+    assert_eq!(pass, Collected::default(), "seen at t0 + 260");
+    let pass = collect(store, t0 + 370, grace).await.unwrap();
+    assert_eq!((pass.kept, pass.forgotten), (2, 1), "{pass:?}");
+    assert!(!has(&d, &a).await && !stored(&a).await);
+    assert!(has(&d, &b).await && stored(&b).await);
+
+    // Uploaded again after all that: a fresh blob, readable.
+    put(&d, &a, upload_key(t0 + 400)).await;
+    assert!(has(&d, &a).await && stored(&a).await);
+}
+
+/// Inserts an image node whose `src` names `hash`; the update.
+fn image(doc: &yrs::Doc, hash: &str) -> Vec<u8> {
+    use yrs::{Transact, WriteTxn, Xml, XmlElementPrelim, XmlFragment};
+    let mut txn = doc.transact_mut();
+    let body = txn.get_or_insert_xml_fragment("default");
+    let img = body.push_back(&mut txn, XmlElementPrelim::empty("image"));
+    img.insert_attribute(&mut txn, "src", format!("/api/v1/docs/d/blobs/{hash}"));
+    txn.encode_update_v1()
+}
+
+/// Deletes every node of the body; the update.
+fn remove_images(doc: &yrs::Doc) -> Vec<u8> {
+    use yrs::{Transact, WriteTxn, XmlFragment};
+    let mut txn = doc.transact_mut();
+    let body = txn.get_or_insert_xml_fragment("default");
+    let len = body.len(&txn);
+    body.remove_range(&mut txn, 0, len);
+    txn.encode_update_v1()
+}

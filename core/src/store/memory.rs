@@ -7,17 +7,19 @@ use std::sync::Mutex;
 use crate::doc_id::DocId;
 use bytes::Bytes;
 
-use super::blobs::BlobMeta;
+use super::blobs::{BlobMeta, NewBlob};
 use super::index::{DocMeta, ListQuery, Page};
 use super::queue::Write;
 use super::versions::{VersionKind, VersionMeta};
 use super::{Done, Store, StoreError, StoreFuture, StoredDoc};
 
-/// Blobs: parts by key (upload key or hash), and each document's blobs.
+/// Blobs: parts by key (upload key or hash), when each stored blob was
+/// last uploaded, and each document's blobs with when each was last seen.
 #[derive(Default)]
 struct Blobs {
     parts: HashMap<String, Vec<Bytes>>,
-    docs: HashMap<DocId, HashMap<String, BlobMeta>>,
+    used: HashMap<String, i64>,
+    docs: HashMap<DocId, HashMap<String, (BlobMeta, i64)>>,
 }
 
 /// Keeps every doc in a map. Writes complete immediately, in call order.
@@ -156,14 +158,23 @@ impl Store for MemoryStore {
                 parts.resize(parts.len().max(n as usize + 1), Bytes::new());
                 parts[n as usize] = data;
             }
-            Write::BlobCommit(b) => {
-                let mut blobs = self.blobs.lock().unwrap();
-                let parts = blobs.parts.remove(&b.upload).unwrap_or_default();
-                blobs.parts.entry(b.meta.hash.clone()).or_insert(parts);
-                let doc = blobs.docs.entry(b.doc).or_default();
-                doc.entry(b.meta.hash.clone()).or_insert(b.meta);
-            }
+            Write::BlobCommit(b) => self.blobs.lock().unwrap().commit(*b),
             Write::BlobAbort(key) => drop(self.blobs.lock().unwrap().parts.remove(&key)),
+            Write::BlobSeen(doc, hashes, now) => {
+                let mut blobs = self.blobs.lock().unwrap();
+                for h in hashes {
+                    if let Some((_, seen)) = blobs.docs.get_mut(&doc).and_then(|d| d.get_mut(&h)) {
+                        *seen = (*seen).max(now);
+                    }
+                }
+            }
+            Write::BlobForget(doc, hash, before) => {
+                let mut blobs = self.blobs.lock().unwrap();
+                if let Some(d) = blobs.docs.get_mut(&doc) {
+                    d.retain(|h, (_, seen)| *h != hash || *seen >= before);
+                }
+            }
+            Write::BlobSweep(before) => self.blobs.lock().unwrap().sweep(before),
             Write::Version(v) => {
                 let mut all = self.versions.lock().unwrap();
                 let list = all.entry(v.doc.clone()).or_default();
@@ -235,7 +246,11 @@ impl Store for MemoryStore {
 
     fn blob(&self, doc: &DocId, hash: &str) -> StoreFuture<Option<BlobMeta>> {
         let blobs = self.blobs.lock().unwrap();
-        let got = blobs.docs.get(doc).and_then(|d| d.get(hash)).cloned();
+        let got = blobs
+            .docs
+            .get(doc)
+            .and_then(|d| d.get(hash))
+            .map(|(m, _)| m.clone());
         Box::pin(async move { Ok(got) })
     }
 
@@ -254,8 +269,54 @@ impl Store for MemoryStore {
         let used = blobs
             .docs
             .get(doc)
-            .map_or(0, |d| d.values().map(|m| m.size).sum());
+            .map_or(0, |d| d.values().map(|(m, _)| m.size).sum());
         Box::pin(async move { Ok(used) })
+    }
+
+    fn blobs_unseen_since(&self, before: i64) -> StoreFuture<Vec<(DocId, String)>> {
+        let blobs = self.blobs.lock().unwrap();
+        let mut pairs: Vec<(DocId, String)> = blobs
+            .docs
+            .iter()
+            .flat_map(|(doc, d)| d.iter().map(move |(h, (_, seen))| (doc, h, *seen)))
+            .filter(|(_, _, seen)| *seen < before)
+            .map(|(doc, h, _)| (doc.clone(), h.clone()))
+            .collect();
+        pairs.sort();
+        Box::pin(async move { Ok(pairs) })
+    }
+}
+
+impl Blobs {
+    /// As SQLite's `sqlite_blobs::commit`.
+    fn commit(&mut self, b: NewBlob) {
+        let parts = self.parts.remove(&b.upload).unwrap_or_default();
+        let at = b.meta.created_at;
+        if self.used.insert(b.meta.hash.clone(), at).is_none() {
+            self.parts.insert(b.meta.hash.clone(), parts);
+        }
+        let doc = self.docs.entry(b.doc).or_default();
+        let entry = doc.entry(b.meta.hash.clone()).or_insert((b.meta, at));
+        entry.1 = entry.1.max(at);
+    }
+
+    /// As SQLite's `sqlite_blobs::sweep`.
+    fn sweep(&mut self, before: i64) {
+        let held: std::collections::HashSet<&String> =
+            self.docs.values().flat_map(|d| d.keys()).collect();
+        let gone: Vec<String> = self
+            .used
+            .iter()
+            .filter(|(h, at)| **at < before && !held.contains(h))
+            .map(|(h, _)| h.clone())
+            .collect();
+        for h in gone {
+            self.used.remove(&h);
+            self.parts.remove(&h);
+        }
+        let cutoff = format!("upload-{before:010}");
+        self.parts
+            .retain(|k, _| !(k.starts_with("upload-") && k.as_str() < cutoff.as_str()));
     }
 }
 

@@ -11,6 +11,7 @@
 //! [`queue`] is the group-commit write queue both durable stores use: a
 //! store supplies only its commit.
 
+pub mod blob_collection;
 pub mod blobs;
 #[doc(hidden)]
 pub mod contract;
@@ -154,6 +155,9 @@ pub trait Store: Send + Sync + 'static {
     fn blob_part(&self, hash: &str, n: u32) -> StoreFuture<Option<Bytes>>;
     /// Bytes of blobs `doc` has uploaded (its quota's use).
     fn blob_usage(&self, doc: &DocId) -> StoreFuture<u64>;
+    /// `(document, blob)` pairs not seen in use since `before`: what
+    /// collection looks at.
+    fn blobs_unseen_since(&self, before: i64) -> StoreFuture<Vec<(DocId, String)>>;
 }
 
 /// Runs a callback-style store call and waits for its result.

@@ -44,6 +44,14 @@ pub enum Write {
     BlobCommit(Box<NewBlob>),
     /// Drop an upload's parts (it failed or was abandoned).
     BlobAbort(String),
+    /// The document still refers to these blobs, seen at this time.
+    BlobSeen(DocId, Vec<String>, i64),
+    /// The document no longer has this blob, unless it was seen or
+    /// uploaded again since the given time.
+    BlobForget(DocId, String, i64),
+    /// Delete blobs no document has that were last uploaded before this
+    /// time, and uploads abandoned before it.
+    BlobSweep(i64),
     /// Prove the store takes writes (the health probe).
     Check,
     /// Nothing to write: completes once everything before it has.

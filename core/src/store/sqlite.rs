@@ -54,6 +54,7 @@ enum Read {
     Blob(DocId, String, Reply<Option<BlobMeta>>),
     BlobPart(String, u32, Reply<Option<Bytes>>),
     BlobUsage(DocId, Reply<u64>),
+    BlobsUnseen(i64, Reply<Vec<(DocId, String)>>),
 }
 
 /// SQLite-backed [`Store`].
@@ -166,6 +167,16 @@ fn reader(conn: Connection, rx: mpsc::Receiver<Read>) {
             Read::BlobUsage(doc, reply) => {
                 drop(reply.send(sqlite_blobs::usage(&conn, doc.as_str()).map_err(err)))
             }
+            Read::BlobsUnseen(before, reply) => drop(
+                reply.send(
+                    sqlite_blobs::unseen_since(&conn, before)
+                        .map(|pairs| {
+                            let id = |(d, h): (String, String)| Some((DocId::new(&d).ok()?, h));
+                            pairs.into_iter().filter_map(id).collect()
+                        })
+                        .map_err(err),
+                ),
+            ),
         }
     }
 }
@@ -221,6 +232,11 @@ fn apply(txn: &rusqlite::Transaction<'_>, op: &Write, now: i64) -> rusqlite::Res
         Write::BlobPart(key, n, data) => sqlite_blobs::put_part(txn, key, *n, data)?,
         Write::BlobCommit(b) => sqlite_blobs::commit(txn, b)?,
         Write::BlobAbort(key) => sqlite_blobs::abort(txn, key)?,
+        Write::BlobSeen(doc, hashes, now) => sqlite_blobs::seen(txn, doc.as_str(), hashes, *now)?,
+        Write::BlobForget(doc, hash, before) => {
+            sqlite_blobs::forget(txn, doc.as_str(), hash, *before)?
+        }
+        Write::BlobSweep(before) => sqlite_blobs::sweep(txn, *before)?,
         Write::Version(v) => sqlite_versions::put(txn, v)?,
         Write::NameVersion(doc, id, name) => sqlite_versions::rename(txn, doc.as_str(), id, name)?,
         Write::DropVersions(doc, ids) => sqlite_versions::drop_versions(txn, doc.as_str(), ids)?,
@@ -476,6 +492,10 @@ impl Store for SqliteStore {
 
     fn blob_usage(&self, doc: &DocId) -> StoreFuture<u64> {
         self.read(|reply| Read::BlobUsage(doc.clone(), reply))
+    }
+
+    fn blobs_unseen_since(&self, before: i64) -> StoreFuture<Vec<(DocId, String)>> {
+        self.read(|reply| Read::BlobsUnseen(before, reply))
     }
 }
 

@@ -29,14 +29,18 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
              hash TEXT PRIMARY KEY,
              size INTEGER NOT NULL,
              kind TEXT NOT NULL,
-             created_at INTEGER NOT NULL
+             created_at INTEGER NOT NULL,
+             used_at INTEGER NOT NULL
          );
          CREATE TABLE IF NOT EXISTS doc_blobs (
              doc TEXT NOT NULL,
              hash TEXT NOT NULL,
              created_at INTEGER NOT NULL,
+             seen_at INTEGER NOT NULL,
              PRIMARY KEY (doc, hash)
          );
+         CREATE INDEX IF NOT EXISTS doc_blobs_by_hash ON doc_blobs(hash);
+         CREATE INDEX IF NOT EXISTS doc_blobs_by_seen ON doc_blobs(seen_at);
          PRAGMA user_version={VERSION};"
     ))?;
     txn.commit()
@@ -50,18 +54,15 @@ pub fn put_part(txn: &Transaction<'_>, key: &str, n: u32, data: &[u8]) -> rusqli
 }
 
 /// Names an upload's parts by their hash, or drops them when the blob is
-/// already stored; either way records that the document has it.
+/// already stored; either way records that the document has it, as of
+/// now (an upload again counts as a use, so collection waits again).
 pub fn commit(txn: &Transaction<'_>, b: &NewBlob) -> rusqlite::Result<()> {
     let m = &b.meta;
-    let stored = txn
-        .query_row(
-            "SELECT 1 FROM blobs WHERE hash = ?1",
-            params![m.hash],
-            |_| Ok(()),
-        )
-        .optional()?
-        .is_some();
-    if stored {
+    let used = txn.execute(
+        "UPDATE blobs SET used_at = ?2 WHERE hash = ?1",
+        params![m.hash, m.created_at],
+    )?;
+    if used == 1 {
         abort(txn, &b.upload)?;
     } else {
         txn.execute(
@@ -69,15 +70,64 @@ pub fn commit(txn: &Transaction<'_>, b: &NewBlob) -> rusqlite::Result<()> {
             params![b.upload, m.hash],
         )?;
         txn.execute(
-            "INSERT INTO blobs (hash, size, kind, created_at) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO blobs (hash, size, kind, created_at, used_at) VALUES (?1, ?2, ?3, ?4, ?4)",
             params![m.hash, m.size as i64, m.kind, m.created_at],
         )?;
     }
     txn.execute(
-        "INSERT OR IGNORE INTO doc_blobs (doc, hash, created_at) VALUES (?1, ?2, ?3)",
+        "INSERT INTO doc_blobs (doc, hash, created_at, seen_at) VALUES (?1, ?2, ?3, ?3)
+         ON CONFLICT (doc, hash) DO UPDATE SET seen_at = MAX(seen_at, ?3)",
         params![b.doc.as_str(), m.hash, m.created_at],
     )?;
     Ok(())
+}
+
+/// The document refers to these blobs, as of `now`.
+pub fn seen(txn: &Transaction<'_>, doc: &str, hashes: &[String], now: i64) -> rusqlite::Result<()> {
+    let mut stmt = txn.prepare_cached(
+        "UPDATE doc_blobs SET seen_at = MAX(seen_at, ?3) WHERE doc = ?1 AND hash = ?2",
+    )?;
+    for h in hashes {
+        stmt.execute(params![doc, h, now])?;
+    }
+    Ok(())
+}
+
+/// The document forgets a blob it has not used since `before`.
+pub fn forget(txn: &Transaction<'_>, doc: &str, hash: &str, before: i64) -> rusqlite::Result<()> {
+    txn.execute(
+        "DELETE FROM doc_blobs WHERE doc = ?1 AND hash = ?2 AND seen_at < ?3",
+        params![doc, hash, before],
+    )?;
+    Ok(())
+}
+
+/// Deletes blobs no document has, last uploaded before `before`, and
+/// uploads abandoned before it.
+pub fn sweep(txn: &Transaction<'_>, before: i64) -> rusqlite::Result<()> {
+    let orphans = "SELECT hash FROM blobs WHERE used_at < ?1
+                   AND NOT EXISTS (SELECT 1 FROM doc_blobs d WHERE d.hash = blobs.hash)";
+    txn.execute(
+        &format!("DELETE FROM blob_parts WHERE key IN ({orphans})"),
+        params![before],
+    )?;
+    txn.execute(
+        &format!("DELETE FROM blobs WHERE hash IN ({orphans})"),
+        params![before],
+    )?;
+    txn.execute(
+        "DELETE FROM blob_parts WHERE key LIKE 'upload-%' AND substr(key, 8, 10) < printf('%010d', ?1)",
+        params![before],
+    )?;
+    Ok(())
+}
+
+/// Pairs not seen in use since `before`.
+pub fn unseen_since(conn: &Connection, before: i64) -> rusqlite::Result<Vec<(String, String)>> {
+    let mut stmt = conn
+        .prepare_cached("SELECT doc, hash FROM doc_blobs WHERE seen_at < ?1 ORDER BY doc, hash")?;
+    let rows = stmt.query_map(params![before], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
 }
 
 /// Drops an upload's parts.

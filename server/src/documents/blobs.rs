@@ -1,18 +1,23 @@
 //! Images and files on a document: receiving an upload as a stream
 //! (hashed, sniffed, limited and stored part by part, so memory stays at
 //! one part per upload whatever the file's size), and reading one back
-//! as a stream of parts. The HTTP side is `api::blobs`.
+//! as a stream of parts, and collecting what nothing names any more
+//! (`weft_core::store::blob_collection`) in the background. The HTTP side
+//! is `api::blobs`.
 
 use std::io;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
 use sha2::{Digest, Sha256};
 use weft_core::doc_id::DocId;
+use weft_core::store::blob_collection::collect;
 use weft_core::store::blobs::{upload_key, PART};
 use weft_core::store::queue::Write;
 use weft_core::store::{self, BlobMeta, NewBlob, Store, StoreError};
-use weft_core::time::unix_secs;
+use weft_core::time::Clock;
 
 use crate::state::Shared;
 
@@ -71,7 +76,7 @@ where
         _ => Ok(()),
     };
     limit(declared.unwrap_or(0))?;
-    let now = unix_secs() as i64;
+    let now = shared.config.clock.now_millis() / 1000;
     let upload = upload_key(now);
     let received = parts(&*shared.store, &upload, body, limit).await;
     let (hash, size, kind) = match received {
@@ -142,10 +147,31 @@ where
     Ok((hash, size, kind))
 }
 
+/// Collects blobs nothing names any more, a pass every quarter of the
+/// grace (at least every hour), until the server stops.
+pub async fn collector(shared: Weak<Shared>, grace: Duration, clock: Clock) {
+    let every = (grace / 4).clamp(Duration::from_secs(1), Duration::from_secs(3600));
+    crate::state::every(shared, every, |shared| {
+        let now = clock.now_millis() / 1000;
+        async move {
+            match collect(&*shared.store, now, grace.as_secs() as i64).await {
+                Ok(done) if done.forgotten > 0 => tracing::info!(
+                    forgotten = done.forgotten,
+                    kept = done.kept,
+                    "blobs: forgot images and files no document names any more"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "blobs: collection failed; will retry"),
+            }
+        }
+    })
+    .await
+}
+
 /// The blob's bytes as a stream of its parts, read one at a time as the
 /// client takes them.
 pub fn read(
-    store: std::sync::Arc<dyn Store>,
+    store: Arc<dyn Store>,
     meta: &BlobMeta,
 ) -> impl Stream<Item = io::Result<Bytes>> + Send + 'static {
     let count = meta.size.div_ceil(PART as u64);

@@ -231,6 +231,11 @@ fn shared_state(
         retention,
         c.clock.clone(),
     ));
+    tokio::spawn(crate::documents::blobs::collector(
+        Arc::downgrade(&shared),
+        c.blob_grace,
+        c.clock.clone(),
+    ));
     Ok(shared)
 }
 

@@ -586,6 +586,15 @@ impl Store for PgStore {
         })
     }
 
+    fn blobs_unseen_since(&self, before: i64) -> StoreFuture<Vec<(DocId, String)>> {
+        let reads = self.reads.clone();
+        Box::pin(async move {
+            let pairs = blobs::unseen_since(&*reads.get().await?, before).await;
+            let id = |(d, h): (String, String)| Some((DocId::new(&d).ok()?, h));
+            Ok(pairs.map_err(db_err)?.into_iter().filter_map(id).collect())
+        })
+    }
+
     fn check(&self) -> StoreFuture<()> {
         let reads = self.reads.clone();
         Box::pin(async move {
@@ -664,6 +673,15 @@ async fn apply(client: &Client, op: &Write) -> Result<(), StoreError> {
         }
         Write::BlobCommit(b) => blobs::commit(client, b).await.map_err(db_err),
         Write::BlobAbort(key) => blobs::abort(client, key).await.map_err(db_err),
+        Write::BlobSeen(doc, hashes, now) => {
+            let seen = blobs::seen(client, doc.as_str(), hashes, *now);
+            seen.await.map_err(db_err)
+        }
+        Write::BlobForget(doc, hash, before) => {
+            let forget = blobs::forget(client, doc.as_str(), hash, *before);
+            forget.await.map_err(db_err)
+        }
+        Write::BlobSweep(before) => blobs::sweep(client, *before).await.map_err(db_err),
         Write::Append(..) | Write::Check | Write::Flush => Ok(()),
     }
 }
@@ -809,7 +827,13 @@ pub fn merge(parts: &[Vec<u8>]) -> Option<Vec<u8>> {
     }
     let complete = txn.store().pending_update().is_none() && txn.store().pending_ds().is_none();
     if complete {
-        Some(txn.encode_state_as_update_v1(&StateVector::default()))
+        // Encoded after the commit, which drops deleted content (a
+        // removed image's address with it, so its blob can be collected).
+        drop(txn);
+        Some(
+            doc.transact()
+                .encode_state_as_update_v1(&StateVector::default()),
+        )
     } else {
         // Updates waiting on missing ones would be dropped by a state
         // encoding; a plain merge keeps them.
