@@ -293,3 +293,97 @@ fn show() {
         );
     }
 }
+
+#[test]
+fn tables_images_and_files_round_trip() {
+    use convert::{Cell, FileRef, Image};
+    let md = "| A | B |\n| --- | --- |\n| 1 | two<br>lines |\n| 3 |  |\n\n![alt text](/x.png \"A title\")\n";
+    let blocks = md_read::parse(md);
+    let text = |t: &str| Block::Paragraph(vec![Inline::Text(t.into(), Marks::default())]);
+    let Block::Table(rows) = &blocks[0] else {
+        panic!("{blocks:?}")
+    };
+    assert_eq!(rows.len(), 3);
+    assert!(rows[0].iter().all(|c| c.header) && rows[1].iter().all(|c| !c.header));
+    assert_eq!(rows[1][0], Cell::new(false, vec![text("1")]));
+    assert_eq!(
+        rows[1][1].blocks,
+        [Block::Paragraph(vec![
+            Inline::Text("two".into(), Marks::default()),
+            Inline::HardBreak,
+            Inline::Text("lines".into(), Marks::default())
+        ])]
+    );
+    assert_eq!(
+        rows[2][1],
+        Cell::new(false, vec![]),
+        "an empty cell has an empty paragraph"
+    );
+    let image = Image {
+        src: "/x.png".into(),
+        alt: Some("alt text".into()),
+        title: Some("A title".into()),
+        ..Image::default()
+    };
+    assert_eq!(blocks[1], Block::Image(image.clone()));
+    assert_eq!(md_write::render_markdown(&blocks), md);
+
+    // Through the fragment every attr survives, widths and spans included.
+    let mut sized = image;
+    sized.width = Some(320);
+    let mut merged = Cell::new(true, vec![text("wide")]);
+    merged.colspan = 2;
+    let file = FileRef {
+        src: "/api/v1/docs/d/blobs/ab".into(),
+        name: "notes (final).pdf".into(),
+        size: Some(12345),
+        kind: Some("application/pdf".into()),
+    };
+    let rich = vec![
+        Block::Image(sized),
+        Block::Table(vec![
+            vec![merged],
+            vec![Cell::new(false, vec![]), Cell::new(false, vec![text("x")])],
+        ]),
+        Block::File(file),
+    ];
+    assert_eq!(through_fragment(&rich), rich);
+    // In Markdown a file is a link to it.
+    assert!(
+        md_write::render_markdown(&rich).contains("[notes (final).pdf](/api/v1/docs/d/blobs/ab)")
+    );
+}
+
+#[test]
+fn an_image_inside_a_paragraph_splits_it() {
+    let blocks = md_read::parse("Before ![a](p.png) after.\n");
+    assert_eq!(blocks.len(), 3, "{blocks:?}");
+    assert!(matches!(&blocks[1], Block::Image(i) if i.src == "p.png"));
+    assert!(
+        matches!(&blocks[2], Block::Paragraph(p) if matches!(&p[0], Inline::Text(t, _) if t == "after."))
+    );
+    let only = md_read::parse("![a](p.png)\n");
+    assert_eq!(
+        only.len(),
+        1,
+        "no empty paragraphs around a lone image: {only:?}"
+    );
+}
+
+#[test]
+fn html_has_img_table_and_a_and_reads_back() {
+    let md = "| A | B |\n| --- | --- |\n| 1 | 2 |\n\n![alt](/i.png)\n\n[f.pdf](/f.pdf)\n";
+    let out = html::render_html(&md_read::parse(md));
+    for needle in [
+        "<table>",
+        "<thead>",
+        "<th>A</th>",
+        "<td>2</td>",
+        "<img src=\"/i.png\" alt=\"alt\"",
+        "<a href=\"/f.pdf\">f.pdf</a>",
+    ] {
+        assert!(out.contains(needle), "{needle} missing from {out}");
+    }
+    let back = convert::html_read::parse(&out).unwrap();
+    assert_eq!(back, md_read::parse(md), "{out}");
+}

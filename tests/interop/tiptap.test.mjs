@@ -12,6 +12,8 @@ import { getSchema } from '@tiptap/core'
 import StarterKit from '@tiptap/starter-kit'
 import { TaskList, TaskItem } from '@tiptap/extension-list'
 import Link from '@tiptap/extension-link'
+import Image from '@tiptap/extension-image'
+import { TableKit } from '@tiptap/extension-table'
 import { prosemirrorJSONToYDoc, yXmlFragmentToProsemirrorJSON } from '@tiptap/y-tiptap'
 import { startWeft, weft, until } from './server.mjs'
 
@@ -22,7 +24,9 @@ const schema = getSchema([
   StarterKit.configure({ link: false, undoRedo: false }),
   TaskList,
   TaskItem.configure({ nested: true }),
-  Link
+  Link,
+  Image.configure({ inline: false }),
+  TableKit
 ])
 
 const text = (t, ...marks) => ({ type: 'text', text: t, ...(marks.length ? { marks } : {}) })
@@ -127,4 +131,59 @@ test('Markdown written by weft put opens in TipTap as the same document', async 
   const node = schema.nodeFromJSON(json)
   node.check()
   assert.deepEqual(node.toJSON(), schema.nodeFromJSON(tiptapDoc).toJSON())
+})
+
+// A table and an image, as the editor makes them.
+const cell = (kind, t) => ({ type: kind, attrs: { colspan: 1, rowspan: 1, colwidth: null }, content: [t ? p(text(t)) : { type: 'paragraph' }] })
+const richDoc = {
+  type: 'doc',
+  content: [
+    { type: 'heading', attrs: { level: 2 }, content: [text('Options')] },
+    { type: 'image', attrs: { src: '/api/v1/docs/rich/blobs/' + 'ab'.repeat(32), alt: 'The whiteboard', title: 'After the meeting', width: null, height: null } },
+    { type: 'table', content: [
+      { type: 'tableRow', content: [cell('tableHeader', 'Option'), cell('tableHeader', 'Cost')] },
+      { type: 'tableRow', content: [cell('tableCell', 'Rust'), cell('tableCell', '3')] },
+      { type: 'tableRow', content: [cell('tableCell', 'Go'), cell('tableCell', '')] }
+    ] },
+    p(text('After the table.'))
+  ]
+}
+
+const richMarkdown = `## Options
+
+![The whiteboard](/api/v1/docs/rich/blobs/${'ab'.repeat(32)} "After the meeting")
+
+| Option | Cost |
+| --- | --- |
+| Rust | 3 |
+| Go |  |
+
+After the table.
+`
+
+test('a table and an image round-trip between TipTap and GFM Markdown and pass its schema', async () => {
+  const { ydoc, provider } = connect('rich-out')
+  await until(() => provider.synced, 'sync')
+  Y.applyUpdate(ydoc, Y.encodeStateAsUpdate(prosemirrorJSONToYDoc(schema, richDoc, 'default')))
+  const probe = connect('rich-out')
+  await until(() => probe.ydoc.getXmlFragment('default').length === richDoc.content.length, 'propagation')
+  const md = await weft(['cat', `${server.url}/rich-out`, '--format', 'md'])
+  assert.equal(md.code, 0, md.stderr)
+  assert.equal(md.stdout, richMarkdown)
+  const json = await weft(['cat', `${server.url}/rich-out`, '--format', 'json'])
+  assert.deepEqual(schema.nodeFromJSON(JSON.parse(json.stdout)).toJSON(), schema.nodeFromJSON(richDoc).toJSON())
+  const html = await weft(['cat', `${server.url}/rich-out`, '--format', 'html'])
+  for (const needle of ['<img src="/api/v1/docs/rich/blobs/', 'alt="The whiteboard"', '<table>', '<th>Option</th>', '<td>Rust</td>']) {
+    assert.ok(html.stdout.includes(needle), `${needle} missing from\n${html.stdout}`)
+  }
+
+  const dir = mkdtempSync(join(tmpdir(), 'weft-rich-'))
+  writeFileSync(join(dir, 'in.md'), richMarkdown)
+  const put = await weft(['put', `${server.url}/rich-in`, join(dir, 'in.md')])
+  assert.equal(put.code, 0, put.stderr)
+  const back = connect('rich-in')
+  await until(() => back.provider.synced && back.ydoc.getXmlFragment('default').length > 0, 'sync')
+  const node = schema.nodeFromJSON(yXmlFragmentToProsemirrorJSON(back.ydoc.getXmlFragment('default')))
+  node.check()
+  assert.deepEqual(node.toJSON(), schema.nodeFromJSON(richDoc).toJSON())
 })

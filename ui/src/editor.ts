@@ -7,9 +7,11 @@ import Collaboration from '@tiptap/extension-collaboration'
 import CollaborationCaret from '@tiptap/extension-collaboration-caret'
 import { TextSelection } from '@tiptap/pm/state'
 import type { DocSession } from './platform'
+import { attachmentExtensions } from './attachments'
 import {
   Bold, Code, Ellipsis, Heading1, Heading2, Heading3, Italic, Keyboard, Link, List, ListOrdered, ListTodo,
-  MessageSquarePlus, Minus, Redo2, Search, SquareCode, Strikethrough, TextQuote, Underline, Undo2, createElement, type IconNode
+  MessageSquarePlus, Minus, Redo2, Search, SquareCode, Strikethrough, TextQuote, Underline, Undo2, createElement, type IconNode,
+  Table, BetweenHorizontalEnd, BetweenVerticalEnd, TableRowsSplit, TableColumnsSplit
 } from 'lucide'
 
 export interface User { name: string, color: string }
@@ -22,6 +24,7 @@ export function createEditor (element: HTMLElement, bridge: DocSession, user: Us
       StarterKit.configure({ undoRedo: false, link: { openOnClick: false, autolink: true } }),
       TaskList,
       TaskItem.configure({ nested: true }),
+      ...attachmentExtensions(),
       Placeholder.configure({ placeholder: 'Start writing… (Markdown shortcuts work: # , - , 1. , [ ] , > , ```)' }),
       Collaboration.configure({ document: bridge.doc, field: 'default' }),
       CollaborationCaret.configure({ provider: bridge, user }),
@@ -75,6 +78,13 @@ export const groups: Command[][] = [
     { icon: TextQuote, name: 'Quote', keys: 'Ctrl+Shift+B', run: e => e.chain().focus().toggleBlockquote().run(), active: e => e.isActive('blockquote') },
     { icon: SquareCode, name: 'Code block', keys: 'Ctrl+Alt+C', run: e => e.chain().focus().toggleCodeBlock().run(), active: e => e.isActive('codeBlock') },
     { icon: Minus, name: 'Horizontal rule', run: e => e.chain().focus().setHorizontalRule().run() }
+  ],
+  [
+    { icon: Table, name: 'Insert table', run: e => e.chain().focus().insertTable({ rows: 3, cols: 3, withHeaderRow: true }).run(), active: e => e.isActive('table') },
+    { icon: BetweenHorizontalEnd, name: 'Add row below', run: e => e.chain().focus().addRowAfter().run() },
+    { icon: BetweenVerticalEnd, name: 'Add column right', run: e => e.chain().focus().addColumnAfter().run() },
+    { icon: TableRowsSplit, name: 'Delete row', run: e => e.chain().focus().deleteRow().run() },
+    { icon: TableColumnsSplit, name: 'Delete column', run: e => e.chain().focus().deleteColumn().run() }
   ],
   [
     { icon: Undo2, name: 'Undo your last change', keys: 'Ctrl+Z', run: e => e.chain().focus().undo().run() },

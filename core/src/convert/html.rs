@@ -2,9 +2,11 @@
 //! written by pulldown-cmark's HTML writer (so it escapes as CommonMark
 //! does). Underline becomes `<u>`.
 
-use pulldown_cmark::{CodeBlockKind, CowStr, Event, HeadingLevel, LinkType, Tag, TagEnd};
+use pulldown_cmark::{
+    Alignment, CodeBlockKind, CowStr, Event, HeadingLevel, LinkType, Tag, TagEnd,
+};
 
-use super::model::{kept, wraps, Block, Inline, Marks, Wrap};
+use super::model::{kept, wraps, Block, Cell, Image, Inline, Marks, Wrap};
 
 fn events(blocks: &[Block]) -> Vec<Event<'static>> {
     let mut out = Vec::new();
@@ -78,7 +80,60 @@ fn block_events(b: &Block, out: &mut Vec<Event<'static>>) {
             out.push(Event::End(TagEnd::CodeBlock));
         }
         Block::HorizontalRule => out.push(Event::Rule),
+        Block::Image(i) => image_events(i, out),
+        Block::Table(rows) => table_events(rows, out),
+        Block::File(f) => {
+            let name = Inline::Text(
+                f.name.clone(),
+                Marks {
+                    link: Some(f.src.clone()),
+                    ..Marks::default()
+                },
+            );
+            block_events(&Block::Paragraph(vec![name]), out);
+        }
     }
+}
+
+/// `<p><img …></p>`.
+fn image_events(i: &Image, out: &mut Vec<Event<'static>>) {
+    out.push(Event::Start(Tag::Paragraph));
+    out.push(Event::Start(Tag::Image {
+        link_type: LinkType::Inline,
+        dest_url: CowStr::from(i.src.clone()),
+        title: CowStr::from(i.title.clone().unwrap_or_default()),
+        id: CowStr::from(""),
+    }));
+    if let Some(alt) = &i.alt {
+        out.push(Event::Text(CowStr::from(alt.clone())));
+    }
+    out.push(Event::End(TagEnd::Image));
+    out.push(Event::End(TagEnd::Paragraph));
+}
+
+/// `<table>`: a first row of header cells becomes `<thead>`.
+fn table_events(rows: &[Vec<Cell>], out: &mut Vec<Event<'static>>) {
+    let width = rows.iter().map(Vec::len).max().unwrap_or(0);
+    out.push(Event::Start(Tag::Table(vec![Alignment::None; width])));
+    for (n, row) in rows.iter().enumerate() {
+        let head = n == 0 && !row.is_empty() && row.iter().all(|c| c.header);
+        out.push(Event::Start(if head {
+            Tag::TableHead
+        } else {
+            Tag::TableRow
+        }));
+        for cell in row {
+            out.push(Event::Start(Tag::TableCell));
+            item_events(&cell.blocks, out);
+            out.push(Event::End(TagEnd::TableCell));
+        }
+        out.push(Event::End(if head {
+            TagEnd::TableHead
+        } else {
+            TagEnd::TableRow
+        }));
+    }
+    out.push(Event::End(TagEnd::Table));
 }
 
 fn open(w: Wrap, marks: &Marks, out: &mut Vec<Event<'static>>) {

@@ -1,16 +1,17 @@
-//! Markdown in: pulldown-cmark's events (CommonMark + GFM task lists and
-//! strikethrough) built into the [`model`](super::model) tree.
+//! Markdown in: pulldown-cmark's events (CommonMark + GFM task lists,
+//! strikethrough and tables) built into the [`model`](super::model) tree.
 //!
-//! Underline has no Markdown syntax; it is read as `<u>…</u>`.
+//! Underline has no Markdown syntax; it is read as `<u>…</u>`. Images are
+//! blocks in the editor, so one inside a paragraph splits it there.
 
 use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
 
-use super::model::{push_text, Block, Inline, Marks};
+use super::model::{push_text, Block, Cell, Image, Inline, Marks};
 
-/// The Markdown dialect read and written: CommonMark with GFM task lists
-/// and strikethrough.
+/// The Markdown dialect read and written: CommonMark with GFM task lists,
+/// strikethrough and tables.
 pub fn options() -> Options {
-    Options::ENABLE_TASKLISTS | Options::ENABLE_STRIKETHROUGH
+    Options::ENABLE_TASKLISTS | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TABLES
 }
 
 enum Frame {
@@ -21,6 +22,8 @@ enum Frame {
         inlines: Vec<Inline>,
         heading: Option<u8>,
         implicit: bool,
+        /// The rest of a paragraph an image split: dropped if empty.
+        rest: bool,
     },
     /// A list's items so far.
     List {
@@ -32,6 +35,16 @@ enum Frame {
         language: Option<String>,
         text: String,
     },
+    /// An image; its text is the alt text.
+    Image {
+        src: String,
+        title: String,
+        alt: String,
+    },
+    /// A table's rows so far.
+    Table(Vec<Vec<Cell>>),
+    /// A row's cells so far (the head row's are header cells).
+    Row { cells: Vec<Cell>, header: bool },
 }
 
 #[derive(PartialEq)]
@@ -39,6 +52,7 @@ enum Container {
     Root,
     Quote,
     Item { task: Option<bool> },
+    Cell,
 }
 
 struct Builder {
@@ -61,10 +75,54 @@ impl Builder {
 
     fn close_implicit(&mut self) {
         if let Some(Frame::Inlines { implicit: true, .. }) = self.stack.last() {
-            if let Some(Frame::Inlines { inlines, .. }) = self.stack.pop() {
-                self.blocks_mut().push(Block::Paragraph(inlines));
+            if let Some(Frame::Inlines { inlines, rest, .. }) = self.stack.pop() {
+                if !(rest && inlines.is_empty()) {
+                    self.blocks_mut().push(Block::Paragraph(inlines));
+                }
             }
         }
+    }
+
+    /// An image ends: a block of its own, splitting the paragraph it
+    /// was in (what comes after goes on in a new one).
+    fn image(&mut self, image: Image) {
+        let Some(Frame::Inlines { .. }) = self.stack.last() else {
+            return self.push_block(Block::Image(image));
+        };
+        let Some(Frame::Inlines {
+            mut inlines,
+            heading,
+            implicit,
+            ..
+        }) = self.stack.pop()
+        else {
+            return;
+        };
+        // The space before the image ends the paragraph: Markdown would
+        // drop it there, so it goes now.
+        if let Some(Inline::Text(t, _)) = inlines.last_mut() {
+            t.truncate(t.trim_end().len());
+            if t.is_empty() {
+                inlines.pop();
+            }
+        }
+        if !inlines.is_empty() {
+            let before = match heading {
+                Some(level) => Block::Heading {
+                    level,
+                    content: inlines,
+                },
+                None => Block::Paragraph(inlines),
+            };
+            self.blocks_mut().push(before);
+        }
+        self.blocks_mut().push(Block::Image(image));
+        self.stack.push(Frame::Inlines {
+            inlines: Vec::new(),
+            heading,
+            implicit,
+            rest: true,
+        });
     }
 
     fn inlines_mut(&mut self) -> Option<&mut Vec<Inline>> {
@@ -75,6 +133,7 @@ impl Builder {
                     inlines: Vec::new(),
                     heading: None,
                     implicit: true,
+                    rest: false,
                 });
             }
             _ => return None,
@@ -86,10 +145,21 @@ impl Builder {
     }
 
     fn text(&mut self, s: &str, extra: Option<&dyn Fn(&mut Marks)>) {
-        if let Some(Frame::Code { text, .. }) = self.stack.last_mut() {
+        if let Some(Frame::Code { text, .. } | Frame::Image { alt: text, .. }) =
+            self.stack.last_mut()
+        {
             text.push_str(s);
             return;
         }
+        // Likewise the space after an image, at the start of the rest.
+        let s = match self.stack.last() {
+            Some(Frame::Inlines {
+                rest: true,
+                inlines,
+                ..
+            }) if inlines.is_empty() => s.trim_start(),
+            _ => s,
+        };
         let mut marks = self.marks.clone();
         marks.link = self.links.last().cloned();
         if let Some(f) = extra {
@@ -111,6 +181,7 @@ impl Builder {
             inlines: Vec::new(),
             heading,
             implicit: false,
+            rest: false,
         });
     }
 
@@ -153,19 +224,44 @@ impl Builder {
             Tag::Strong => self.marks.bold = true,
             Tag::Strikethrough => self.marks.strike = true,
             Tag::Link { dest_url, .. } => self.links.push(dest_url.to_string()),
-            // StarterKit has no image node: keep the alt text, linked to the image.
-            Tag::Image { dest_url, .. } => self.links.push(dest_url.to_string()),
+            Tag::Image {
+                dest_url, title, ..
+            } => self.stack.push(Frame::Image {
+                src: dest_url.to_string(),
+                title: title.to_string(),
+                alt: String::new(),
+            }),
+            Tag::Table(_) => {
+                self.close_implicit();
+                self.stack.push(Frame::Table(Vec::new()));
+            }
+            Tag::TableHead | Tag::TableRow => self.stack.push(Frame::Row {
+                cells: Vec::new(),
+                header: matches!(tag, Tag::TableHead),
+            }),
+            Tag::TableCell => self.stack.push(Frame::Blocks {
+                blocks: Vec::new(),
+                kind: Container::Cell,
+            }),
             _ => {}
         }
     }
 
+    // A long match, one arm per kind of block that can end; images and
+    // tables have theirs in `end_image_or_table`.
     fn end(&mut self, end: TagEnd) {
         match end {
             TagEnd::Paragraph | TagEnd::Heading(_) => {
                 if let Some(Frame::Inlines {
-                    inlines, heading, ..
+                    inlines,
+                    heading,
+                    rest,
+                    ..
                 }) = self.stack.pop()
                 {
+                    if rest && inlines.is_empty() {
+                        return;
+                    }
                     let block = match heading {
                         Some(level) => Block::Heading {
                             level,
@@ -224,8 +320,51 @@ impl Builder {
             TagEnd::Emphasis => self.marks.italic = false,
             TagEnd::Strong => self.marks.bold = false,
             TagEnd::Strikethrough => self.marks.strike = false,
-            TagEnd::Link | TagEnd::Image => {
+            TagEnd::Link => {
                 self.links.pop();
+            }
+            TagEnd::Image
+            | TagEnd::TableCell
+            | TagEnd::TableHead
+            | TagEnd::TableRow
+            | TagEnd::Table => self.end_image_or_table(end),
+            _ => {}
+        }
+    }
+
+    /// The end of an image, or of a table or a part of one.
+    fn end_image_or_table(&mut self, end: TagEnd) {
+        match end {
+            TagEnd::Image => {
+                if let Some(Frame::Image { src, title, alt }) = self.stack.pop() {
+                    let some = |s: String| (!s.is_empty()).then_some(s);
+                    self.image(Image {
+                        src,
+                        alt: some(alt),
+                        title: some(title),
+                        ..Image::default()
+                    });
+                }
+            }
+            TagEnd::TableCell => {
+                self.close_implicit();
+                if let Some(Frame::Blocks { blocks, .. }) = self.stack.pop() {
+                    if let Some(Frame::Row { cells, header }) = self.stack.last_mut() {
+                        cells.push(Cell::new(*header, blocks));
+                    }
+                }
+            }
+            TagEnd::TableHead | TagEnd::TableRow => {
+                if let Some(Frame::Row { cells, .. }) = self.stack.pop() {
+                    if let Some(Frame::Table(rows)) = self.stack.last_mut() {
+                        rows.push(cells);
+                    }
+                }
+            }
+            TagEnd::Table => {
+                if let Some(Frame::Table(rows)) = self.stack.pop() {
+                    self.blocks_mut().push(Block::Table(rows));
+                }
             }
             _ => {}
         }

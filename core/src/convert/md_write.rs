@@ -6,7 +6,7 @@
 //! a block. Adjacent lists of the same kind alternate their markers (`-`/`*`,
 //! `.`/`)`), because CommonMark would otherwise merge them.
 
-use super::model::{kept, wraps, Block, Inline, Marks, Wrap};
+use super::model::{kept, wraps, Block, Cell, Inline, Marks, Wrap};
 
 /// Renders blocks as Markdown.
 pub fn render_markdown(blocks: &[Block]) -> String {
@@ -158,7 +158,52 @@ fn render_block(b: &Block, prev_marker: Option<char>) -> (String, Option<char>) 
             }
         }
         Block::HorizontalRule => ("---".to_owned(), None),
+        Block::Image(i) => {
+            let alt = escape_text(i.alt.as_deref().unwrap_or(""));
+            let title = match &i.title {
+                Some(t) => format!(" \"{}\"", t.replace('\\', "\\\\").replace('"', "\\\"")),
+                None => String::new(),
+            };
+            (format!("![{alt}]({}{title})", link_dest(&i.src)), None)
+        }
+        Block::Table(rows) => (render_table(rows), None),
+        Block::File(f) => (
+            format!("[{}]({})", escape_text(&f.name), link_dest(&f.src)),
+            None,
+        ),
     }
+}
+
+/// A GFM table. Its first row is the header row (GFM has to have one);
+/// a cell's blocks become one line, joined by `<br>`. Merged cells are
+/// written as one cell: GFM cannot merge.
+fn render_table(rows: &[Vec<Cell>]) -> String {
+    let width = rows.iter().map(Vec::len).max().unwrap_or(0).max(1);
+    let line = |cells: Vec<String>| format!("| {} |", cells.join(" | "));
+    let mut out = Vec::new();
+    for (n, row) in rows.iter().enumerate() {
+        let mut cells: Vec<String> = row.iter().map(|c| cell_text(&c.blocks)).collect();
+        cells.resize(width, String::new());
+        out.push(line(cells));
+        if n == 0 {
+            out.push(line(vec!["---".to_owned(); width]));
+        }
+    }
+    out.join("\n")
+}
+
+fn cell_text(blocks: &[Block]) -> String {
+    blocks
+        .iter()
+        .map(|b| match b {
+            Block::Paragraph(inl) | Block::Heading { content: inl, .. } => render_inlines(inl),
+            other => escape_text(super::model::plain_text(std::slice::from_ref(other)).trim_end()),
+        })
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("<br>")
+        .replace("\\\n", "<br>")
+        .replace('\n', "<br>")
 }
 
 /// Escapes what would start a block at the beginning of a line.

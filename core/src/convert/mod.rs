@@ -25,7 +25,7 @@ pub mod yxml;
 
 use yrs::{Doc, ReadTxn, Transact, TransactionMut, XmlFragmentRef};
 
-pub use model::{Block, Inline, Marks};
+pub use model::{Block, Cell, FileRef, Image, Inline, Marks};
 
 /// The fragment TipTap's Collaboration extension binds to by default.
 pub const FRAGMENT: &str = "default";

@@ -36,6 +36,68 @@ pub enum Block {
     },
     /// `horizontalRule`.
     HorizontalRule,
+    /// `image` (TipTap's Image extension, as a block).
+    Image(Image),
+    /// `table`: rows of `tableRow`, each of `tableHeader`/`tableCell`s.
+    Table(Vec<Vec<Cell>>),
+    /// `fileAttachment`: Weft's file chip (a name, a size, an address).
+    File(FileRef),
+}
+
+/// An image's attrs, as TipTap's Image extension names them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Image {
+    /// Its address (a blob's URL, or any URL).
+    pub src: String,
+    /// The text shown instead of it.
+    pub alt: Option<String>,
+    /// Its title.
+    pub title: Option<String>,
+    /// Width in pixels, once resized.
+    pub width: Option<u64>,
+    /// Height in pixels, once resized.
+    pub height: Option<u64>,
+}
+
+/// One table cell.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cell {
+    /// `tableHeader` rather than `tableCell`.
+    pub header: bool,
+    /// Columns it spans (1 in Markdown, which cannot merge cells).
+    pub colspan: u64,
+    /// Rows it spans.
+    pub rowspan: u64,
+    /// Its content: at least one block.
+    pub blocks: Vec<Block>,
+}
+
+impl Cell {
+    /// A one-by-one cell holding `blocks` (an empty paragraph if none).
+    pub fn new(header: bool, mut blocks: Vec<Block>) -> Self {
+        if blocks.is_empty() {
+            blocks.push(Block::Paragraph(Vec::new()));
+        }
+        Cell {
+            header,
+            colspan: 1,
+            rowspan: 1,
+            blocks,
+        }
+    }
+}
+
+/// A file attachment's attrs.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FileRef {
+    /// Its address.
+    pub src: String,
+    /// The file's name.
+    pub name: String,
+    /// Bytes, if known.
+    pub size: Option<u64>,
+    /// Its content type, if known.
+    pub kind: Option<String>,
 }
 
 /// An inline node.
@@ -169,6 +231,20 @@ pub fn plain_text(blocks: &[Block]) -> String {
                     out.push('\n');
                 }
                 Block::HorizontalRule => {}
+                Block::Image(i) => {
+                    if let Some(alt) = &i.alt {
+                        out.push_str(alt);
+                        out.push('\n');
+                    }
+                }
+                Block::Table(rows) => rows
+                    .iter()
+                    .flatten()
+                    .for_each(|cell| walk(out, &cell.blocks)),
+                Block::File(f) => {
+                    out.push_str(&f.name);
+                    out.push('\n');
+                }
             }
         }
     }
@@ -240,6 +316,33 @@ fn block_json(b: &Block) -> Value {
             },
         ),
         Block::HorizontalRule => node("horizontalRule", None, vec![]),
+        Block::Image(i) => node(
+            "image",
+            Some(
+                json!({ "src": i.src, "alt": i.alt, "title": i.title, "width": i.width, "height": i.height }),
+            ),
+            vec![],
+        ),
+        Block::Table(rows) => node(
+            "table",
+            None,
+            rows.iter()
+                .map(|row| {
+                    let cells = row.iter().map(|c| {
+                        let kind = if c.header { "tableHeader" } else { "tableCell" };
+                        let attrs =
+                            json!({ "colspan": c.colspan, "rowspan": c.rowspan, "colwidth": null });
+                        node(kind, Some(attrs), c.blocks.iter().map(block_json).collect())
+                    });
+                    node("tableRow", None, cells.collect())
+                })
+                .collect(),
+        ),
+        Block::File(f) => node(
+            "fileAttachment",
+            Some(json!({ "src": f.src, "name": f.name, "size": f.size, "type": f.kind })),
+            vec![],
+        ),
     }
 }
 

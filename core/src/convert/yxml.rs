@@ -14,7 +14,7 @@ use yrs::{
     XmlElementRef, XmlFragment, XmlFragmentRef, XmlOut, XmlTextPrelim, XmlTextRef,
 };
 
-use super::model::{push_text, Block, Inline, Marks};
+use super::model::{push_text, Block, Cell, FileRef, Image, Inline, Marks};
 use super::PutMode;
 
 /// TipTap's Link mark attrs, with its defaults for everything but `href`.
@@ -124,10 +124,49 @@ fn read_element<T: ReadTxn>(txn: &T, e: &XmlElementRef) -> Vec<Block> {
             }
         }
         "horizontalRule" => Block::HorizontalRule,
+        "image" => Block::Image(Image {
+            src: attr_string(txn, e, "src").unwrap_or_default(),
+            alt: attr_string(txn, e, "alt"),
+            title: attr_string(txn, e, "title"),
+            width: attr_u64(txn, e, "width"),
+            height: attr_u64(txn, e, "height"),
+        }),
+        "table" => Block::Table(
+            e.children(txn)
+                .filter_map(|row| match row {
+                    XmlOut::Element(row) => Some(read_row(txn, &row)),
+                    _ => None,
+                })
+                .collect(),
+        ),
+        "fileAttachment" => Block::File(FileRef {
+            src: attr_string(txn, e, "src").unwrap_or_default(),
+            name: attr_string(txn, e, "name").unwrap_or_default(),
+            size: attr_u64(txn, e, "size"),
+            kind: attr_string(txn, e, "type"),
+        }),
         // A list item or unknown container: its children are blocks.
         _ => return read_blocks(txn, e.children(txn)),
     };
     vec![block]
+}
+
+/// A `tableRow`'s cells.
+fn read_row<T: ReadTxn>(txn: &T, row: &XmlElementRef) -> Vec<Cell> {
+    row.children(txn)
+        .filter_map(|cell| match cell {
+            XmlOut::Element(cell) => {
+                let mut c = Cell::new(
+                    cell.tag().as_ref() == "tableHeader",
+                    read_blocks(txn, cell.children(txn)),
+                );
+                c.colspan = attr_u64(txn, &cell, "colspan").unwrap_or(1).max(1);
+                c.rowspan = attr_u64(txn, &cell, "rowspan").unwrap_or(1).max(1);
+                Some(c)
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 fn read_inlines<T: ReadTxn>(txn: &T, e: &XmlElementRef) -> Vec<Inline> {
@@ -221,6 +260,23 @@ fn tag_of(b: &Block) -> &'static str {
         Block::Blockquote(_) => "blockquote",
         Block::CodeBlock { .. } => "codeBlock",
         Block::HorizontalRule => "horizontalRule",
+        Block::Image(_) => "image",
+        Block::Table(_) => "table",
+        Block::File(_) => "fileAttachment",
+    }
+}
+
+/// A whole-number attribute, as Yjs stores a JavaScript integer.
+fn int(n: u64) -> Any {
+    Any::Number(Number::Int(i64::try_from(n).unwrap_or(i64::MAX)))
+}
+
+/// Sets the attributes that have a value (y-prosemirror leaves null ones out).
+fn set_attrs(txn: &mut TransactionMut, el: &XmlElementRef, attrs: Vec<(&str, Option<Any>)>) {
+    for (name, value) in attrs {
+        if let Some(v) = value {
+            el.insert_attribute(txn, name, v);
+        }
     }
 }
 
@@ -280,6 +336,44 @@ fn fill_block(txn: &mut TransactionMut, el: &XmlElementRef, b: &Block) {
             }
         }
         Block::HorizontalRule => {}
+        Block::Image(i) => set_attrs(
+            txn,
+            el,
+            vec![
+                ("src", Some(Any::from(i.src.as_str()))),
+                ("alt", i.alt.as_deref().map(Any::from)),
+                ("title", i.title.as_deref().map(Any::from)),
+                ("width", i.width.map(int)),
+                ("height", i.height.map(int)),
+            ],
+        ),
+        Block::Table(rows) => {
+            for cells in rows {
+                let at = el.len(txn);
+                let row = el.insert(txn, at, XmlElementPrelim::empty("tableRow"));
+                for c in cells {
+                    let at = row.len(txn);
+                    let tag = if c.header { "tableHeader" } else { "tableCell" };
+                    let cell = row.insert(txn, at, XmlElementPrelim::empty(tag));
+                    let spans = vec![
+                        ("colspan", Some(int(c.colspan))),
+                        ("rowspan", Some(int(c.rowspan))),
+                    ];
+                    set_attrs(txn, &cell, spans);
+                    c.blocks.iter().for_each(|b| push_block(txn, &cell, b));
+                }
+            }
+        }
+        Block::File(f) => set_attrs(
+            txn,
+            el,
+            vec![
+                ("src", Some(Any::from(f.src.as_str()))),
+                ("name", Some(Any::from(f.name.as_str()))),
+                ("size", f.size.map(int)),
+                ("type", f.kind.as_deref().map(Any::from)),
+            ],
+        ),
     }
 }
 
