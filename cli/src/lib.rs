@@ -4,11 +4,13 @@
 //! - [`Cli`]/[`Command`]: the clap definitions.
 //! - [`run`]: opens a session, does the one thing asked, closes it.
 //! - [`comments`]: `weft comment` and `weft comments`.
+//! - `assets`: images beside Markdown (`put`'s uploads, `cat --assets`).
 
 use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
+mod assets;
 mod comments;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -57,10 +59,15 @@ pub enum Command {
         /// `<aside>`s in HTML.
         #[arg(long)]
         comments: bool,
+        /// Save the document's images and files into DIR and point the
+        /// output at them (so `weft put` can upload them again).
+        #[arg(long, value_name = "DIR")]
+        assets: Option<PathBuf>,
     },
     /// Write a Markdown file into a document. Replaces the whole document
-    /// unless --append is given. Waits until the server has stored it; if it
-    /// does not confirm that within --timeout, says "not saved" and exits 1.
+    /// unless --append is given. Images it names by a local path are
+    /// uploaded first. Waits until the server has stored it; if it does not
+    /// confirm that within --timeout, says "not saved" and exits 1.
     Put {
         /// ws://HOST:PORT/DOC-ID
         url: String,
@@ -241,6 +248,64 @@ fn render(session: &Session, format: Format) -> String {
     }
 }
 
+/// `weft cat`: the document in `format`, with comments or assets if asked.
+async fn cat(
+    url: &str,
+    format: Format,
+    comments: bool,
+    assets: Option<&std::path::Path>,
+    timeout: Duration,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    if assets.is_some() && (comments || format == Format::Text) {
+        return Err(CliError::Io(
+            "--assets works with --format md, html or json, without --comments".into(),
+        ));
+    }
+    let session = open(url, timeout).await?;
+    let text = match (comments, format) {
+        (false, _) => match assets {
+            Some(dir) => {
+                let got = with_assets(&session, url, format, dir, timeout).await;
+                if got.is_err() {
+                    session.close().await;
+                }
+                got?
+            }
+            None => render(&session, format),
+        },
+        (true, Format::Md) => weft_core::comments::export::markdown(session.doc()),
+        (true, Format::Html) => weft_core::comments::export::html(session.doc()),
+        (true, _) => {
+            session.close().await;
+            return Err(CliError::Io(
+                "--comments works with --format md or html".into(),
+            ));
+        }
+    };
+    out.write_all(text.as_bytes()).map_err(io)?;
+    session.close().await;
+    Ok(())
+}
+
+/// The document in `format`, its images and files saved into `dir`.
+async fn with_assets(
+    session: &Session,
+    url: &str,
+    format: Format,
+    dir: &std::path::Path,
+    timeout: Duration,
+) -> Result<String, CliError> {
+    let mut blocks = convert::read(session.doc());
+    let n = assets::download_all(&DocUrl::parse(url)?, &mut blocks, dir, timeout).await?;
+    eprintln!("weft: saved {n} images and files into {}", dir.display());
+    Ok(match format {
+        Format::Html => convert::html::render_html(&blocks),
+        Format::Json => format!("{:#}\n", convert::model::to_prosemirror_json(&blocks)),
+        _ => convert::md_write::render_markdown(&blocks),
+    })
+}
+
 async fn open(url: &str, timeout: Duration) -> Result<Session, CliError> {
     let url = DocUrl::parse(url)?;
     let session = Session::open(SessionOptions::new(url)).await?;
@@ -262,23 +327,8 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             url,
             format,
             comments,
-        } => {
-            let session = open(&url, cli.timeout).await?;
-            let text = match (comments, format) {
-                (false, _) => render(&session, format),
-                (true, Format::Md) => weft_core::comments::export::markdown(session.doc()),
-                (true, Format::Html) => weft_core::comments::export::html(session.doc()),
-                (true, _) => {
-                    session.close().await;
-                    return Err(CliError::Io(
-                        "--comments works with --format md or html".into(),
-                    ));
-                }
-            };
-            out.write_all(text.as_bytes()).map_err(io)?;
-            session.close().await;
-            Ok(())
-        }
+            assets,
+        } => cat(&url, format, comments, assets.as_deref(), cli.timeout, out).await,
         Command::Put { url, file, append } => put(&url, &file, append, cli.timeout).await,
         Command::Share { url } => share(&url, cli.timeout, out).await,
         Command::Watch { url, format } => watch(&url, format, cli.timeout, out).await,
@@ -380,6 +430,13 @@ async fn put(
             "this link is view-only: it cannot change the document".into(),
         ));
     }
+    // Local images go up first: the document only ever names stored ones.
+    let mut blocks = convert::md_read::parse(&markdown);
+    let base = match file.parent() {
+        Some(dir) if file.as_os_str() != "-" => dir.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    assets::upload_local(&parsed, &mut blocks, &base, timeout).await?;
     let session = open(url, timeout).await?;
     let frag = convert::fragment(session.doc());
     let mode = if append {
@@ -387,7 +444,7 @@ async fn put(
     } else {
         PutMode::Replace
     };
-    session.transact(|txn| convert::put_markdown(txn, &frag, &markdown, mode));
+    session.transact(|txn| convert::put_blocks(txn, &frag, &blocks, mode));
     let saved = session.wait_saved(timeout).await;
     session.close().await;
     saved?;

@@ -439,3 +439,72 @@ async fn history_saves_lists_shows_and_restores_versions() -> anyhow::Result<()>
     assert!(err.contains("no version"), "{err}");
     Ok(())
 }
+
+/// `weft put` uploads the local images a Markdown file names; `weft cat
+/// --assets` saves them again beside its output; putting that output
+/// back changes nothing. A GFM table comes along.
+#[tokio::test]
+async fn put_uploads_local_images_and_cat_assets_saves_them_back() -> anyhow::Result<()> {
+    let data = tempfile::tempdir()?;
+    let server = ServerProcess::start(data.path(), &[]).await?;
+    let url = server.url("pictures");
+    let work = tempfile::tempdir()?;
+    let mut png = vec![0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a];
+    png.extend((0..300_000u32).map(|i| (i * 7 % 251) as u8));
+    std::fs::create_dir(work.path().join("shots"))?;
+    std::fs::write(work.path().join("shots").join("white board.png"), &png)?;
+    let md = "# Review\n\n![The whiteboard](shots/white%20board.png)\n\n| Item | Owner |\n| --- | --- |\n| Logo | Ann |\n";
+    let file = work.path().join("notes.md");
+    std::fs::write(&file, md)?;
+
+    let put = weft(&["put", &url, file.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&put.stderr);
+    assert!(put.status.success(), "{err}");
+    assert!(err.contains("uploaded shots/white%20board.png"), "{err}");
+    let stored = stdout(&weft(&["cat", &url]));
+    let blob = stored
+        .split(['(', ')'])
+        .find(|s| s.starts_with("/api/v1/docs/pictures/blobs/"))
+        .unwrap_or_else(|| panic!("no blob address in {stored}"))
+        .to_owned();
+    assert_eq!(stored, md.replace("shots/white%20board.png", &blob));
+    let (status, body) = weft_e2e::http(server.addr, "GET", &blob, &[], &[]).await?;
+    assert!(status == 200 && body == png, "the server holds other bytes");
+
+    // Saved back beside the output, by hash.
+    let cat = std::process::Command::new(weft_e2e::cli_bin()?)
+        .args(["cat", &url, "--assets", "assets"])
+        .current_dir(work.path())
+        .output()?;
+    assert!(
+        cat.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cat.stderr)
+    );
+    let hash = blob.rsplit('/').next().unwrap();
+    let saved = format!("assets/{}.png", &hash[..16]);
+    assert_eq!(stdout(&cat), md.replace("shots/white%20board.png", &saved));
+    assert_eq!(std::fs::read(work.path().join(&saved))?, png);
+
+    // That output put back: the same blob, the same document.
+    let again = work.path().join("again.md");
+    std::fs::write(&again, stdout(&cat))?;
+    assert!(weft(&["put", &url, again.to_str().unwrap()])
+        .status
+        .success());
+    assert_eq!(stdout(&weft(&["cat", &url])), stored);
+
+    // A missing image stops the put before anything changes.
+    let broken = work.path().join("broken.md");
+    std::fs::write(&broken, "Gone: ![x](nowhere.png)\n")?;
+    let failed = weft(&["put", &url, broken.to_str().unwrap()]);
+    assert!(!failed.status.success());
+    let err = String::from_utf8_lossy(&failed.stderr);
+    assert!(
+        err.contains("nowhere.png") && err.contains("nothing was changed"),
+        "{err}"
+    );
+    assert_eq!(stdout(&weft(&["cat", &url])), stored);
+    server.terminate().await?;
+    Ok(())
+}

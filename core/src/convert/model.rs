@@ -206,6 +206,30 @@ pub fn push_text(inlines: &mut Vec<Inline>, text: &str, marks: &Marks) {
     inlines.push(Inline::Text(text.to_owned(), marks.clone()));
 }
 
+/// Every image's and file's address in `blocks`, however deep (lists,
+/// quotes, table cells), for `f` to read or rewrite.
+pub fn sources_mut(blocks: &mut [Block], f: &mut dyn FnMut(&mut String)) {
+    for b in blocks {
+        match b {
+            Block::Image(i) => f(&mut i.src),
+            Block::File(file) => f(&mut file.src),
+            Block::BulletList(items) | Block::OrderedList { items, .. } => {
+                items.iter_mut().for_each(|i| sources_mut(i, f))
+            }
+            Block::TaskList(items) => items.iter_mut().for_each(|(_, i)| sources_mut(i, f)),
+            Block::Blockquote(inner) => sources_mut(inner, f),
+            Block::Table(rows) => rows
+                .iter_mut()
+                .flatten()
+                .for_each(|c| sources_mut(&mut c.blocks, f)),
+            Block::Paragraph(_)
+            | Block::Heading { .. }
+            | Block::CodeBlock { .. }
+            | Block::HorizontalRule => {}
+        }
+    }
+}
+
 /// One line per text block, lists and quotes flattened.
 pub fn plain_text(blocks: &[Block]) -> String {
     fn inline_text(out: &mut String, inlines: &[Inline]) {

@@ -32,6 +32,8 @@ pub struct Answer {
     pub status: u16,
     /// The body.
     pub body: Bytes,
+    /// Its `Content-Type`, if it said.
+    pub content_type: Option<String>,
 }
 
 impl Answer {
@@ -130,11 +132,20 @@ where
     tokio::spawn(conn);
     let res = sender.send_request(req).await.map_err(unreachable)?;
     let status = res.status().as_u16();
+    let content_type = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let body = res
         .into_body()
         .collect()
         .await
         .map_err(unreachable)?
         .to_bytes();
-    Ok(Answer { status, body })
+    Ok(Answer {
+        status,
+        body,
+        content_type,
+    })
 }

@@ -20,6 +20,7 @@
 //! - `url`: [`DocUrl`], a document's address.
 
 pub mod api;
+pub mod blobs;
 mod dial;
 pub mod history;
 pub mod http;
