@@ -12,9 +12,12 @@
 //!   plain broadcast baseline ([`baseline`]), on seven workloads.
 //! - [`cluster`]: cluster mode against single-node SQLite, and one node
 //!   against three.
+//! - [`blobs`]: images and files: upload and download throughput, and the
+//!   server's memory under 20 uploads at once.
 
 pub mod api;
 pub mod baseline;
+pub mod blobs;
 pub mod cluster;
 pub mod compare;
 pub mod durable;
@@ -67,6 +70,22 @@ pub enum Bench {
         #[arg(long, default_value_t = 200)]
         samples: usize,
     },
+    /// Images and files: 10 MiB up and down, then 20 uploads at once
+    /// with the server's memory watched.
+    Blobs {
+        /// The weft-server binary.
+        #[arg(long, default_value = "target/release/weft-server")]
+        server: PathBuf,
+        /// File size in MiB.
+        #[arg(long, default_value_t = 10)]
+        mib: usize,
+        /// Timed uploads and downloads.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// Uploads at once.
+        #[arg(long, default_value_t = 20)]
+        parallel: usize,
+    },
     /// Version history on a real document: making, restoring and diffing
     /// a version, and the storage a whole trace's versions take.
     History {
@@ -118,6 +137,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             every,
             samples,
         } => history::run(&trace, every, samples).await,
+        Bench::Blobs {
+            server,
+            mib,
+            runs,
+            parallel,
+        } => blobs::run(server, mib << 20, runs, parallel).await,
     }
 }
 

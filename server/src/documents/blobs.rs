@@ -5,6 +5,7 @@
 //! (`weft_core::store::blob_collection`) in the background. The HTTP side
 //! is `api::blobs`.
 
+use std::collections::VecDeque;
 use std::io;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -104,8 +105,14 @@ where
     Ok(meta)
 }
 
-/// Writes `body` under `upload` in parts of [`PART`] bytes, each durable
-/// before more is read; returns the hash, size and sniffed type.
+/// Parts written and not yet durable, per upload: enough for group
+/// commit to put several in one transaction, few enough that an upload
+/// holds at most this many parts (512 KiB) in memory.
+const IN_FLIGHT: usize = 2;
+
+/// Writes `body` under `upload` in parts of [`PART`] bytes, reading on
+/// only while fewer than [`IN_FLIGHT`] are waiting to be durable; returns
+/// the hash, size and sniffed type once every part is.
 async fn parts<S, E>(
     store: &dyn Store,
     upload: &str,
@@ -116,14 +123,20 @@ where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
 {
+    type Durable = tokio::sync::oneshot::Receiver<Result<(), StoreError>>;
     let mut hasher = Sha256::new();
     let (mut size, mut n, mut kind) = (0u64, 0u32, None);
     let mut buf = BytesMut::with_capacity(PART);
-    let put = async |part: Bytes, n: &mut u32, kind: &mut Option<&'static str>| {
+    // One store writes in order, so parts become durable in order too.
+    let mut waiting: VecDeque<Durable> = VecDeque::new();
+    let wait = async |rx: Durable| rx.await.unwrap_or(Err(StoreError::Closed));
+    let mut put = |part: Bytes, waiting: &mut VecDeque<Durable>| {
         kind.get_or_insert_with(|| sniff(&part));
-        let write = Write::BlobPart(upload.to_owned(), *n, part);
-        *n += 1;
-        store::index(store, write).await
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let write = Write::BlobPart(upload.to_owned(), n, part);
+        store.index(write, Box::new(move |r| drop(tx.send(r))));
+        waiting.push_back(rx);
+        n += 1;
     };
     while let Some(chunk) = body.next().await {
         let chunk = chunk.map_err(|e| BlobError::Body(e.to_string()))?;
@@ -132,11 +145,17 @@ where
         hasher.update(&chunk);
         buf.extend_from_slice(&chunk);
         while buf.len() >= PART {
-            put(buf.split_to(PART).freeze(), &mut n, &mut kind).await?;
+            put(buf.split_to(PART).freeze(), &mut waiting);
+            while waiting.len() >= IN_FLIGHT {
+                wait(waiting.pop_front().expect("not empty")).await?;
+            }
         }
     }
     if !buf.is_empty() {
-        put(buf.freeze(), &mut n, &mut kind).await?;
+        put(buf.freeze(), &mut waiting);
+    }
+    for rx in waiting {
+        wait(rx).await?;
     }
     let kind = kind.ok_or(BlobError::Empty)?;
     let hash = hasher
