@@ -10,6 +10,7 @@ use bytes::Bytes;
 use serde::Serialize;
 use weft_core::convert::{self, PutMode};
 use weft_core::engine::api::{self, RemoteDoc};
+use weft_core::engine::blobs::{self, Blob};
 use weft_core::engine::history::{self, DiffPart, Version};
 use weft_core::engine::{
     is_comment_only, is_view_only, peek, share_links, DocInfo, DocUrl, Library, Session,
@@ -247,6 +248,18 @@ impl App {
     /// The document's URL with the token it opens with.
     fn doc_url(&self, key: &str) -> Result<DocUrl, AppError> {
         Self::url_of(&self.info(key)?, &self.settings())
+    }
+
+    /// Uploads an image or file to the document's server.
+    pub async fn upload_blob(&self, key: &str, bytes: Vec<u8>) -> Result<Blob, AppError> {
+        Ok(blobs::upload(&self.doc_url(key)?, bytes, TIMEOUT).await?)
+    }
+
+    /// An image or file of the document's, by the address it holds: its
+    /// bytes and content type.
+    pub async fn read_blob(&self, key: &str, src: &str) -> Result<(Vec<u8>, Option<String>), AppError> {
+        let (bytes, kind) = blobs::download(&self.doc_url(key)?, src, TIMEOUT).await?;
+        Ok((bytes.to_vec(), kind))
     }
 
     /// The document's versions on its server, newest first.

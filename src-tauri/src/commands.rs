@@ -12,6 +12,7 @@ use crate::error::AppError;
 use crate::ipc::{self, DocStatus};
 use crate::settings::Settings;
 use weft_core::engine::api::RemoteDoc;
+use weft_core::engine::blobs::Blob;
 use weft_core::engine::history::{DiffPart, Version};
 use weft_core::engine::ShareLinks;
 
@@ -90,6 +91,37 @@ pub fn push_update(app: State<'_, Arc<App>>, request: Request<'_>) -> R<()> {
 pub fn push_awareness(app: State<'_, Arc<App>>, request: Request<'_>) -> R<()> {
     let (key, bytes) = raw_with_key(&request)?;
     app.push_awareness(key, bytes)
+}
+
+/// Uploads an image or file (the raw body) to the document's server.
+#[tauri::command]
+pub async fn upload_blob(app: State<'_, Arc<App>>, request: Request<'_>) -> R<Blob> {
+    let (key, bytes) = raw_with_key(&request)?;
+    app.upload_blob(key, bytes.to_vec()).await
+}
+
+/// An image or file of the document's, as raw bytes.
+#[tauri::command]
+pub async fn read_blob(app: State<'_, Arc<App>>, key: String, src: String) -> R<Response> {
+    Ok(Response::new(app.read_blob(&key, &src).await?.0))
+}
+
+/// `weft-blob://localhost/<doc key>/api/v1/docs/…/blobs/…`: what an
+/// `<img>` in the editor loads (the page cannot send the document's token;
+/// this fetches with it).
+pub async fn blob_protocol(app: &App, uri: &tauri::http::Uri) -> tauri::http::Response<Vec<u8>> {
+    let path = uri.path().trim_start_matches('/');
+    let (key, rest) = path.split_once('/').unwrap_or((path, ""));
+    let key = percent_encoding::percent_decode_str(key).decode_utf8_lossy();
+    let src = format!("/{rest}{}", uri.query().map(|q| format!("?{q}")).unwrap_or_default());
+    let answer = tauri::http::Response::builder();
+    match app.read_blob(&key, &src).await {
+        Ok((bytes, kind)) => answer
+            .header("Content-Type", kind.unwrap_or_else(|| "application/octet-stream".into()))
+            .body(bytes),
+        Err(e) => answer.status(502).body(e.to_string().into_bytes()),
+    }
+    .unwrap_or_default()
 }
 
 #[tauri::command]

@@ -55,6 +55,12 @@ pub fn run() {
             tauri_app.manage(state);
             Ok(())
         })
+        .register_asynchronous_uri_scheme_protocol("weft-blob", |ctx, request, responder| {
+            let app = ctx.app_handle().state::<Arc<app::App>>().inner().clone();
+            tauri::async_runtime::spawn(async move {
+                responder.respond(commands::blob_protocol(&app, request.uri()).await)
+            });
+        })
         .invoke_handler(tauri::generate_handler![
             commands::list_docs,
             commands::create_doc,
@@ -72,6 +78,8 @@ pub fn run() {
             commands::push_update,
             commands::push_awareness,
             commands::doc_status,
+            commands::upload_blob,
+            commands::read_blob,
             commands::share_links,
             commands::get_settings,
             commands::set_settings,

@@ -254,6 +254,81 @@ test('a comment link in the browser: read-only body, a comment on a word the wri
   }
 })
 
+test('a pasted image is uploaded and another browser sees it; a table both edit converges', async () => {
+  const dir = tempDir('images')
+  const secret = join(dir, 'secret')
+  writeFileSync(secret, 'a-test-secret-of-at-least-32-bytes-long!!')
+  const server = await startServer({ port: await freePort(), dataDir: join(dir, 'data'), args: ['--auth-secret-file', secret] })
+  const write = await token(secret, 'board', 'write')
+  const page = await newPage(browser)
+  const other = await browser.createBrowserContext()
+  const bob = await newPage(other)
+  try {
+    await page.goto(`${server.origin}/d/board#token=${write}`)
+    await introduce(page, 'Ann')
+    await editorReady(page)
+    await page.keyboard.type('The whiteboard:')
+    await page.keyboard.press('Enter')
+    // A real PNG (a 40x30 canvas), pasted as a file, as a screenshot is.
+    await page.evaluate(async () => {
+      const canvas = Object.assign(document.createElement('canvas'), { width: 40, height: 30 })
+      const g = canvas.getContext('2d'); g.fillStyle = '#4f46e5'; g.fillRect(0, 0, 40, 30)
+      const png = await new Promise(resolve => canvas.toBlob(resolve, 'image/png'))
+      const data = new DataTransfer()
+      data.items.add(new File([png], 'board.png', { type: 'image/png' }))
+      document.querySelector('#editor .tiptap').dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }))
+    })
+    // In the document: the server's address, never a token.
+    const state = async () => (await fetch(`${server.origin}/api/v1/docs/board/content?format=json`, { headers: { Authorization: `Bearer ${write}` } })).json()
+    const image = await until(async () => (await state()).content?.find(n => n.type === 'image'), 'the image in the document')
+    assert.match(image.attrs.src, /^\/api\/v1\/docs\/board\/blobs\/[0-9a-f]{64}$/)
+    assert.equal(image.attrs.alt, 'board')
+    const stored = await fetch(server.origin + image.attrs.src, { headers: { Authorization: `Bearer ${write}` } })
+    assert.equal(stored.headers.get('content-type'), 'image/png')
+
+    await bob.goto(`${server.origin}/d/board#token=${write}`)
+    await introduce(bob, 'Bob')
+    await editorReady(bob)
+    await bob.waitForFunction(() => { const img = document.querySelector('#editor img'); return img?.complete && img.naturalWidth === 40 }, { timeout: 15000 })
+
+    // A table from the toolbar; each types in a different cell.
+    await page.click('#editor .tiptap p')
+    await page.keyboard.press('End')
+    await page.click('#toolbar button[aria-label="Insert table"]').catch(async () => {
+      await page.click('.toolbar-more'); await page.click('.toolbar-menu .menu-item:has(span:text-is("Insert table"))')
+    })
+    await page.waitForSelector('#editor table')
+    await bob.waitForSelector('#editor table', { timeout: 15000 })
+    await page.keyboard.type('Owner')
+    await page.keyboard.press('Tab')
+    await page.keyboard.type('Task')
+    const cell = await bob.$$('#editor table tr:nth-child(2) td')
+    await cell[1].click()
+    await bob.keyboard.type('Logo')
+    // Cell text without the other person's caret and name label.
+    const rows = async p => p.$$eval('#editor table tr', trs => trs.map(tr => [...tr.children].map(c => {
+      const copy = c.cloneNode(true)
+      copy.querySelectorAll('[class*="collaboration"]').forEach(el => el.remove())
+      return copy.textContent
+    })))
+    await until(async () => JSON.stringify(await rows(page)) === JSON.stringify(await rows(bob)) && (await rows(page))[1][1] === 'Logo', 'the same table in both').catch(async e => {
+      throw new Error(`${e.message}: ${JSON.stringify(await rows(page))} vs ${JSON.stringify(await rows(bob))}`)
+    })
+    assert.deepEqual((await rows(page))[0].slice(0, 2), ['Owner', 'Task'])
+    const md = await (await fetch(`${server.origin}/api/v1/docs/board/content?format=md`, { headers: { Authorization: `Bearer ${write}` } })).text()
+    assert.match(md, /\| Owner \| Task \|  \|\n\| --- \| --- \| --- \|\n\|  \| Logo \|  \|/)
+    mkdirSync(join(root, 'target', 'e2e-screenshots'), { recursive: true })
+    await page.screenshot({ path: join(root, 'target', 'e2e-screenshots', 'web-image-and-table-ann.png') })
+    await bob.screenshot({ path: join(root, 'target', 'e2e-screenshots', 'web-image-and-table-bob.png') })
+    assert.deepEqual(page.errors, [])
+    assert.deepEqual(bob.errors, [])
+  } finally {
+    await other.close()
+    await page.close()
+    await server.stop()
+  }
+})
+
 test('behind the documented nginx config the editor loads, syncs and is acked', async () => {
   const { spawn } = await import('node:child_process')
   const { readFileSync } = await import('node:fs')

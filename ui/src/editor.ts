@@ -7,16 +7,17 @@ import Collaboration from '@tiptap/extension-collaboration'
 import CollaborationCaret from '@tiptap/extension-collaboration-caret'
 import { TextSelection } from '@tiptap/pm/state'
 import type { DocSession } from './platform'
-import { attachmentExtensions } from './attachments'
+import { attachmentExtensions, insertFiles, type Files } from './attachments'
 import {
   Bold, Code, Ellipsis, Heading1, Heading2, Heading3, Italic, Keyboard, Link, List, ListOrdered, ListTodo,
   MessageSquarePlus, Minus, Redo2, Search, SquareCode, Strikethrough, TextQuote, Underline, Undo2, createElement, type IconNode,
-  Table, BetweenHorizontalEnd, BetweenVerticalEnd, TableRowsSplit, TableColumnsSplit
+  ImagePlus, Table, BetweenHorizontalEnd, BetweenVerticalEnd, TableRowsSplit, TableColumnsSplit
 } from 'lucide'
 
 export interface User { name: string, color: string }
 
-export function createEditor (element: HTMLElement, bridge: DocSession, user: User, more: AnyExtension[] = []): Editor {
+export function createEditor (element: HTMLElement, bridge: DocSession, user: User, more: AnyExtension[] = [], files?: Files): Editor {
+  editorFiles = files
   return new Editor({
     element,
     extensions: [
@@ -24,7 +25,7 @@ export function createEditor (element: HTMLElement, bridge: DocSession, user: Us
       StarterKit.configure({ undoRedo: false, link: { openOnClick: false, autolink: true } }),
       TaskList,
       TaskItem.configure({ nested: true }),
-      ...attachmentExtensions(),
+      ...attachmentExtensions(files),
       Placeholder.configure({ placeholder: 'Start writing… (Markdown shortcuts work: # , - , 1. , [ ] , > , ```)' }),
       Collaboration.configure({ document: bridge.doc, field: 'default' }),
       CollaborationCaret.configure({ provider: bridge, user }),
@@ -32,6 +33,18 @@ export function createEditor (element: HTMLElement, bridge: DocSession, user: Us
     ],
     autofocus: true
   })
+}
+
+/** The open editor's uploads, for the toolbar's "Insert image or file". */
+let editorFiles: Files | undefined
+
+/** Asks for files and inserts them at the cursor. */
+function pickFiles (e: Editor): void {
+  const files = editorFiles
+  if (!files) return
+  const input = Object.assign(document.createElement('input'), { type: 'file', multiple: true })
+  input.addEventListener('change', () => { void insertFiles(e, files, Array.from(input.files ?? [])) })
+  input.click()
 }
 
 /** One toolbar command: its icon, name, shortcut, what it does, when it is on. */
@@ -80,6 +93,7 @@ export const groups: Command[][] = [
     { icon: Minus, name: 'Horizontal rule', run: e => e.chain().focus().setHorizontalRule().run() }
   ],
   [
+    { icon: ImagePlus, name: 'Insert image or file', run: pickFiles },
     { icon: Table, name: 'Insert table', run: e => e.chain().focus().insertTable({ rows: 3, cols: 3, withHeaderRow: true }).run(), active: e => e.isActive('table') },
     { icon: BetweenHorizontalEnd, name: 'Add row below', run: e => e.chain().focus().addRowAfter().run() },
     { icon: BetweenVerticalEnd, name: 'Add column right', run: e => e.chain().focus().addColumnAfter().run() },

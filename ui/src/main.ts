@@ -147,7 +147,12 @@ async function openDoc (entry: DocEntry) {
   document.body.classList.remove('no-doc')
   const me = settings.current()
   const highlights = CommentHighlights({ threads: () => commentThreads(bridge.doc), active: comments.activeThread })
-  const editor = createEditor($('editor'), bridge, { name: me.name, color: me.color }, [highlights])
+  const files = {
+    upload: (file: File) => platform.uploadBlob(entry.key, file),
+    src: (address: string) => platform.blobSrc(entry.key, address),
+    say
+  }
+  const editor = createEditor($('editor'), bridge, { name: me.name, color: me.color }, [highlights], files)
   const untoolbar = renderToolbar($('toolbar'), editor)
   current = { entry, bridge, editor, untoolbar }
   setViewOnly(entry.viewOnly, entry.commentOnly)

@@ -4,7 +4,7 @@
 // implementation (`#target`: src/desktop or src/web, see vite.config.ts).
 import type * as Y from 'yjs'
 import type { Awareness } from 'y-protocols/awareness'
-import type { AppError, DocEntry, Status } from './types'
+import type { AppError, DocEntry, Status, StoredBlob } from './types'
 import { platform as target } from '#target'
 
 /** One open document: a Y.Doc and an Awareness kept in sync with the server. */
@@ -32,6 +32,12 @@ export interface Platform {
   onOpenLink(cb: (link: string) => void): void
   /** Adapts the page before the shell starts (labels, first-visit questions). */
   setup(): Promise<void>
+  /** Uploads an image or file to the document's server; what it stored. */
+  uploadBlob(key: string, file: Blob): Promise<StoredBlob>
+  /** A URL the page can load for an address the document holds: the
+   * server's blob addresses need the document's token; anything else is
+   * returned as it is. */
+  blobSrc(key: string, src: string): string
 }
 
 export const platform: Platform = target

@@ -10,6 +10,9 @@ export interface RemoteDoc { id: string, title: string | null, created_at: numbe
 /** `link` opens the app (`weft://`); `web` opens the web editor (`https://host/d/doc#token=…`). */
 export interface SharedLink { link: string, web: string, access: string, exp: number | null }
 
+/** An image or file the server stored (docs/PROTOCOL.md, "Images and files"). */
+export interface StoredBlob { hash: string, url: string, size: number, type: string }
+
 /** A document's sync state, as the status bar shows it. */
 export interface Status { status?: string, pending?: number, saved?: number, savedLocally?: number, serverCannotSave?: boolean }
 

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tokio_tungstenite::tungstenite::http::Method;
 
 use super::api::server_of_doc;
@@ -13,7 +13,7 @@ use super::http::request;
 use super::{DocUrl, EngineError};
 
 /// A stored blob, as the server answers an upload.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Blob {
     /// SHA-256 of its bytes, hex.
     pub hash: String,

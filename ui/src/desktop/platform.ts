@@ -3,6 +3,7 @@
 import { invoke } from '@tauri-apps/api/core'
 import { listen } from '@tauri-apps/api/event'
 import type { Platform } from '../platform'
+import type { StoredBlob } from '../types'
 import { DocBridge } from './bridge'
 import { tauriTransport } from './tauri'
 
@@ -15,5 +16,15 @@ export const platform: Platform = {
     // A weft:// link opened while the app runs (handed over by a second launch).
     listen<string>('open-link', e => cb(e.payload)).catch(() => {})
   },
-  async setup () {}
+  async setup () {},
+  async uploadBlob (key, file) {
+    const bytes = new Uint8Array(await file.arrayBuffer())
+    return await invoke<StoredBlob>('upload_blob', bytes, { headers: { 'weft-doc': key } })
+  },
+  blobSrc (key, src) {
+    // Served by the app itself (src-tauri's weft-blob protocol), which
+    // fetches it with the document's token.
+    if (!src.startsWith('/api/v1/docs/')) return src
+    return `weft-blob://localhost/${encodeURIComponent(key)}${src}`
+  }
 }

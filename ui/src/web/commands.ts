@@ -29,7 +29,7 @@ function serverToken (): string | null {
   return settings().tokens[location.origin] ?? null
 }
 
-function tokenFor (id: string): string | null {
+export function tokenFor (id: string): string | null {
   return local.token(id) ?? serverToken()
 }
 

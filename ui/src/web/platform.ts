@@ -3,8 +3,9 @@
 // (commands.ts), and a service worker keeps the page itself available
 // offline (web-public/sw.js).
 import type { Platform } from '../platform'
-import type { Settings } from '../types'
-import { commands, defaultSettings, session } from './commands'
+import type { Settings, StoredBlob } from '../types'
+import { request } from './api'
+import { commands, defaultSettings, session, tokenFor } from './commands'
 import * as local from './local'
 
 export const platform: Platform = {
@@ -17,6 +18,15 @@ export const platform: Platform = {
   },
   session,
   onOpenLink () {},
+  async uploadBlob (key, file) {
+    const res = await request('POST', `/docs/${encodeURIComponent(key)}/blobs`, tokenFor(key), file, 'application/octet-stream')
+    return await res.json() as StoredBlob
+  },
+  blobSrc (key, src) {
+    const token = tokenFor(key)
+    if (!src.startsWith('/api/v1/docs/') || !token) return src
+    return `${src}${src.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}`
+  },
   async setup () {
     document.documentElement.dataset.target = 'web'
     for (const el of document.querySelectorAll<HTMLElement>('[data-app-only]')) el.hidden = true
