@@ -255,6 +255,50 @@ test('Markdown shortcuts make blocks, and undo only undoes your own edits', asyn
 })
 
 // One row at any width: groups that do not fit go into the More menu.
+// A 40x30 PNG, pasted as a screenshot is: a File in the paste event.
+const PNG = 'iVBORw0KGgoAAAANSUhEUgAAACgAAAAeCAIAAADRv8uKAAAALElEQVR4nO3NMQ0AAAgDsKnjxb8AfCADjib9m645EbFYLBaLxWKxWCwW/40XgDzsOzW8Iw4AAAAASUVORK5CYII='
+const pastePng = app => app.exec(`
+  const bytes = Uint8Array.from(atob(arguments[0]), c => c.charCodeAt(0))
+  const data = new DataTransfer()
+  data.items.add(new File([bytes], 'board.png', { type: 'image/png' }))
+  document.querySelector('.tiptap').dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }))`, PNG)
+// Cell text without carets and their labels.
+const tableRows = app => app.exec(`return [...document.querySelectorAll('.tiptap table tr')].map(tr => [...tr.children].map(c => {
+  const copy = c.cloneNode(true); copy.querySelectorAll('[class*="collaboration"]').forEach(e => e.remove()); return copy.textContent }))`)
+
+test('a pasted image reaches the other window; a table from the toolbar, both typing in cells', async () => {
+  const current = () => ann.exec('const e = document.querySelector("#doc-list li.current .title"); return e && e.title')
+  const before = await current()
+  await ann.click('#new-doc')
+  const url = await ann.until(async () => { const u = await current(); return u !== before && u }, 'the new document')
+  await waitEditor(ann)
+  await bob.click('#open-link')
+  await bob.exec('document.getElementById("prompt-input").value = arguments[0]', url)
+  await bob.click('#prompt menu button[value=ok]')
+  await bob.until(async () => (await bob.exec('return document.querySelector("#doc-list li.current .title")?.title')) === url, 'the document in Bob\'s window')
+  await typeAtEnd(ann, 'Whiteboard, Thursday')
+  await bob.until(async () => (await editorText(bob)).includes('Thursday'), 'Ann\'s text in Bob\'s window')
+
+  await ann.exec('window.__weft.editor.commands.focus("end")')
+  await pastePng(ann)
+  await ann.until(async () => (await ann.text('#message')) === 'board.png added', 'the upload')
+  // Bob's window loads it from the server (through the app, with his token).
+  await bob.until(() => bob.exec('const i = document.querySelector(".tiptap img"); return !!i && i.complete && i.naturalWidth === 40'), 'the image in Bob\'s window', 20000)
+  const src = await bob.exec('return window.__weft.editor.getJSON().content.find(n => n.type === "image").attrs.src')
+  assert.match(src, /^\/api\/v1\/docs\/[a-z0-9]+\/blobs\/[0-9a-f]{64}$/)
+
+  await ann.exec('window.__weft.editor.commands.focus("end")')
+  await ann.click('#toolbar button[aria-label="Insert table"]')
+  await bob.until(() => bob.exec('return !!document.querySelector(".tiptap table")'), 'the table in Bob\'s window')
+  await ann.type('.tiptap', 'Owner')
+  await bob.click('.tiptap table tr:nth-child(2) td:nth-child(2) p')
+  await bob.type('.tiptap', 'Logo')
+  const same = async () => JSON.stringify(await tableRows(ann)) === JSON.stringify(await tableRows(bob))
+  await ann.until(async () => (await same()) && (await tableRows(ann))[1][1] === 'Logo' && (await tableRows(ann))[0][0] === 'Owner', 'one table in both windows')
+  await ann.screenshot(SHOTS, 'ann-image-and-table')
+  await bob.screenshot(SHOTS, 'bob-image-and-table')
+})
+
 const toolbarRows = app => app.exec('return new Set([...document.querySelectorAll("#toolbar > .group:not([hidden]) > button, #toolbar > .toolbar-more:not([hidden])")].map(b => Math.round(b.getBoundingClientRect().top))).size')
 
 test('the toolbar stays on one row with the rest in a menu, and Ctrl+/ lists the shortcuts', async () => {
