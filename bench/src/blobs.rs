@@ -91,6 +91,19 @@ pub async fn run(server: PathBuf, size: usize, runs: usize, parallel: usize) -> 
     println!("upload:   median {u:.0} MiB/s (min {umin:.0}, max {umax:.0}) over {runs} runs");
     println!("download: median {d:.0} MiB/s (min {dmin:.0}, max {dmax:.0}) over {runs} runs");
 
+    parallel_uploads(addr, pid, size, parallel).await?;
+    proc.terminate().await?;
+    Ok(())
+}
+
+/// `parallel` uploads of distinct `size`-byte files at once, the server's
+/// (process `pid`) memory sampled every 10 ms.
+async fn parallel_uploads(
+    addr: std::net::SocketAddr,
+    pid: u32,
+    size: usize,
+    parallel: usize,
+) -> anyhow::Result<()> {
     // Distinct files, so none is deduplicated; made before the clock starts.
     let files: Vec<Vec<u8>> = (0..parallel).map(|_| random(size)).collect();
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -129,6 +142,5 @@ pub async fn run(server: PathBuf, size: usize, runs: usize, parallel: usize) -> 
         after >> 10,
         hwm >> 10
     );
-    proc.terminate().await?;
     Ok(())
 }

@@ -257,7 +257,11 @@ impl App {
 
     /// An image or file of the document's, by the address it holds: its
     /// bytes and content type.
-    pub async fn read_blob(&self, key: &str, src: &str) -> Result<(Vec<u8>, Option<String>), AppError> {
+    pub async fn read_blob(
+        &self,
+        key: &str,
+        src: &str,
+    ) -> Result<(Vec<u8>, Option<String>), AppError> {
         let (bytes, kind) = blobs::download(&self.doc_url(key)?, src, TIMEOUT).await?;
         Ok((bytes.to_vec(), kind))
     }
@@ -378,10 +382,17 @@ impl App {
         }
     }
 
-    /// Writes an export to `path`.
+    /// Writes an export to `path` (`~/` is the home directory, as the
+    /// dialog proposes).
     pub async fn export_to(&self, key: &str, format: &str, path: &Path) -> Result<(), AppError> {
         let text = self.export(key, format).await?;
-        std::fs::write(path, text).map_err(|e| AppError::Io(format!("{}: {e}", path.display())))
+        write_file(path, text.as_bytes())
+    }
+
+    /// Saves an image or file of the document's to `path` (`~/` as above).
+    pub async fn save_blob(&self, key: &str, src: &str, path: &Path) -> Result<(), AppError> {
+        let (bytes, _) = self.read_blob(key, src).await?;
+        write_file(path, &bytes)
     }
 
     /// A new document holding `markdown`, written through the engine (never
@@ -398,6 +409,15 @@ impl App {
     pub fn state(&self, key: &str) -> Result<Bytes, AppError> {
         Ok(Bytes::from(self.session(key)?.state()))
     }
+}
+
+/// Writes `bytes` to `path`, with a leading `~/` meaning the home directory.
+fn write_file(path: &Path, bytes: &[u8]) -> Result<(), AppError> {
+    let path = match (path.strip_prefix("~"), std::env::var_os("HOME")) {
+        (Ok(rest), Some(home)) => Path::new(&home).join(rest),
+        _ => path.to_path_buf(),
+    };
+    std::fs::write(&path, bytes).map_err(|e| AppError::Io(format!("{}: {e}", path.display())))
 }
 
 #[cfg(test)]

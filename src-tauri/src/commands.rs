@@ -106,6 +106,12 @@ pub async fn read_blob(app: State<'_, Arc<App>>, key: String, src: String) -> R<
     Ok(Response::new(app.read_blob(&key, &src).await?.0))
 }
 
+/// Saves an image or file of the document's to `path`.
+#[tauri::command]
+pub async fn save_blob(app: State<'_, Arc<App>>, key: String, src: String, path: String) -> R<()> {
+    app.save_blob(&key, &src, std::path::Path::new(&path)).await
+}
+
 /// `weft-blob://localhost/<doc key>/api/v1/docs/…/blobs/…`: what an
 /// `<img>` in the editor loads (the page cannot send the document's token;
 /// this fetches with it).
@@ -113,11 +119,17 @@ pub async fn blob_protocol(app: &App, uri: &tauri::http::Uri) -> tauri::http::Re
     let path = uri.path().trim_start_matches('/');
     let (key, rest) = path.split_once('/').unwrap_or((path, ""));
     let key = percent_encoding::percent_decode_str(key).decode_utf8_lossy();
-    let src = format!("/{rest}{}", uri.query().map(|q| format!("?{q}")).unwrap_or_default());
+    let src = format!(
+        "/{rest}{}",
+        uri.query().map(|q| format!("?{q}")).unwrap_or_default()
+    );
     let answer = tauri::http::Response::builder();
     match app.read_blob(&key, &src).await {
         Ok((bytes, kind)) => answer
-            .header("Content-Type", kind.unwrap_or_else(|| "application/octet-stream".into()))
+            .header(
+                "Content-Type",
+                kind.unwrap_or_else(|| "application/octet-stream".into()),
+            )
             .body(bytes),
         Err(e) => answer.status(502).body(e.to_string().into_bytes()),
     }

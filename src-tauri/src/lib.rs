@@ -21,7 +21,8 @@ use std::sync::Arc;
 use tauri::{Emitter, Manager};
 
 /// Starts the app. `WEFT_DATA_DIR` overrides the data directory, so two
-/// instances can run side by side.
+/// instances can run side by side. It is long because Tauri's builder
+/// names every command and protocol in one chain.
 pub fn run() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
@@ -80,6 +81,7 @@ pub fn run() {
             commands::doc_status,
             commands::upload_blob,
             commands::read_blob,
+            commands::save_blob,
             commands::share_links,
             commands::get_settings,
             commands::set_settings,

@@ -297,6 +297,23 @@ test('a pasted image reaches the other window; a table from the toolbar, both ty
   await ann.until(async () => (await same()) && (await tableRows(ann))[1][1] === 'Logo' && (await tableRows(ann))[0][0] === 'Owner', 'one table in both windows')
   await ann.screenshot(SHOTS, 'ann-image-and-table')
   await bob.screenshot(SHOTS, 'bob-image-and-table')
+
+  // A file: a chip with its name and size; Bob saves it where he says.
+  await ann.exec('window.__weft.editor.commands.focus("end")')
+  await ann.exec(`const data = new DataTransfer()
+    data.items.add(new File(['%PDF-1.7 minutes of the meeting'], 'minutes.pdf', { type: 'application/pdf' }))
+    document.querySelector('.tiptap').dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }))`)
+  await bob.until(() => bob.exec('return document.querySelector(".tiptap .file-chip")?.innerText'), 'the file chip in Bob\'s window')
+  assert.match(await bob.text('.tiptap .file-chip'), /minutes\.pdf\s+31 bytes/)
+  const saved = join(dirs.bob, 'saved-minutes.pdf')
+  await bob.click('.tiptap .file-chip a')
+  await bob.until(() => bob.exec('return document.getElementById("prompt").open'), 'the save dialog')
+  await bob.exec('document.getElementById("prompt-input").value = arguments[0]', saved)
+  await bob.click('#prompt menu button[value=ok]')
+  await bob.until(async () => (await bob.text('#message')) === `Saved ${saved}`, 'the file saved')
+  const { readFileSync } = await import('node:fs')
+  assert.equal(readFileSync(saved, 'utf8'), '%PDF-1.7 minutes of the meeting')
+  await bob.screenshot(SHOTS, 'bob-file-chip')
 })
 
 const toolbarRows = app => app.exec('return new Set([...document.querySelectorAll("#toolbar > .group:not([hidden]) > button, #toolbar > .toolbar-more:not([hidden])")].map(b => Math.round(b.getBoundingClientRect().top))).size')

@@ -187,6 +187,26 @@ async function openLink (link?: string) {
   await openDoc(entry)
 }
 
+// A file chip: a browser downloads it through its link; the app asks
+// where to save it.
+document.addEventListener('click', ev => {
+  const link = (ev.target as HTMLElement).closest<HTMLAnchorElement>('.tiptap .file-chip a')
+  if (!link || !current || !platform.exportsToPath) return
+  ev.preventDefault()
+  const node = link.closest('.file-chip')
+  const pos = node ? current.editor.view.posAtDOM(node, 0) : -1
+  const attrs = pos >= 0 ? current.editor.state.doc.nodeAt(pos)?.attrs : undefined
+  if (attrs?.src) void saveFile(attrs.src as string, (attrs.name as string) || 'file')
+})
+
+async function saveFile (src: string, name: string) {
+  if (!current) return
+  const path = await ask(`Save ${name} to`, `~/${name.replace(/[/\\]/g, '-')}`)
+  if (!path) return
+  const ok = await call('save_blob', { key: current.entry.key, src, path }) !== undefined
+  if (ok) say(`Saved ${path}`)
+}
+
 async function exportAs (format: 'md' | 'html') {
   if (!current) return
   const name = `${current.entry.title.replace(/[/\\]/g, '-')}.${format}`
