@@ -58,11 +58,7 @@ pub async fn upload_local(
         eprintln!("weft: uploaded {src} ({size} bytes, {})", blob.kind);
         uploaded.insert(src, blob.url);
     }
-    sources_mut(blocks, &mut |src| {
-        if let Some(to) = uploaded.get(src.as_str()) {
-            *src = to.clone();
-        }
-    });
+    point_at(blocks, &uploaded);
     Ok(uploaded.len())
 }
 
@@ -103,12 +99,17 @@ pub async fn download_all(
         let shown = format!("{}/{name}", dir.display().to_string().trim_end_matches('/'));
         local.insert(src, shown);
     }
+    point_at(blocks, &local);
+    Ok(local.len())
+}
+
+/// Replaces every address `moved` names with its new one.
+fn point_at(blocks: &mut [Block], moved: &HashMap<String, String>) {
     sources_mut(blocks, &mut |src| {
-        if let Some(to) = local.get(src.as_str()) {
+        if let Some(to) = moved.get(src.as_str()) {
             *src = to.clone();
         }
     });
-    Ok(local.len())
 }
 
 /// A file extension for a content type.

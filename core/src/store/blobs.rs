@@ -46,9 +46,12 @@ pub fn upload_key(now: i64) -> String {
 
 /// True for a SHA-256 in lower-case hex, the only names blobs have.
 pub fn is_hash(s: &str) -> bool {
-    s.len() == 64
-        && s.bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 64 && s.bytes().all(is_hex)
+}
+
+/// A lower-case hex digit, the alphabet of blob names.
+fn is_hex(b: u8) -> bool {
+    b.is_ascii_digit() || (b'a'..=b'f').contains(&b)
 }
 
 /// Adds to `found` every blob name in `bytes`: any run of 64 lower-case
@@ -58,10 +61,9 @@ pub fn is_hash(s: &str) -> bool {
 /// else, without knowing the editor's schema. Finding too many only keeps
 /// a blob longer.
 pub fn hashes_in(bytes: &[u8], found: &mut std::collections::HashSet<String>) {
-    let hex = |b: &u8| b.is_ascii_digit() || (b'a'..=b'f').contains(b);
     let mut start = 0;
     while start < bytes.len() {
-        let len = bytes[start..].iter().take_while(|b| hex(b)).count();
+        let len = bytes[start..].iter().take_while(|b| is_hex(**b)).count();
         if len >= 64 {
             for w in bytes[start..start + len].windows(64) {
                 found.insert(String::from_utf8_lossy(w).into_owned());

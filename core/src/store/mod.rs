@@ -21,6 +21,7 @@ pub mod queue;
 mod sqlite;
 mod sqlite_blobs;
 mod sqlite_index;
+mod sqlite_schema;
 mod sqlite_versions;
 pub mod versions;
 

@@ -13,12 +13,9 @@ pub const VERSION: i64 = 4;
 
 /// Creates the tables (once: `user_version` records it).
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
-    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    if version >= VERSION {
-        return Ok(());
-    }
-    let txn = conn.transaction()?;
-    txn.execute_batch(&format!(
+    super::sqlite_schema::step(
+        conn,
+        VERSION,
         "CREATE TABLE IF NOT EXISTS blob_parts (
              key TEXT NOT NULL,
              n INTEGER NOT NULL,
@@ -40,10 +37,8 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
              PRIMARY KEY (doc, hash)
          );
          CREATE INDEX IF NOT EXISTS doc_blobs_by_hash ON doc_blobs(hash);
-         CREATE INDEX IF NOT EXISTS doc_blobs_by_seen ON doc_blobs(seen_at);
-         PRAGMA user_version={VERSION};"
-    ))?;
-    txn.commit()
+         CREATE INDEX IF NOT EXISTS doc_blobs_by_seen ON doc_blobs(seen_at);",
+    )
 }
 
 /// Stores one part of an upload (again: a retried part replaces itself).

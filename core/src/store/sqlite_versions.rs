@@ -11,12 +11,9 @@ pub const VERSION: i64 = 3;
 
 /// Creates the table (once: `user_version` records it).
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
-    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    if version >= VERSION {
-        return Ok(());
-    }
-    let txn = conn.transaction()?;
-    txn.execute_batch(&format!(
+    super::sqlite_schema::step(
+        conn,
+        VERSION,
         "CREATE TABLE IF NOT EXISTS versions (
              doc TEXT NOT NULL,
              id TEXT NOT NULL,
@@ -28,10 +25,8 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
              state BLOB NOT NULL,
              PRIMARY KEY (doc, id)
          );
-         CREATE INDEX IF NOT EXISTS versions_by_kind ON versions(kind, doc);
-         PRAGMA user_version={VERSION};"
-    ))?;
-    txn.commit()
+         CREATE INDEX IF NOT EXISTS versions_by_kind ON versions(kind, doc);",
+    )
 }
 
 const COLUMNS: &str = "id, kind, name, created_at, authors, size";
