@@ -48,5 +48,5 @@ token=$(/usr/bin/weft-server --auth-secret-file /etc/weft/auth-secret token --do
 printf '# Installed\n' | target/debug/weft put "ws://$addr/notes?token=$token" - 2>/dev/null || fail "put with a token failed"
 [ "$(target/debug/weft cat "ws://$addr/notes?token=$token")" = "# Installed" ] || fail "cat did not read it back"
 # The web editor is in the packaged binary.
-curl -s "http://$addr/d/notes" | grep -q '<script type="module"' || fail "the packaged server does not serve the web editor"
+grep -q '<script type="module"' <<<"$(curl -s "http://$addr/d/notes")" || fail "the packaged server does not serve the web editor"
 echo "server .deb: installed, unit verified, serves loopback with auth and the web editor"

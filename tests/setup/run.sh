@@ -6,7 +6,9 @@
 #      to run as root is printed;
 #   3. a cargo older than the workspace's rust-version: refused, saying how
 #      to update.
-# Prints "N passed, N failed" and exits non-zero on any failure.
+# Prints "N passed, N failed" and exits non-zero on any failure. Output is
+# matched with here-strings, never `echo | grep -q`: under pipefail the
+# early exit of grep -q can kill echo with SIGPIPE and fail a passing check.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 repo=$PWD
@@ -38,7 +40,7 @@ old_node() {
     echo "node: $(command -v node) $(node --version)"
   ' 2>&1) || { echo "$out"; return 1; }
   echo "$out" | tail -n1
-  echo "$out" | grep -q "node: $scratch/tools/node-20/node_modules/node-linux-.*/bin/node v20\." || { echo "$out"; return 1; }
+  grep -q "node: $scratch/tools/node-20/node_modules/node-linux-.*/bin/node v20\." <<<"$out" || { echo "$out"; return 1; }
   # A second run finds it without installing again.
   out=$(PATH="$scratch/shim:$PATH" WEFT_TOOLS="$scratch/tools" bash -c '. scripts/lib.sh; ensure_node; command -v node' 2>&1)
   case "$out" in "$scratch/tools/node-20/"*) ;; *) echo "second run: $out"; return 1 ;; esac
@@ -52,8 +54,8 @@ no_sudo() {
     bash -c ". '$repo/scripts/lib.sh'; apt_install weft-surely-not-installed; echo installed-anyway" </dev/null 2>&1)
   code=$?
   [ "$code" -ne 0 ] || { echo "exit 0: $out"; return 1; }
-  echo "$out" | grep -q "^  apt-get install -y weft-surely-not-installed$" || { echo "$out"; return 1; }
-  ! echo "$out" | grep -q installed-anyway
+  grep -q "^  apt-get install -y weft-surely-not-installed$" <<<"$out" || { echo "$out"; return 1; }
+  ! grep -q installed-anyway <<<"$out"
 }
 if [ "$(id -u)" -eq 0 ]; then
   check "without root or sudo, the apt-get line to run is printed" no_sudo
@@ -68,7 +70,7 @@ chmod +x "$scratch/oldcargo/cargo"
 old_cargo() {
   local out
   out=$(HOME="$scratch" PATH="$scratch/oldcargo:$PATH" bash -c '. scripts/lib.sh; ensure_rust; echo accepted' 2>&1) && { echo "$out"; return 1; }
-  echo "$out" | grep -q "cargo 1.70.0 is older than" && echo "$out" | grep -q "rustup update stable" || { echo "$out"; return 1; }
+  grep -q "cargo 1.70.0 is older than" <<<"$out" && grep -q "rustup update stable" <<<"$out" || { echo "$out"; return 1; }
 }
 check "a cargo older than rust-version is refused with how to update" old_cargo
 
