@@ -12,10 +12,12 @@ use weft_core::convert::{self, PutMode};
 use weft_core::engine::api::{self, RemoteDoc};
 use weft_core::engine::blobs::{self, Blob};
 use weft_core::engine::history::{self, DiffPart, Version};
+use weft_core::engine::kept_blobs::KeptBlobs;
 use weft_core::engine::{
     is_comment_only, is_view_only, peek, share_links, DocInfo, DocUrl, Library, Session,
     SessionOptions, ShareLinks,
 };
+use weft_core::store::blobs::sniff;
 use weft_core::store::{SqliteStore, Store};
 
 use crate::error::AppError;
@@ -67,10 +69,22 @@ pub struct SharedLink {
     pub exp: Option<u64>,
 }
 
+/// A blob kept while offline that is now done with.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct KeptOutcome {
+    /// The document it belongs to.
+    pub key: String,
+    /// Its hash.
+    pub hash: String,
+    /// Why the server refused it for good; none once it is stored.
+    pub error: Option<String>,
+}
+
 /// Everything the desktop app holds.
 pub struct App {
     dir: PathBuf,
     library: Arc<Library>,
+    kept: KeptBlobs,
     store: Arc<dyn Store>,
     settings: Mutex<Settings>,
     open: Mutex<HashMap<String, Arc<Session>>>,
@@ -85,6 +99,7 @@ impl App {
         Ok(App {
             dir: dir.to_owned(),
             library,
+            kept: KeptBlobs::open(dir),
             store,
             settings: Mutex::new(Settings::load(dir)),
             open: Mutex::new(HashMap::new()),
@@ -250,9 +265,68 @@ impl App {
         Self::url_of(&self.info(key)?, &self.settings())
     }
 
-    /// Uploads an image or file to the document's server.
+    /// Uploads an image or file to the document's server. Kept on this
+    /// computer first, so if the server cannot be reached it is not lost:
+    /// the blob comes back `pending`, and [`upload_kept`](Self::upload_kept)
+    /// uploads it once the server is back.
     pub async fn upload_blob(&self, key: &str, bytes: Vec<u8>) -> Result<Blob, AppError> {
-        Ok(blobs::upload(&self.doc_url(key)?, bytes, TIMEOUT).await?)
+        let url = self.doc_url(key)?;
+        let pending = Blob::pending(url.doc.as_str(), &bytes);
+        self.kept.keep(key, &bytes).map_err(io_error)?;
+        match blobs::upload(&url, bytes, TIMEOUT).await {
+            Ok(blob) => {
+                self.kept.uploaded(key, &blob.hash).map_err(io_error)?;
+                Ok(blob)
+            }
+            Err(e) if e.is_temporary() => Ok(pending),
+            Err(e) => {
+                self.kept.uploaded(key, &pending.hash).map_err(io_error)?;
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Uploads what [`upload_blob`](Self::upload_blob) kept while the
+    /// server could not be reached: one outcome per blob that is done
+    /// (stored, or refused for good); the rest wait for the next call.
+    pub async fn upload_kept(&self) -> Vec<KeptOutcome> {
+        let mut done = Vec::new();
+        for (key, hash) in self.kept.waiting() {
+            let outcome = async {
+                let url = self.doc_url(&key)?;
+                let bytes = self
+                    .kept
+                    .read(&hash)
+                    .ok_or_else(|| AppError::Io(format!("the kept copy of {hash} is missing")))?;
+                Ok::<_, AppError>(blobs::upload(&url, bytes, TIMEOUT).await?)
+            }
+            .await;
+            let error = match outcome {
+                Ok(_) => None,
+                Err(AppError::Engine(e)) if e.is_temporary() => continue,
+                Err(e) => Some(e.to_string()),
+            };
+            if let Err(e) = self.kept.uploaded(&key, &hash) {
+                tracing::warn!(error = %e, "cannot mark a kept blob uploaded");
+                continue;
+            }
+            done.push(KeptOutcome { key, hash, error });
+        }
+        done
+    }
+
+    /// Where the image or file at `src` is: `waiting` (kept here, to be
+    /// uploaded), `stored` (on the server) or `missing` (neither, yet).
+    pub async fn blob_state(&self, key: &str, src: &str) -> Result<&'static str, AppError> {
+        if blobs::hash_in(src).is_some_and(|h| self.kept.is_waiting(key, h)) {
+            return Ok("waiting");
+        }
+        match blobs::is_stored(&self.doc_url(key)?, src, TIMEOUT).await {
+            Ok(true) => Ok("stored"),
+            Ok(false) => Ok("missing"),
+            Err(e) if e.is_temporary() => Ok("missing"),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// An image or file of the document's, by the address it holds: its
@@ -262,7 +336,15 @@ impl App {
         key: &str,
         src: &str,
     ) -> Result<(Vec<u8>, Option<String>), AppError> {
+        // Named by their hash, so a copy here is the same bytes.
+        if let Some(bytes) = blobs::hash_in(src).and_then(|h| self.kept.read(h)) {
+            let kind = sniff(&bytes).to_string();
+            return Ok((bytes, Some(kind)));
+        }
         let (bytes, kind) = blobs::download(&self.doc_url(key)?, src, TIMEOUT).await?;
+        if let Err(e) = self.kept.cache(&bytes) {
+            tracing::warn!(error = %e, "cannot keep a copy of an image for offline use");
+        }
         Ok((bytes.to_vec(), kind))
     }
 
@@ -412,6 +494,11 @@ impl App {
 }
 
 /// Writes `bytes` to `path`, with a leading `~/` meaning the home directory.
+/// Keeping an image or file on this computer failed (the disk is full…).
+fn io_error(e: std::io::Error) -> AppError {
+    AppError::Io(format!("cannot keep the file on this computer: {e}"))
+}
+
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), AppError> {
     let path = match (path.strip_prefix("~"), std::env::var_os("HOME")) {
         (Ok(rest), Some(home)) => Path::new(&home).join(rest),
@@ -537,4 +624,70 @@ mod tests {
     }
 
     use yrs::updates::decoder::Decode;
+
+    /// An image added while the server is down is kept, shown from here,
+    /// and uploaded once the server is back; across an app restart too.
+    #[tokio::test]
+    async fn an_image_added_offline_is_kept_and_uploaded_when_the_server_is_back() {
+        // A free port with nothing listening yet: the server is "down".
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let app = App::new(dir.path()).unwrap();
+        let mut s = app.settings();
+        s.server_url = format!("ws://{addr}");
+        app.set_settings(s).unwrap();
+        let doc = app.create("Offline photos").unwrap();
+        let png = [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3];
+
+        let blob = app.upload_blob(&doc.key, png.to_vec()).await.unwrap();
+        assert!(blob.pending, "kept, not claimed stored");
+        assert_eq!(blob.kind, "image/png");
+        assert!(blob.url.ends_with(&blob.hash));
+        assert_eq!(
+            app.blob_state(&doc.key, &blob.url).await.unwrap(),
+            "waiting"
+        );
+        assert_eq!(app.read_blob(&doc.key, &blob.url).await.unwrap().0, png);
+        assert!(
+            app.upload_kept().await.is_empty(),
+            "still down: nothing done"
+        );
+
+        // The app restarts, then the server comes up.
+        drop(app);
+        let app = App::new(dir.path()).unwrap();
+        let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+        let store: Arc<dyn Store> = Arc::new(weft_server::store::MemoryStore::default());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(weft_server::serve(
+            listener,
+            store,
+            weft_server::Config::default(),
+            async {
+                let _ = stopped.await;
+            },
+        ));
+        let done = app.upload_kept().await;
+        assert_eq!(
+            done,
+            vec![KeptOutcome {
+                key: doc.key.clone(),
+                hash: blob.hash.clone(),
+                error: None
+            }]
+        );
+        assert!(app.upload_kept().await.is_empty(), "uploaded once");
+        assert_eq!(app.blob_state(&doc.key, &blob.url).await.unwrap(), "stored");
+        let (bytes, _) = blobs::download(&app.doc_url(&doc.key).unwrap(), &blob.url, TIMEOUT)
+            .await
+            .unwrap();
+        assert_eq!(&bytes[..], &png[..], "the server has the same bytes");
+        let other = blob.url.replace(&blob.hash, &"0".repeat(64));
+        assert_eq!(app.blob_state(&doc.key, &other).await.unwrap(), "missing");
+        let _ = stop.send(());
+        let _ = server.await;
+    }
 }

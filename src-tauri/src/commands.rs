@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use tauri::ipc::{Channel, InvokeBody, InvokeResponseBody, Request, Response};
-use tauri::State;
+use tauri::{Emitter, State};
 
 use crate::app::{App, DocEntry, SharedLink};
 use crate::error::AppError;
@@ -100,6 +100,12 @@ pub async fn upload_blob(app: State<'_, Arc<App>>, request: Request<'_>) -> R<Bl
     app.upload_blob(key, bytes.to_vec()).await
 }
 
+/// Where an image or file of the document's is: `waiting`, `stored` or `missing`.
+#[tauri::command]
+pub async fn blob_state(app: State<'_, Arc<App>>, key: String, src: String) -> R<&'static str> {
+    app.blob_state(&key, &src).await
+}
+
 /// An image or file of the document's, as raw bytes.
 #[tauri::command]
 pub async fn read_blob(app: State<'_, Arc<App>>, key: String, src: String) -> R<Response> {
@@ -110,6 +116,17 @@ pub async fn read_blob(app: State<'_, Arc<App>>, key: String, src: String) -> R<
 #[tauri::command]
 pub async fn save_blob(app: State<'_, Arc<App>>, key: String, src: String, path: String) -> R<()> {
     app.save_blob(&key, &src, std::path::Path::new(&path)).await
+}
+
+/// Uploads the images and files kept while offline, every few seconds,
+/// telling the editor (`blob-stored`) as each is done.
+pub async fn upload_kept(handle: tauri::AppHandle, app: Arc<App>) {
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+        for outcome in app.upload_kept().await {
+            let _ = handle.emit("blob-stored", outcome);
+        }
+    }
 }
 
 /// `weft-blob://localhost/<doc key>/api/v1/docs/…/blobs/…`: what an

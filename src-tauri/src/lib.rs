@@ -53,6 +53,10 @@ pub fn run() {
                 None => tauri_app.path().app_data_dir()?,
             };
             let state = Arc::new(app::App::new(&dir).map_err(|e| e.to_string())?);
+            tauri::async_runtime::spawn(commands::upload_kept(
+                tauri_app.handle().clone(),
+                state.clone(),
+            ));
             tauri_app.manage(state);
             Ok(())
         })
@@ -81,6 +85,7 @@ pub fn run() {
             commands::doc_status,
             commands::upload_blob,
             commands::read_blob,
+            commands::blob_state,
             commands::save_blob,
             commands::share_links,
             commands::get_settings,

@@ -3,6 +3,7 @@ import { test, after, before } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { createHash } from 'node:crypto'
 import { editorReady, freePort, introduce, launchBrowser, newPage, root, serverText, startServer, tempDir, text, token, until } from './helpers.mjs'
 
 let browser
@@ -322,6 +323,85 @@ test('a pasted image is uploaded and another browser sees it; a table both edit 
     await bob.screenshot({ path: join(root, 'target', 'e2e-screenshots', 'web-image-and-table-bob.png') })
     assert.deepEqual(page.errors, [])
     assert.deepEqual(bob.errors, [])
+  } finally {
+    await other.close()
+    await page.close()
+    await server.stop()
+  }
+})
+
+test('an image pasted while uploads fail is kept in the browser, a placeholder for others, and appears for them once it goes up', async () => {
+  const dir = tempDir('offline-image')
+  const secret = join(dir, 'secret')
+  writeFileSync(secret, 'a-test-secret-of-at-least-32-bytes-long!!')
+  const server = await startServer({ port: await freePort(), dataDir: join(dir, 'data'), args: ['--auth-secret-file', secret] })
+  const write = await token(secret, 'album', 'write')
+  const page = await newPage(browser)
+  const other = await browser.createBrowserContext()
+  const bob = await newPage(other)
+  // Ann's uploads cannot get through (her connection to the document stays).
+  let offline = true
+  let refused = 0
+  await page.setRequestInterception(true)
+  page.on('request', req => {
+    if (offline && req.method() === 'POST' && req.url().includes('/blobs')) { refused++; req.abort('internetdisconnected') } else req.continue()
+  })
+  const shown = p => p.evaluate(() => { const img = document.querySelector('#editor img'); return !!img && img.complete && img.naturalWidth === 60 })
+  const placeholder = p => p.evaluate(() => document.querySelector('#editor .blob-awaited')?.getAttribute('data-placeholder') ?? null)
+  try {
+    await page.goto(`${server.origin}/d/album#token=${write}`)
+    await introduce(page, 'Ann')
+    await editorReady(page)
+    await page.keyboard.type('From the train:')
+    await page.keyboard.press('Enter')
+    await page.evaluate(async () => {
+      const canvas = Object.assign(document.createElement('canvas'), { width: 60, height: 20 })
+      const g = canvas.getContext('2d'); g.fillStyle = '#16a34a'; g.fillRect(0, 0, 60, 20)
+      const png = await new Promise(resolve => canvas.toBlob(resolve, 'image/png'))
+      const data = new DataTransfer()
+      data.items.add(new File([png], 'train.png', { type: 'image/png' }))
+      document.querySelector('#editor .tiptap').dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }))
+    })
+    await until(() => page.$eval('#message', el => /kept on this device/.test(el.textContent)), 'Ann told it is kept')
+    // Ann sees her image, from this browser, marked as not uploaded yet.
+    await until(() => shown(page), 'the image in Ann\'s page')
+    await until(() => page.evaluate(() => !!document.querySelector('#editor .blob-waiting')), 'marked not uploaded')
+    // The document's text is saved; the status bar does not hide the image that is not.
+    await until(() => page.$eval('#files-waiting', el => !el.hidden && el.textContent === '1 image or file not yet uploaded'), 'the waiting file in the status bar')
+    const src = await page.evaluate(() => window.__weft.editor.getJSON().content.find(n => n.type === 'image').attrs.src)
+    assert.match(src, /^\/api\/v1\/docs\/album\/blobs\/[0-9a-f]{64}$/)
+    const onServer = async () => (await fetch(server.origin + src, { headers: { Authorization: `Bearer ${write}` } })).status
+    assert.equal(await onServer(), 404, 'not on the server yet')
+
+    // Bob gets the document (the text syncs) and a placeholder for the image.
+    await bob.goto(`${server.origin}/d/album#token=${write}`)
+    await introduce(bob, 'Bob')
+    await editorReady(bob)
+    await until(async () => /offline|back online/.test(await placeholder(bob) ?? ''), 'a placeholder in Bob\'s page')
+    assert.equal(await shown(bob), false)
+    mkdirSync(join(root, 'target', 'e2e-screenshots'), { recursive: true })
+    await page.screenshot({ path: join(root, 'target', 'e2e-screenshots', 'web-offline-image-ann.png') })
+    await bob.screenshot({ path: join(root, 'target', 'e2e-screenshots', 'web-offline-image-bob.png') })
+
+    // A reload while it still cannot go up: the kept copy is still shown.
+    await page.reload({ waitUntil: 'domcontentloaded' })
+    await page.waitForSelector('#editor .tiptap')
+    await until(() => shown(page), 'the kept image after a reload')
+    await until(() => refused >= 2, 'tried again after the reload')
+    assert.equal(await onServer(), 404)
+
+    // Back online: it goes up by itself and Bob's placeholder becomes it.
+    offline = false
+    await until(() => shown(bob), 'the image in Bob\'s page', 20000)
+    assert.equal(await placeholder(bob), null)
+    await until(() => page.evaluate(() => !document.querySelector('#editor .blob-waiting')), 'no longer marked in Ann\'s page')
+    await until(() => page.$eval('#files-waiting', el => el.hidden), 'nothing waiting in the status bar')
+    const stored = await fetch(server.origin + src, { headers: { Authorization: `Bearer ${write}` } })
+    assert.equal(stored.status, 200)
+    assert.equal(stored.headers.get('content-type'), 'image/png')
+    const bytes = Buffer.from(await stored.arrayBuffer())
+    assert.equal(createHash('sha256').update(bytes).digest('hex'), src.split('/').pop(), 'the bytes Ann kept')
+    await bob.screenshot({ path: join(root, 'target', 'e2e-screenshots', 'web-offline-image-bob-after.png') })
   } finally {
     await other.close()
     await page.close()

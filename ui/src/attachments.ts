@@ -5,8 +5,10 @@
 import { Extension, Node, mergeAttributes, type AnyExtension, type Editor } from '@tiptap/core'
 import Image from '@tiptap/extension-image'
 import { TableKit } from '@tiptap/extension-table'
-import { Plugin } from '@tiptap/pm/state'
-import type { StoredBlob } from './types'
+import type { Node as PmNode } from '@tiptap/pm/model'
+import { Plugin, PluginKey, type EditorState } from '@tiptap/pm/state'
+import { Decoration, DecorationSet, type EditorView } from '@tiptap/pm/view'
+import type { BlobState, KeptOutcome, StoredBlob } from './types'
 
 /** What the editor needs from its platform for images and files. */
 export interface Files {
@@ -16,13 +18,39 @@ export interface Files {
   src(address: string): string
   /** Tells the person how an upload goes. */
   say(text: string, isError?: boolean): void
+  /** Where the image or file at `address` is. */
+  state(address: string): Promise<BlobState>
+  /** Says how many in this document wait here to be uploaded. */
+  waiting(count: number): void
+  /** Calls `cb` as each one kept while offline is uploaded (or refused),
+   * until the function it returns is called. */
+  onStored(cb: (e: KeptOutcome) => void): () => void
 }
 
 /** No uploads, addresses as they are (tests, and before a document opens). */
 const plain: Files = {
   upload: async () => { throw { code: 'unsupported', message: 'no uploads here' } },
   src: a => a,
-  say: () => {}
+  say: () => {},
+  state: async () => 'stored',
+  waiting: () => {},
+  onStored: () => () => {}
+}
+
+/** The hash a blob address names, if it is one. */
+export function hashIn (src: unknown): string | null {
+  if (typeof src !== 'string' || !src.startsWith('/api/v1/docs/')) return null
+  const hash = src.split(/[?#]/)[0].split('/').pop() ?? ''
+  return /^[0-9a-f]{64}$/.test(hash) ? hash : null
+}
+
+/** `pending`: added while its uploader was offline, not on the server yet.
+ * Everyone shows a placeholder until it is cleared, which the uploader
+ * (or anyone who finds it stored) does once the server has it. */
+const pendingAttr = {
+  default: false,
+  parseHTML: (el: HTMLElement) => el.hasAttribute('data-pending'),
+  renderHTML: (a: Record<string, unknown>) => a.pending ? { 'data-pending': '' } : {}
 }
 
 /** A blob address without a `token=` a page URL may have carried in. */
@@ -56,7 +84,8 @@ export const FileAttachment = Node.create<{ files: Files }>({
       src: { default: null },
       name: { default: '' },
       size: { default: null },
-      type: { default: null }
+      type: { default: null },
+      pending: pendingAttr
     }
   },
   parseHTML () {
@@ -92,14 +121,115 @@ export async function insertFiles (editor: Editor, files: Files, list: File[], p
       files.say(`${file.name} was not uploaded: ${why}`, true)
       return
     }
+    const pending = blob.pending === true
     const node = blob.type.startsWith('image/') && blob.type !== 'image/svg+xml'
-      ? { type: 'image', attrs: { src: blob.url, alt: file.name.replace(/\.[^.]+$/, '') } }
-      : { type: 'fileAttachment', attrs: { src: blob.url, name: file.name, size: blob.size, type: blob.type } }
+      ? { type: 'image', attrs: { src: blob.url, alt: file.name.replace(/\.[^.]+$/, ''), pending } }
+      : { type: 'fileAttachment', attrs: { src: blob.url, name: file.name, size: blob.size, type: blob.type, pending } }
     const chain = editor.chain().focus()
     if (pos === undefined) chain.insertContent(node).run()
     else chain.insertContentAt(pos, node).run()
-    files.say(`${file.name} added`)
+    files.say(pending
+      ? `${file.name} is kept on this device and will be uploaded when the server is back`
+      : `${file.name} added`)
   }
+}
+
+const pendingKey = new PluginKey<Map<string, BlobState>>('weftPendingBlobs')
+
+/** Every pending image or file chip: its position, node and hash. */
+function pendingNodes (doc: PmNode): Array<{ pos: number, node: PmNode, hash: string }> {
+  const out: Array<{ pos: number, node: PmNode, hash: string }> = []
+  doc.descendants((node, pos) => {
+    const hash = node.attrs.pending ? hashIn(node.attrs.src) : null
+    if (hash) out.push({ pos, node, hash })
+  })
+  return out
+}
+
+/** Clears `pending` on every node naming `hash` (not an undoable edit). */
+function markStored (view: EditorView, hash: string): void {
+  if (!view.editable) return
+  const tr = view.state.tr
+  for (const { pos, node } of pendingNodes(view.state.doc)) {
+    if (node.attrs.src && hashIn(node.attrs.src) === hash) tr.setNodeMarkup(pos, undefined, { ...node.attrs, pending: false })
+  }
+  if (tr.docChanged) view.dispatch(tr.setMeta('addToHistory', false).setMeta(pendingKey, { hash, state: 'stored' }))
+}
+
+const WAITING_TEXT = 'Not uploaded yet: it goes up when the server can be reached'
+const AWAITED_TEXT = 'Not here yet: it appears once the person who added it is back online'
+
+/** Pending images and files: shown from this device to whoever keeps it,
+ * a placeholder to everyone else, checked again every few seconds. */
+function pendingUploads (files: Files) {
+  return Extension.create({
+    name: 'weftPendingUploads',
+    addProseMirrorPlugins () {
+      return [new Plugin<Map<string, BlobState>>({
+        key: pendingKey,
+        state: {
+          init: () => new Map(),
+          apply (tr, known) {
+            const meta = tr.getMeta(pendingKey) as { hash: string, state: BlobState | null } | undefined
+            if (!meta) return known
+            const next = new Map(known)
+            if (meta.state) next.set(meta.hash, meta.state)
+            else next.delete(meta.hash)
+            return next
+          }
+        },
+        props: {
+          decorations (state: EditorState) {
+            const known = pendingKey.getState(state)!
+            return DecorationSet.create(state.doc, pendingNodes(state.doc).map(({ pos, node, hash }) => {
+              const waiting = known.get(hash) === 'waiting'
+              return Decoration.node(pos, pos + node.nodeSize, {
+                class: waiting ? 'blob-waiting' : 'blob-awaited',
+                'data-placeholder': waiting ? WAITING_TEXT : AWAITED_TEXT
+              })
+            }))
+          }
+        },
+        view (view) {
+          const checking = new Set<string>()
+          const timers = new Set<ReturnType<typeof setTimeout>>()
+          let gone = false
+          const check = (hash: string, src: string) => {
+            checking.add(hash)
+            files.state(src).catch(() => 'missing' as BlobState).then(state => {
+              checking.delete(hash)
+              if (gone) return
+              if (state === 'stored') return markStored(view, hash)
+              view.dispatch(view.state.tr.setMeta(pendingKey, { hash, state }))
+              // Asked again in a while: its uploader may be back by then.
+              const t = setTimeout(() => {
+                timers.delete(t)
+                if (!gone) view.dispatch(view.state.tr.setMeta(pendingKey, { hash, state: null }))
+              }, state === 'waiting' ? 3000 : 5000)
+              timers.add(t)
+            })
+          }
+          let shown = -1
+          const scan = () => {
+            const known = pendingKey.getState(view.state)!
+            const waiting = new Set<string>()
+            for (const { node, hash } of pendingNodes(view.state.doc)) {
+              if (!known.has(hash) && !checking.has(hash)) check(hash, node.attrs.src as string)
+              if (known.get(hash) === 'waiting') waiting.add(hash)
+            }
+            if (waiting.size !== shown) files.waiting(shown = waiting.size)
+          }
+          const unlisten = files.onStored(e => {
+            if (gone) return
+            if (e.error) files.say(`An image or file could not be uploaded: ${e.error}`, true)
+            else markStored(view, e.hash)
+          })
+          scan()
+          return { update: scan, destroy () { gone = true; unlisten(); files.waiting(0); for (const t of timers) clearTimeout(t) } }
+        }
+      })]
+    }
+  })
 }
 
 /** Pasted and dropped files are uploaded and inserted. */
@@ -140,8 +270,11 @@ export function attachmentExtensions (files: Files = plain): AnyExtension[] {
         src: {
           default: null,
           parseHTML: el => stored(el.getAttribute('src')),
-          renderHTML: attrs => ({ src: attrs.src ? files.src(attrs.src as string) : null })
-        }
+          // A pending one's address differs, so clearing `pending` loads
+          // it afresh rather than from a failed attempt the page cached.
+          renderHTML: attrs => ({ src: attrs.src ? files.src(`${attrs.src as string}${attrs.pending ? '?pending' : ''}`) : null })
+        },
+        pending: pendingAttr
       }
     }
   })
@@ -149,6 +282,7 @@ export function attachmentExtensions (files: Files = plain): AnyExtension[] {
     WeftImage.configure({ inline: false, allowBase64: false, resize: { enabled: true, minWidth: 60, minHeight: 40, alwaysPreserveAspectRatio: true } }),
     TableKit.configure({ table: { resizable: false } }),
     FileAttachment.configure({ files }),
-    uploads(files)
+    uploads(files),
+    pendingUploads(files)
   ]
 }

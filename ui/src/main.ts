@@ -15,8 +15,8 @@ import * as comments from './comments/panel'
 import { CommentHighlights } from './comments/highlight'
 import { threads as commentThreads } from './comments/model'
 import * as sidebar from './sidebar'
-import { say, showStatus } from './statusbar'
-import { asError, mayComment, type Status } from './types'
+import { say, showStatus, showWaitingFiles } from './statusbar'
+import { asError, mayComment, type KeptOutcome, type Status } from './types'
 
 let current: { entry: DocEntry, bridge: DocSession, editor: Editor, untoolbar: () => void } | null = null
 
@@ -150,7 +150,10 @@ async function openDoc (entry: DocEntry) {
   const files = {
     upload: (file: File) => platform.uploadBlob(entry.key, file),
     src: (address: string) => platform.blobSrc(entry.key, address),
-    say
+    say,
+    state: (address: string) => platform.blobState(entry.key, address),
+    waiting: showWaitingFiles,
+    onStored: (cb: (e: KeptOutcome) => void) => platform.onBlobStored(e => { if (e.key === entry.key) cb(e) })
   }
   const editor = createEditor($('editor'), bridge, { name: me.name, color: me.color }, [highlights], files)
   const untoolbar = renderToolbar($('toolbar'), editor)

@@ -4,7 +4,7 @@
 // implementation (`#target`: src/desktop or src/web, see vite.config.ts).
 import type * as Y from 'yjs'
 import type { Awareness } from 'y-protocols/awareness'
-import type { AppError, DocEntry, Status, StoredBlob } from './types'
+import type { AppError, BlobState, DocEntry, KeptOutcome, Status, StoredBlob } from './types'
 import { platform as target } from '#target'
 
 /** One open document: a Y.Doc and an Awareness kept in sync with the server. */
@@ -32,8 +32,15 @@ export interface Platform {
   onOpenLink(cb: (link: string) => void): void
   /** Adapts the page before the shell starts (labels, first-visit questions). */
   setup(): Promise<void>
-  /** Uploads an image or file to the document's server; what it stored. */
+  /** Uploads an image or file to the document's server; what it stored.
+   * If the server cannot be reached it is kept here and comes back
+   * `pending`: uploaded when it can be, then `onBlobStored` says so. */
   uploadBlob(key: string, file: Blob): Promise<StoredBlob>
+  /** Where the image or file at `src` is. */
+  blobState(key: string, src: string): Promise<BlobState>
+  /** Calls `cb` as each image or file kept while offline is done with,
+   * until the function it returns is called. */
+  onBlobStored(cb: (e: KeptOutcome) => void): () => void
   /** A URL the page can load for an address the document holds: the
    * server's blob addresses need the document's token; anything else is
    * returned as it is. */

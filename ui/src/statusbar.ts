@@ -47,3 +47,11 @@ function showCounts (pending: number, cannotSave: boolean): void {
   counts.className = stuck ? 'not-saved' : pending > 0 ? 'pending' : 'saved'
   counts.title = stuck ? `Your changes are kept on ${platform.here} and sent again until the server stores them.` : ''
 }
+
+/** How many images and files added here wait to be uploaded. */
+export function showWaitingFiles (n: number): void {
+  const el = $('files-waiting')
+  el.hidden = n === 0
+  el.textContent = `${n} ${n === 1 ? 'image or file' : 'images or files'} not yet uploaded`
+  el.title = `Kept on ${platform.here} and uploaded as soon as the server can be reached.`
+}

@@ -11,7 +11,11 @@ export interface RemoteDoc { id: string, title: string | null, created_at: numbe
 export interface SharedLink { link: string, web: string, access: string, exp: number | null }
 
 /** An image or file the server stored (docs/PROTOCOL.md, "Images and files"). */
-export interface StoredBlob { hash: string, url: string, size: number, type: string }
+export interface StoredBlob { hash: string, url: string, size: number, type: string, pending?: boolean }
+/** A blob kept while offline that is done with: stored, or refused for good (`error`). */
+export interface KeptOutcome { key: string, hash: string, error: string | null }
+/** Where a document's image or file is: kept here to upload, on the server, or neither yet. */
+export type BlobState = 'waiting' | 'stored' | 'missing'
 
 /** A document's sync state, as the status bar shows it. */
 export interface Status { status?: string, pending?: number, saved?: number, savedLocally?: number, serverCannotSave?: boolean }

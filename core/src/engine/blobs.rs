@@ -1,6 +1,6 @@
 //! Images and files on a server (`/api/v1/docs/{id}/blobs`): uploading
-//! one to a document and reading one back. What `weft put` and `weft cat
-//! --assets` use.
+//! one to a document, reading one back, asking whether it is there. What
+//! `weft put`, `weft cat --assets` and the app use.
 
 use std::time::Duration;
 
@@ -11,6 +11,7 @@ use tokio_tungstenite::tungstenite::http::Method;
 use super::api::server_of_doc;
 use super::http::request;
 use super::{DocUrl, EngineError};
+use crate::store::blobs::{address, hash_of, is_hash, sniff};
 
 /// A stored blob, as the server answers an upload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,11 +25,51 @@ pub struct Blob {
     /// The content type the server sniffed.
     #[serde(rename = "type")]
     pub kind: String,
+    /// Kept on this computer, not yet on the server (it could not be
+    /// reached): uploaded when it can be, see [`super::kept_blobs`].
+    #[serde(default)]
+    pub pending: bool,
+}
+
+impl Blob {
+    /// `bytes`, kept here for the document `doc` until they can be uploaded.
+    pub fn pending(doc: &str, bytes: &[u8]) -> Self {
+        let hash = hash_of(bytes);
+        Blob {
+            url: address(doc, &hash),
+            hash,
+            size: bytes.len() as u64,
+            kind: sniff(bytes).to_string(),
+            pending: true,
+        }
+    }
 }
 
 /// True for an address the server's blob API serves (`/api/v1/docs/…/blobs/…`).
 pub fn is_blob_url(src: &str) -> bool {
     src.starts_with("/api/v1/docs/") && src.contains("/blobs/")
+}
+
+/// The hash an address names (`/api/v1/docs/d/blobs/<hash>?name=…`).
+pub fn hash_in(src: &str) -> Option<&str> {
+    let path = src.split(['?', '#']).next()?;
+    let hash = path.rsplit('/').next()?;
+    (is_blob_url(src) && is_hash(hash)).then_some(hash)
+}
+
+/// Whether the document's server has the blob at `src` (a `HEAD`).
+pub async fn is_stored(url: &DocUrl, src: &str, timeout: Duration) -> Result<bool, EngineError> {
+    if !is_blob_url(src) {
+        return Err(EngineError::BadUrl(format!(
+            "{src} is not an image or file on this server"
+        )));
+    }
+    let answer = request(&server_of_doc(url), Method::HEAD, src, None, timeout).await?;
+    match answer.ok() {
+        Ok(_) => Ok(true),
+        Err(EngineError::Refused { status: 404, .. }) => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 /// Uploads `bytes` to the document; the blob once the server has stored it.

@@ -17,6 +17,8 @@
 //! - [`share`]: share links and token claims;
 //! - [`api`]: a client of the server's document API; [`http`] sends it.
 //! - [`history`]: a client of its version history.
+//! - [`blobs`]: a client of its images and files; [`kept_blobs`]: the
+//!   ones kept on this computer (waiting to upload, or seen).
 //! - `url`: [`DocUrl`], a document's address.
 
 pub mod api;
@@ -24,6 +26,7 @@ pub mod blobs;
 mod dial;
 pub mod history;
 pub mod http;
+pub mod kept_blobs;
 mod library;
 mod link;
 mod session;
@@ -130,6 +133,16 @@ impl EngineError {
     /// [`EngineError::Unreachable`] with `source` as the cause.
     pub fn unreachable(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
         EngineError::Unreachable(Arc::from(source.into()))
+    }
+
+    /// True if asking again later may work: the server could not be
+    /// reached, took too long, was busy, or could not store for now.
+    pub fn is_temporary(&self) -> bool {
+        match self {
+            EngineError::Unreachable(_) | EngineError::Timeout(_) => true,
+            EngineError::Refused { status, .. } => *status == 429 || *status >= 500,
+            _ => false,
+        }
     }
 
     /// A stable machine-readable code, used for `{code, message}` over IPC.

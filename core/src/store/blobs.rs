@@ -44,6 +44,21 @@ pub fn upload_key(now: i64) -> String {
     format!("upload-{now:010}-{:016x}", rand::random::<u64>())
 }
 
+/// The name of these bytes as a blob: their SHA-256, lower-case hex.
+pub fn hash_of(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Where a document's blob is read (`GET`), relative to its server: the
+/// address a document holds for an image or file.
+pub fn address(doc: &str, hash: &str) -> String {
+    format!("/api/v1/docs/{doc}/blobs/{hash}")
+}
+
 /// True for a SHA-256 in lower-case hex, the only names blobs have.
 pub fn is_hash(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(is_hex)
@@ -71,6 +86,59 @@ pub fn hashes_in(bytes: &[u8], found: &mut std::collections::HashSet<String>) {
         }
         start += len + 1;
     }
+}
+
+/// The content type, from the bytes (the start of the file): never the
+/// client's word, which could call a page of script an image.
+pub fn sniff(head: &[u8]) -> &'static str {
+    let text = String::from_utf8_lossy(&head[..head.len().min(4096)]).to_ascii_lowercase();
+    let start = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
+    if start.starts_with('<') {
+        if text.contains("<svg") {
+            return "image/svg+xml";
+        }
+        if [
+            "<!doctype html",
+            "<html",
+            "<head",
+            "<body",
+            "<script",
+            "<iframe",
+        ]
+        .iter()
+        .any(|tag| text.contains(tag))
+        {
+            return "text/html";
+        }
+    }
+    if let Some(kind) = infer::get(head) {
+        return kind.mime_type();
+    }
+    match std::str::from_utf8(head) {
+        Ok(_) => "text/plain; charset=utf-8",
+        // Cut mid-character at the part's end is still text.
+        Err(e) if e.error_len().is_none() && head.len() - e.valid_up_to() < 4 => {
+            "text/plain; charset=utf-8"
+        }
+        Err(_) => "application/octet-stream",
+    }
+}
+
+/// Whether a browser may show this type in place. Everything else (SVG
+/// and HTML above all, which can carry script) is served as an attachment.
+pub fn inline(kind: &str) -> bool {
+    matches!(
+        kind,
+        "image/png"
+            | "image/jpeg"
+            | "image/gif"
+            | "image/webp"
+            | "image/avif"
+            | "image/bmp"
+            | "application/pdf"
+            | "text/plain; charset=utf-8"
+    ) || kind.starts_with("audio/")
+        || kind.starts_with("video/")
 }
 
 #[cfg(test)]
@@ -112,5 +180,30 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let sqlite = crate::store::SqliteStore::open(dir.path()).unwrap();
         crate::store::contract::blob_collection(&sqlite).await;
+    }
+
+    #[test]
+    fn types_come_from_the_bytes() {
+        let png = [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13];
+        assert_eq!(sniff(&png), "image/png");
+        assert_eq!(sniff(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00"), "image/jpeg");
+        assert_eq!(sniff(b"%PDF-1.7\n"), "application/pdf");
+        let svg = b"<?xml version=\"1.0\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>";
+        assert_eq!(sniff(svg), "image/svg+xml");
+        assert_eq!(sniff(b"\n  <!DOCTYPE html><p>hi"), "text/html");
+        assert_eq!(sniff(b"<p>hi</p><script>x()</script>"), "text/html");
+        assert_eq!(
+            sniff("plain words, café".as_bytes()),
+            "text/plain; charset=utf-8"
+        );
+        assert_eq!(sniff(&"é".as_bytes()[..1]), "text/plain; charset=utf-8");
+        assert_eq!(sniff(&[0, 159, 146, 150, 1, 2]), "application/octet-stream");
+    }
+
+    #[test]
+    fn only_harmless_types_are_shown_in_place() {
+        assert!(inline("image/png") && inline("application/pdf"));
+        assert!(!inline("image/svg+xml") && !inline("text/html"));
+        assert!(!inline("application/octet-stream"));
     }
 }

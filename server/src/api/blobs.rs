@@ -11,7 +11,7 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use weft_core::doc_id::DocId;
-use weft_core::store::blobs::is_hash;
+use weft_core::store::blobs::{address, inline, is_hash};
 use weft_core::store::BlobMeta;
 
 use super::access::Caller;
@@ -38,7 +38,7 @@ pub struct Blob {
 impl Blob {
     fn of(doc: &DocId, m: BlobMeta) -> Self {
         Blob {
-            url: format!("/api/v1/docs/{doc}/blobs/{}", m.hash),
+            url: address(doc.as_str(), &m.hash),
             hash: m.hash,
             size: m.size,
             kind: m.kind,
@@ -171,7 +171,7 @@ fn value(s: &str) -> HeaderValue {
 /// `inline` for harmless types, else `attachment`, with the file name
 /// (RFC 6266's `filename*`, so any name survives).
 fn disposition(meta: &BlobMeta, name: Option<&str>) -> HeaderValue {
-    let how = if blobs::inline(&meta.kind) {
+    let how = if inline(&meta.kind) {
         "inline"
     } else {
         "attachment"

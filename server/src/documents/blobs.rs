@@ -15,7 +15,7 @@ use futures_util::{Stream, StreamExt};
 use sha2::{Digest, Sha256};
 use weft_core::doc_id::DocId;
 use weft_core::store::blob_collection::collect;
-use weft_core::store::blobs::{upload_key, PART};
+use weft_core::store::blobs::{sniff, upload_key, PART};
 use weft_core::store::queue::Write;
 use weft_core::store::{self, BlobMeta, NewBlob, Store, StoreError};
 use weft_core::time::Clock;
@@ -210,80 +210,9 @@ pub fn read(
     })
 }
 
-/// The content type, from the bytes (the start of the file): never the
-/// client's word, which could call a page of script an image.
-pub fn sniff(head: &[u8]) -> &'static str {
-    let text = String::from_utf8_lossy(&head[..head.len().min(4096)]).to_ascii_lowercase();
-    let start = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
-    if start.starts_with('<') {
-        if text.contains("<svg") {
-            return "image/svg+xml";
-        }
-        if [
-            "<!doctype html",
-            "<html",
-            "<head",
-            "<body",
-            "<script",
-            "<iframe",
-        ]
-        .iter()
-        .any(|tag| text.contains(tag))
-        {
-            return "text/html";
-        }
-    }
-    if let Some(kind) = infer::get(head) {
-        return kind.mime_type();
-    }
-    match std::str::from_utf8(head) {
-        Ok(_) => "text/plain; charset=utf-8",
-        // Cut mid-character at the part's end is still text.
-        Err(e) if e.error_len().is_none() && head.len() - e.valid_up_to() < 4 => {
-            "text/plain; charset=utf-8"
-        }
-        Err(_) => "application/octet-stream",
-    }
-}
-
-/// Whether a browser may show this type in place. Everything else (SVG
-/// and HTML above all, which can carry script) is served as an attachment.
-pub fn inline(kind: &str) -> bool {
-    matches!(
-        kind,
-        "image/png"
-            | "image/jpeg"
-            | "image/gif"
-            | "image/webp"
-            | "image/avif"
-            | "image/bmp"
-            | "application/pdf"
-            | "text/plain; charset=utf-8"
-    ) || kind.starts_with("audio/")
-        || kind.starts_with("video/")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn types_come_from_the_bytes() {
-        let png = [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13];
-        assert_eq!(sniff(&png), "image/png");
-        assert_eq!(sniff(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00"), "image/jpeg");
-        assert_eq!(sniff(b"%PDF-1.7\n"), "application/pdf");
-        let svg = b"<?xml version=\"1.0\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>";
-        assert_eq!(sniff(svg), "image/svg+xml");
-        assert_eq!(sniff(b"\n  <!DOCTYPE html><p>hi"), "text/html");
-        assert_eq!(sniff(b"<p>hi</p><script>x()</script>"), "text/html");
-        assert_eq!(
-            sniff("plain words, café".as_bytes()),
-            "text/plain; charset=utf-8"
-        );
-        assert_eq!(sniff(&"é".as_bytes()[..1]), "text/plain; charset=utf-8");
-        assert_eq!(sniff(&[0, 159, 146, 150, 1, 2]), "application/octet-stream");
-    }
 
     #[test]
     fn sizes_read_as_people_write_them() {
@@ -291,12 +220,5 @@ mod tests {
         assert_eq!(size_text(300 << 10), "300 KiB");
         assert_eq!(size_text(3 << 29), "1.5 GiB");
         assert_eq!(size_text(10), "10 bytes");
-    }
-
-    #[test]
-    fn only_harmless_types_are_shown_in_place() {
-        assert!(inline("image/png") && inline("application/pdf"));
-        assert!(!inline("image/svg+xml") && !inline("text/html"));
-        assert!(!inline("application/octet-stream"));
     }
 }

@@ -3,7 +3,7 @@
 import { invoke } from '@tauri-apps/api/core'
 import { listen } from '@tauri-apps/api/event'
 import type { Platform } from '../platform'
-import type { StoredBlob } from '../types'
+import type { KeptOutcome, StoredBlob } from '../types'
 import { DocBridge } from './bridge'
 import { tauriTransport } from './tauri'
 
@@ -20,6 +20,11 @@ export const platform: Platform = {
   async uploadBlob (key, file) {
     const bytes = new Uint8Array(await file.arrayBuffer())
     return await invoke<StoredBlob>('upload_blob', bytes, { headers: { 'weft-doc': key } })
+  },
+  blobState: async (key, src) => await invoke('blob_state', { key, src }),
+  onBlobStored (cb) {
+    const unlisten = listen<KeptOutcome>('blob-stored', e => cb(e.payload))
+    return () => { unlisten.then(f => f()).catch(() => {}) }
   },
   blobSrc (key, src) {
     // Served by the app itself (src-tauri's weft-blob protocol), which

@@ -3,10 +3,28 @@
 // (commands.ts), and a service worker keeps the page itself available
 // offline (web-public/sw.js).
 import type { Platform } from '../platform'
-import type { Settings, StoredBlob } from '../types'
+import type { KeptOutcome, Settings, StoredBlob } from '../types'
 import { request } from './api'
 import { commands, defaultSettings, session, tokenFor } from './commands'
+import * as kept from './kept'
 import * as local from './local'
+
+const stored: Array<(e: KeptOutcome) => void> = []
+let uploading = false
+
+/** Uploads what was kept while the server could not be reached. */
+async function uploadKept (): Promise<void> {
+  if (uploading) return
+  uploading = true
+  try {
+    const done = await kept.uploadWaiting(k => request('POST', `/docs/${encodeURIComponent(k.key)}/blobs`, tokenFor(k.key), k.bytes, 'application/octet-stream'))
+    for (const e of done) for (const cb of stored) cb(e)
+  } catch (e) {
+    console.warn('kept images and files: cannot read them back', e)
+  } finally {
+    uploading = false
+  }
+}
 
 export const platform: Platform = {
   here: 'this browser',
@@ -19,10 +37,34 @@ export const platform: Platform = {
   session,
   onOpenLink () {},
   async uploadBlob (key, file) {
-    const res = await request('POST', `/docs/${encodeURIComponent(key)}/blobs`, tokenFor(key), file, 'application/octet-stream')
-    return await res.json() as StoredBlob
+    try {
+      const res = await request('POST', `/docs/${encodeURIComponent(key)}/blobs`, tokenFor(key), file, 'application/octet-stream')
+      return await res.json() as StoredBlob
+    } catch (e) {
+      // Kept here and uploaded later, as an edit made offline is.
+      if (kept.isTemporary(e)) return await kept.keep(key, encodeURIComponent(key), file)
+      throw e
+    }
+  },
+  async blobState (key, src) {
+    const hash = src.split(/[?#]/)[0].split('/').pop() ?? ''
+    if ((await kept.waiting().catch(() => [])).some(k => k.key === key && k.hash === hash)) return 'waiting'
+    try {
+      const token = tokenFor(key)
+      const res = await fetch(src, { method: 'HEAD', cache: 'no-store', headers: token ? { Authorization: `Bearer ${token}` } : {} })
+      return res.ok ? 'stored' : 'missing'
+    } catch {
+      return 'missing'
+    }
+  },
+  onBlobStored (cb) {
+    stored.push(cb)
+    return () => { stored.splice(stored.indexOf(cb), 1) }
   },
   blobSrc (key, src) {
+    const hash = src.split(/[?#]/)[0].split('/').pop() ?? ''
+    const here = src.startsWith('/api/v1/docs/') ? kept.localUrl(hash) : undefined
+    if (here) return here
     const token = tokenFor(key)
     if (!src.startsWith('/api/v1/docs/') || !token) return src
     return `${src}${src.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}`
@@ -35,6 +77,10 @@ export const platform: Platform = {
     // Back and forward move between documents: the page opens what the address says.
     addEventListener('popstate', () => location.reload())
     navigator.serviceWorker?.register('/sw.js').catch(e => console.warn('offline page cache unavailable:', e))
+    // Images kept while offline show from here, and go up once they can.
+    await kept.load()
+    setInterval(() => { void uploadKept() }, 3000)
+    addEventListener('online', () => { void uploadKept() })
     if (!local.settings()) local.saveSettings(await welcome(defaultSettings()))
   }
 }
