@@ -316,6 +316,37 @@ test('a pasted image reaches the other window; a table from the toolbar, both ty
   await bob.screenshot(SHOTS, 'bob-file-chip')
 })
 
+test('an image pasted while the server is down is kept, shown to Ann, and appears for Bob once she is back online', async () => {
+  await server.stop()
+  await ann.until(async () => (await statusText(ann)) !== 'Connected', 'Ann offline')
+  await ann.exec('window.__weft.editor.commands.focus("end")')
+  // A new image (a 50x50 canvas), so the server cannot have it already.
+  await ann.exec(`return new Promise(resolve => {
+    const canvas = Object.assign(document.createElement('canvas'), { width: 50, height: 50 })
+    const g = canvas.getContext('2d'); g.fillStyle = '#db2777'; g.fillRect(0, 0, 50, 50)
+    canvas.toBlob(png => {
+      const data = new DataTransfer()
+      data.items.add(new File([png], 'offline.png', { type: 'image/png' }))
+      document.querySelector('.tiptap').dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }))
+      resolve(true)
+    }, 'image/png')
+  })`)
+  await ann.until(async () => /offline\.png is kept on this device/.test(await ann.text('#message')), 'Ann told it is kept')
+  const loaded = (app, px) => app.exec('return [...document.querySelectorAll(".tiptap img")].some(i => i.complete && i.naturalWidth === arguments[0])', px)
+  // Shown from this computer while the server is down.
+  await ann.until(() => loaded(ann, 50), 'the kept image in Ann\'s window')
+  await ann.until(async () => (await ann.text('#files-waiting')) === '1 image or file not yet uploaded', 'the waiting image in the status bar')
+  await ann.screenshot(SHOTS, 'ann-image-offline')
+  assert.equal(await loaded(bob, 50), false)
+
+  server = await startServer(port, serverData)
+  await bob.until(() => loaded(bob, 50), 'the image in Bob\'s window once Ann is back', 30000)
+  await ann.until(() => ann.exec('return document.getElementById("files-waiting").hidden'), 'nothing waiting in Ann\'s status bar')
+  const pending = await bob.exec('return window.__weft.editor.getJSON().content.filter(n => n.type === "image").map(n => n.attrs.pending)')
+  assert.deepEqual(pending, [false, false], 'the placeholder mark cleared for everyone')
+  await bob.screenshot(SHOTS, 'bob-image-after-offline')
+})
+
 const toolbarRows = app => app.exec('return new Set([...document.querySelectorAll("#toolbar > .group:not([hidden]) > button, #toolbar > .toolbar-more:not([hidden])")].map(b => Math.round(b.getBoundingClientRect().top))).size')
 
 test('the toolbar stays on one row with the rest in a menu, and Ctrl+/ lists the shortcuts', async () => {
