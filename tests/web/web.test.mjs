@@ -284,13 +284,25 @@ test('a pasted image is uploaded and another browser sees it; a table both edit 
     const image = await until(async () => (await state()).content?.find(n => n.type === 'image'), 'the image in the document')
     assert.match(image.attrs.src, /^\/api\/v1\/docs\/board\/blobs\/[0-9a-f]{64}$/)
     assert.equal(image.attrs.alt, 'board')
+    // Its description (alt text), changed from the toolbar with the image selected.
+    await page.click('#editor [data-node="image"] img')
+    const describe = '#toolbar button[aria-label="Describe the selected image (alt text)"]'
+    if (await page.$eval(describe, b => b.closest('[hidden]') !== null)) {
+      await page.click('.toolbar-more')
+      await page.evaluate(() => [...document.querySelectorAll('.toolbar-menu .menu-item')].find(i => i.textContent.includes('Describe the selected image')).click())
+    } else await page.click(describe)
+    await page.waitForSelector('#prompt[open]')
+    await page.$eval('#prompt-input', el => { el.value = 'The whiteboard after the meeting' })
+    await page.click('#prompt menu button[value=ok]')
+    await until(async () => (await state()).content?.find(n => n.type === 'image')?.attrs.alt === 'The whiteboard after the meeting', 'the new alt text on the server')
+    await page.click('#editor .tiptap p')
     const stored = await fetch(server.origin + image.attrs.src, { headers: { Authorization: `Bearer ${write}` } })
     assert.equal(stored.headers.get('content-type'), 'image/png')
 
     await bob.goto(`${server.origin}/d/board#token=${write}`)
     await introduce(bob, 'Bob')
     await editorReady(bob)
-    await bob.waitForFunction(() => { const img = document.querySelector('#editor img'); return img?.complete && img.naturalWidth === 40 }, { timeout: 15000 })
+    await bob.waitForFunction(() => { const img = document.querySelector('#editor [data-node="image"] img'); return img?.complete && img.naturalWidth === 40 }, { timeout: 15000 })
 
     // A table from the toolbar; each types in a different cell.
     await page.click('#editor .tiptap p')
@@ -346,7 +358,7 @@ test('an image pasted while uploads fail is kept in the browser, a placeholder f
   page.on('request', req => {
     if (offline && req.method() === 'POST' && req.url().includes('/blobs')) { refused++; req.abort('internetdisconnected') } else req.continue()
   })
-  const shown = p => p.evaluate(() => { const img = document.querySelector('#editor img'); return !!img && img.complete && img.naturalWidth === 60 })
+  const shown = p => p.evaluate(() => { const img = document.querySelector('#editor [data-node="image"] img'); return !!img && img.complete && img.naturalWidth === 60 })
   const placeholder = p => p.evaluate(() => document.querySelector('#editor .blob-awaited')?.getAttribute('data-placeholder') ?? null)
   try {
     await page.goto(`${server.origin}/d/album#token=${write}`)

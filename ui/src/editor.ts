@@ -11,7 +11,7 @@ import { attachmentExtensions, insertFiles, type Files } from './attachments'
 import {
   Bold, Code, Ellipsis, Heading1, Heading2, Heading3, Italic, Keyboard, Link, List, ListOrdered, ListTodo,
   MessageSquarePlus, Minus, Redo2, Search, SquareCode, Strikethrough, TextQuote, Underline, Undo2, createElement, type IconNode,
-  ImagePlus, Table, BetweenHorizontalEnd, BetweenVerticalEnd, TableRowsSplit, TableColumnsSplit
+  Captions, ImagePlus, Table, BetweenHorizontalEnd, BetweenVerticalEnd, TableRowsSplit, TableColumnsSplit
 } from 'lucide'
 
 export interface User { name: string, color: string }
@@ -94,6 +94,7 @@ export const groups: Command[][] = [
   ],
   [
     { icon: ImagePlus, name: 'Insert image or file', run: pickFiles },
+    { icon: Captions, name: 'Describe the selected image (alt text)', run: () => document.dispatchEvent(new CustomEvent('weft-describe-image')), active: e => e.isActive('image') },
     { icon: Table, name: 'Insert table', run: e => e.chain().focus().insertTable({ rows: 3, cols: 3, withHeaderRow: true }).run(), active: e => e.isActive('table') },
     { icon: BetweenHorizontalEnd, name: 'Add row below', run: e => e.chain().focus().addRowAfter().run() },
     { icon: BetweenVerticalEnd, name: 'Add column right', run: e => e.chain().focus().addColumnAfter().run() },

@@ -253,6 +253,16 @@ async function openRemote (d: RemoteDoc) {
   await openDoc(entry)
 }
 
+/** Asks for the selected image's description: read out to people who
+ * cannot see it, and shown where it cannot load. */
+async function describeImage () {
+  const editor = current?.editor
+  if (!editor) return
+  if (!editor.isActive('image')) { say('Select an image first (click it), then describe it.'); return }
+  const alt = await ask('Describe the image for people who cannot see it', (editor.getAttributes('image').alt as string | null) ?? '')
+  if (alt !== null) editor.chain().focus().updateAttributes('image', { alt: alt.trim() }).run()
+}
+
 // ---- wiring ----
 sidebar.wire({
   currentKey: () => current?.entry.key,
@@ -268,6 +278,7 @@ history.wire(() => current?.entry)
 wireShare(() => current?.entry)
 comments.wire()
 document.addEventListener('weft-comment', comments.startThread)
+document.addEventListener('weft-describe-image', describeImage)
 const find = wireFind(() => current?.editor)
 $('new-doc').addEventListener('click', newDoc)
 $('start-new').addEventListener('click', newDoc)
