@@ -255,30 +255,38 @@ test('a comment link in the browser: read-only body, a comment on a word the wri
   }
 })
 
-test('a pasted image is uploaded and another browser sees it; a table both edit converges', async () => {
-  const dir = tempDir('images')
+/** Pastes a real PNG (a canvas of one colour) as a file, as a screenshot is. */
+const pastePng = (page, name, width, height, color) => page.evaluate(async (name, width, height, color) => {
+  const canvas = Object.assign(document.createElement('canvas'), { width, height })
+  const g = canvas.getContext('2d'); g.fillStyle = color; g.fillRect(0, 0, width, height)
+  const png = await new Promise(resolve => canvas.toBlob(resolve, 'image/png'))
+  const data = new DataTransfer()
+  data.items.add(new File([png], name, { type: 'image/png' }))
+  document.querySelector('#editor .tiptap').dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }))
+}, name, width, height, color)
+
+/** A server with tokens, a write token for `doc`, Ann's page and Bob's (in a browser context of his own). */
+async function annAndBob (name, doc) {
+  const dir = tempDir(name)
   const secret = join(dir, 'secret')
   writeFileSync(secret, 'a-test-secret-of-at-least-32-bytes-long!!')
   const server = await startServer({ port: await freePort(), dataDir: join(dir, 'data'), args: ['--auth-secret-file', secret] })
-  const write = await token(secret, 'board', 'write')
+  const write = await token(secret, doc, 'write')
   const page = await newPage(browser)
   const other = await browser.createBrowserContext()
   const bob = await newPage(other)
+  return { server, write, page, other, bob }
+}
+
+test('a pasted image is uploaded and another browser sees it; a table both edit converges', async () => {
+  const { server, write, page, other, bob } = await annAndBob('images', 'board')
   try {
     await page.goto(`${server.origin}/d/board#token=${write}`)
     await introduce(page, 'Ann')
     await editorReady(page)
     await page.keyboard.type('The whiteboard:')
     await page.keyboard.press('Enter')
-    // A real PNG (a 40x30 canvas), pasted as a file, as a screenshot is.
-    await page.evaluate(async () => {
-      const canvas = Object.assign(document.createElement('canvas'), { width: 40, height: 30 })
-      const g = canvas.getContext('2d'); g.fillStyle = '#4f46e5'; g.fillRect(0, 0, 40, 30)
-      const png = await new Promise(resolve => canvas.toBlob(resolve, 'image/png'))
-      const data = new DataTransfer()
-      data.items.add(new File([png], 'board.png', { type: 'image/png' }))
-      document.querySelector('#editor .tiptap').dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }))
-    })
+    await pastePng(page, 'board.png', 40, 30, '#4f46e5')
     // In the document: the server's address, never a token.
     const state = async () => (await fetch(`${server.origin}/api/v1/docs/board/content?format=json`, { headers: { Authorization: `Bearer ${write}` } })).json()
     const image = await until(async () => (await state()).content?.find(n => n.type === 'image'), 'the image in the document')
@@ -343,14 +351,7 @@ test('a pasted image is uploaded and another browser sees it; a table both edit 
 })
 
 test('an image pasted while uploads fail is kept in the browser, a placeholder for others, and appears for them once it goes up', async () => {
-  const dir = tempDir('offline-image')
-  const secret = join(dir, 'secret')
-  writeFileSync(secret, 'a-test-secret-of-at-least-32-bytes-long!!')
-  const server = await startServer({ port: await freePort(), dataDir: join(dir, 'data'), args: ['--auth-secret-file', secret] })
-  const write = await token(secret, 'album', 'write')
-  const page = await newPage(browser)
-  const other = await browser.createBrowserContext()
-  const bob = await newPage(other)
+  const { server, write, page, other, bob } = await annAndBob('offline-image', 'album')
   // Ann's uploads cannot get through (her connection to the document stays).
   let offline = true
   let refused = 0
@@ -366,14 +367,7 @@ test('an image pasted while uploads fail is kept in the browser, a placeholder f
     await editorReady(page)
     await page.keyboard.type('From the train:')
     await page.keyboard.press('Enter')
-    await page.evaluate(async () => {
-      const canvas = Object.assign(document.createElement('canvas'), { width: 60, height: 20 })
-      const g = canvas.getContext('2d'); g.fillStyle = '#16a34a'; g.fillRect(0, 0, 60, 20)
-      const png = await new Promise(resolve => canvas.toBlob(resolve, 'image/png'))
-      const data = new DataTransfer()
-      data.items.add(new File([png], 'train.png', { type: 'image/png' }))
-      document.querySelector('#editor .tiptap').dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }))
-    })
+    await pastePng(page, 'train.png', 60, 20, '#16a34a')
     await until(() => page.$eval('#message', el => /kept on this device/.test(el.textContent)), 'Ann told it is kept')
     // Ann sees her image, from this browser, marked as not uploaded yet.
     await until(() => shown(page), 'the image in Ann\'s page')
