@@ -134,14 +134,20 @@ export async function insertFiles (editor: Editor, files: Files, list: File[], p
   }
 }
 
-const pendingKey = new PluginKey<Map<string, BlobState>>('weftPendingBlobs')
+interface PendingNode { pos: number, node: PmNode, hash: string }
+/** The pending nodes (found again only when the document changes) and
+ * what is known of each hash. */
+interface Pending { nodes: PendingNode[], known: Map<string, BlobState> }
+const pendingKey = new PluginKey<Pending>('weftPendingBlobs')
 
-/** Every pending image or file chip: its position, node and hash. */
-function pendingNodes (doc: PmNode): Array<{ pos: number, node: PmNode, hash: string }> {
-  const out: Array<{ pos: number, node: PmNode, hash: string }> = []
+/** Every pending image or file chip: its position, node and hash. Both are
+ * blocks, so text blocks' inline content is not walked. */
+function pendingNodes (doc: PmNode): PendingNode[] {
+  const out: PendingNode[] = []
   doc.descendants((node, pos) => {
     const hash = node.attrs.pending ? hashIn(node.attrs.src) : null
     if (hash) out.push({ pos, node, hash })
+    return !node.isTextblock
   })
   return out
 }
@@ -150,8 +156,8 @@ function pendingNodes (doc: PmNode): Array<{ pos: number, node: PmNode, hash: st
 function markStored (view: EditorView, hash: string): void {
   if (!view.editable) return
   const tr = view.state.tr
-  for (const { pos, node } of pendingNodes(view.state.doc)) {
-    if (node.attrs.src && hashIn(node.attrs.src) === hash) tr.setNodeMarkup(pos, undefined, { ...node.attrs, pending: false })
+  for (const n of pendingKey.getState(view.state)!.nodes) {
+    if (n.hash === hash) tr.setNodeMarkup(n.pos, undefined, { ...n.node.attrs, pending: false })
   }
   if (tr.docChanged) view.dispatch(tr.setMeta('addToHistory', false).setMeta(pendingKey, { hash, state: 'stored' }))
 }
@@ -165,23 +171,24 @@ function pendingUploads (files: Files) {
   return Extension.create({
     name: 'weftPendingUploads',
     addProseMirrorPlugins () {
-      return [new Plugin<Map<string, BlobState>>({
+      return [new Plugin<Pending>({
         key: pendingKey,
         state: {
-          init: () => new Map(),
-          apply (tr, known) {
+          init: (_, state) => ({ nodes: pendingNodes(state.doc), known: new Map() }),
+          apply (tr, prev) {
             const meta = tr.getMeta(pendingKey) as { hash: string, state: BlobState | null } | undefined
-            if (!meta) return known
-            const next = new Map(known)
-            if (meta.state) next.set(meta.hash, meta.state)
-            else next.delete(meta.hash)
-            return next
+            if (!meta && !tr.docChanged) return prev
+            const known = meta ? new Map(prev.known) : prev.known
+            if (meta?.state) known.set(meta.hash, meta.state)
+            else if (meta) known.delete(meta.hash)
+            return { nodes: tr.docChanged ? pendingNodes(tr.doc) : prev.nodes, known }
           }
         },
         props: {
           decorations (state: EditorState) {
-            const known = pendingKey.getState(state)!
-            return DecorationSet.create(state.doc, pendingNodes(state.doc).map(({ pos, node, hash }) => {
+            const { nodes, known } = pendingKey.getState(state)!
+            if (nodes.length === 0) return DecorationSet.empty
+            return DecorationSet.create(state.doc, nodes.map(({ pos, node, hash }) => {
               const waiting = known.get(hash) === 'waiting'
               return Decoration.node(pos, pos + node.nodeSize, {
                 class: waiting ? 'blob-waiting' : 'blob-awaited',
@@ -211,9 +218,9 @@ function pendingUploads (files: Files) {
           }
           let shown = -1
           const scan = () => {
-            const known = pendingKey.getState(view.state)!
+            const { nodes, known } = pendingKey.getState(view.state)!
             const waiting = new Set<string>()
-            for (const { node, hash } of pendingNodes(view.state.doc)) {
+            for (const { node, hash } of nodes) {
               if (!known.has(hash) && !checking.has(hash)) check(hash, node.attrs.src as string)
               if (known.get(hash) === 'waiting') waiting.add(hash)
             }

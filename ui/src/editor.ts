@@ -94,7 +94,6 @@ export const groups: Command[][] = [
   ],
   [
     { icon: ImagePlus, name: 'Insert image or file', run: pickFiles },
-    { icon: Captions, name: 'Describe the selected image (alt text)', run: () => document.dispatchEvent(new CustomEvent('weft-describe-image')), active: e => e.isActive('image') },
     { icon: Table, name: 'Insert table', run: e => e.chain().focus().insertTable({ rows: 3, cols: 3, withHeaderRow: true }).run(), active: e => e.isActive('table') },
     { icon: BetweenHorizontalEnd, name: 'Add row below', run: e => e.chain().focus().addRowAfter().run() },
     { icon: BetweenVerticalEnd, name: 'Add column right', run: e => e.chain().focus().addColumnAfter().run() },
@@ -109,6 +108,10 @@ export const groups: Command[][] = [
     { icon: MessageSquarePlus, name: 'Comment on the selection', keys: 'Ctrl+Alt+M', run: () => document.dispatchEvent(new CustomEvent('weft-comment')) },
     { icon: Search, name: 'Find in document', keys: 'Ctrl+F', run: () => document.dispatchEvent(new CustomEvent('weft-find')) },
     { icon: Keyboard, name: 'Keyboard shortcuts', keys: 'Ctrl+/', run: () => document.dispatchEvent(new CustomEvent('weft-shortcuts')) }
+  ],
+  // Only for a selected image, so the first to go to the menu.
+  [
+    { icon: Captions, name: 'Describe the selected image (alt text)', run: () => document.dispatchEvent(new CustomEvent('weft-describe-image')), active: e => e.isActive('image') }
   ]
 ]
 

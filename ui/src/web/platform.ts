@@ -6,6 +6,7 @@ import type { Platform } from '../platform'
 import type { KeptOutcome, Settings, StoredBlob } from '../types'
 import { request } from './api'
 import { commands, defaultSettings, session, tokenFor } from './commands'
+import { hashIn } from '../attachments'
 import * as kept from './kept'
 import * as local from './local'
 
@@ -47,7 +48,7 @@ export const platform: Platform = {
     }
   },
   async blobState (key, src) {
-    const hash = src.split(/[?#]/)[0].split('/').pop() ?? ''
+    const hash = hashIn(src)
     if ((await kept.waiting().catch(() => [])).some(k => k.key === key && k.hash === hash)) return 'waiting'
     try {
       const token = tokenFor(key)
@@ -62,8 +63,8 @@ export const platform: Platform = {
     return () => { stored.splice(stored.indexOf(cb), 1) }
   },
   blobSrc (key, src) {
-    const hash = src.split(/[?#]/)[0].split('/').pop() ?? ''
-    const here = src.startsWith('/api/v1/docs/') ? kept.localUrl(hash) : undefined
+    const hash = hashIn(src)
+    const here = hash ? kept.localUrl(hash) : undefined
     if (here) return here
     const token = tokenFor(key)
     if (!src.startsWith('/api/v1/docs/') || !token) return src
