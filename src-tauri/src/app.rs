@@ -271,8 +271,8 @@ impl App {
     /// uploads it once the server is back.
     pub async fn upload_blob(&self, key: &str, bytes: Vec<u8>) -> Result<Blob, AppError> {
         let url = self.doc_url(key)?;
-        let pending = Blob::pending(url.doc.as_str(), &bytes);
-        self.kept.keep(key, &bytes).map_err(io_error)?;
+        let hash = self.kept.keep(key, &bytes).map_err(io_error)?;
+        let pending = Blob::pending(url.doc.as_str(), hash, &bytes);
         match blobs::upload(&url, bytes, TIMEOUT).await {
             Ok(blob) => {
                 self.kept.uploaded(key, &blob.hash).map_err(io_error)?;

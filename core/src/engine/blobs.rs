@@ -11,7 +11,7 @@ use tokio_tungstenite::tungstenite::http::Method;
 use super::api::server_of_doc;
 use super::http::request;
 use super::{DocUrl, EngineError};
-use crate::store::blobs::{address, hash_of, is_hash, sniff};
+use crate::store::blobs::{address, is_hash, sniff};
 
 /// A stored blob, as the server answers an upload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,9 +32,9 @@ pub struct Blob {
 }
 
 impl Blob {
-    /// `bytes`, kept here for the document `doc` until they can be uploaded.
-    pub fn pending(doc: &str, bytes: &[u8]) -> Self {
-        let hash = hash_of(bytes);
+    /// `bytes` (named `hash`), kept here for the document `doc` until they
+    /// can be uploaded.
+    pub fn pending(doc: &str, hash: String, bytes: &[u8]) -> Self {
         Blob {
             url: address(doc, &hash),
             hash,

@@ -13,7 +13,7 @@ use std::fs;
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
-use crate::store::blobs::{hash_of, is_hash};
+use crate::store::blobs::{hash_of, hex, is_hash};
 
 /// How many bytes of seen images and files are kept for offline use.
 pub const CACHE_LIMIT: u64 = 256 << 20;
@@ -147,7 +147,7 @@ impl KeptBlobs {
 
 /// A document key as a directory name: hex, so any key is one safe name.
 fn dir_name(key: &str) -> String {
-    key.bytes().map(|b| format!("{b:02x}")).collect()
+    hex(key.as_bytes())
 }
 
 /// The key a [`dir_name`] stands for.

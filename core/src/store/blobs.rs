@@ -47,10 +47,12 @@ pub fn upload_key(now: i64) -> String {
 /// The name of these bytes as a blob: their SHA-256, lower-case hex.
 pub fn hash_of(bytes: &[u8]) -> String {
     use sha2::Digest;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&sha2::Sha256::digest(bytes))
+}
+
+/// Bytes as lower-case hex (a digest as a blob's name).
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Where a document's blob is read (`GET`), relative to its server: the

@@ -15,7 +15,7 @@ use futures_util::{Stream, StreamExt};
 use sha2::{Digest, Sha256};
 use weft_core::doc_id::DocId;
 use weft_core::store::blob_collection::collect;
-use weft_core::store::blobs::{sniff, upload_key, PART};
+use weft_core::store::blobs::{hex, sniff, upload_key, PART};
 use weft_core::store::queue::Write;
 use weft_core::store::{self, BlobMeta, NewBlob, Store, StoreError};
 use weft_core::time::Clock;
@@ -158,11 +158,7 @@ where
         wait(rx).await?;
     }
     let kind = kind.ok_or(BlobError::Empty)?;
-    let hash = hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let hash = hex(&hasher.finalize());
     Ok((hash, size, kind))
 }
 
