@@ -388,6 +388,11 @@ test('an image pasted while uploads fail is kept in the browser, a placeholder f
     mkdirSync(join(root, 'target', 'e2e-screenshots'), { recursive: true })
     await page.screenshot({ path: join(root, 'target', 'e2e-screenshots', 'web-offline-image-ann.png') })
     await bob.screenshot({ path: join(root, 'target', 'e2e-screenshots', 'web-offline-image-bob.png') })
+    for (const [p, name] of [[page, 'ann'], [bob, 'bob']]) {
+      await p.evaluate(() => { document.documentElement.dataset.theme = 'dark' })
+      await p.screenshot({ path: join(root, 'target', 'e2e-screenshots', `web-offline-image-${name}-dark.png`) })
+      await p.evaluate(() => { document.documentElement.dataset.theme = 'light' })
+    }
 
     // A reload while it still cannot go up: the kept copy is still shown.
     await page.reload({ waitUntil: 'domcontentloaded' })

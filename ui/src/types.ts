@@ -20,8 +20,9 @@ export type BlobState = 'waiting' | 'stored' | 'missing'
 /** A document's sync state, as the status bar shows it. */
 export interface Status { status?: string, pending?: number, saved?: number, savedLocally?: number, serverCannotSave?: boolean }
 
-/** An error from the platform: a code to act on, a message for logs. */
-export interface AppError { code: string, message: string }
+/** An error from the platform: a code to act on, a message for logs, and
+ * the HTTP status when a server refused. */
+export interface AppError { code: string, message: string, status?: number }
 
 export function asError (e: unknown): AppError {
   if (e && typeof e === 'object' && 'code' in e && 'message' in e) return e as AppError

@@ -32,5 +32,5 @@ async function refusal (res: Response): Promise<AppError> {
     code = body.error?.code ?? ''
   } catch {}
   const byStatus: Record<number, string> = { 401: 'unauthorized', 403: 'forbidden', 410: 'in_trash', 429: 'rate_limited' }
-  return { code: byStatus[res.status] ?? (code || 'refused'), message }
+  return { code: byStatus[res.status] ?? (code || 'refused'), message, status: res.status }
 }

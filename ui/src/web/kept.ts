@@ -48,15 +48,15 @@ export function hashOf (bytes: Uint8Array): string {
 /** The types the server shows in place as images; the rest become file chips. */
 const IMAGES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'image/avif', 'image/bmp']
 
-/** Keeps `file` for the document `key` (served by `doc`) until uploaded. */
-export async function keep (key: string, doc: string, file: Blob): Promise<StoredBlob> {
+/** Keeps `file` for the document `key` until uploaded. */
+export async function keep (key: string, file: Blob): Promise<StoredBlob> {
   const hash = hashOf(new Uint8Array(await file.arrayBuffer()))
   // The browser's word for the type only picks image or chip here; the
   // server sniffs the bytes when it gets them.
   const type = IMAGES.includes(file.type) ? file.type : 'application/octet-stream'
   await run('readwrite', s => s.put({ key, hash, bytes: file, type } satisfies Kept, id(key, hash)))
   if (!urls.has(hash)) urls.set(hash, URL.createObjectURL(file))
-  return { hash, url: `/api/v1/docs/${doc}/blobs/${hash}`, size: file.size, type, pending: true }
+  return { hash, url: `/api/v1/docs/${encodeURIComponent(key)}/blobs/${hash}`, size: file.size, type, pending: true }
 }
 
 /** Everything still to upload. */
@@ -81,10 +81,11 @@ export function localUrl (hash: string): string | undefined {
   return urls.get(hash)
 }
 
-/** True if an upload failed in a way that may work later. */
+/** True if an upload failed in a way that may work later: the server
+ * could not be reached, was busy, or could not store for now. */
 export function isTemporary (e: unknown): boolean {
-  const code = (e as AppError | undefined)?.code
-  return code === 'unreachable' || code === 'rate_limited' || /HTTP 5\d\d/.test((e as AppError | undefined)?.message ?? '')
+  const { code, status = 0 } = (e ?? {}) as Partial<AppError>
+  return code === 'unreachable' || status === 429 || status >= 500
 }
 
 /** Uploads each waiting blob with `upload`; the outcomes of those done. */

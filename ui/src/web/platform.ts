@@ -11,6 +11,7 @@ import * as kept from './kept'
 import * as local from './local'
 
 const stored: Array<(e: KeptOutcome) => void> = []
+const postBlob = (key: string, body: Blob) => request('POST', `/docs/${encodeURIComponent(key)}/blobs`, tokenFor(key), body, 'application/octet-stream')
 let uploading = false
 
 /** Uploads what was kept while the server could not be reached. */
@@ -18,7 +19,7 @@ async function uploadKept (): Promise<void> {
   if (uploading) return
   uploading = true
   try {
-    const done = await kept.uploadWaiting(k => request('POST', `/docs/${encodeURIComponent(k.key)}/blobs`, tokenFor(k.key), k.bytes, 'application/octet-stream'))
+    const done = await kept.uploadWaiting(k => postBlob(k.key, k.bytes))
     for (const e of done) for (const cb of stored) cb(e)
   } catch (e) {
     console.warn('kept images and files: cannot read them back', e)
@@ -39,11 +40,10 @@ export const platform: Platform = {
   onOpenLink () {},
   async uploadBlob (key, file) {
     try {
-      const res = await request('POST', `/docs/${encodeURIComponent(key)}/blobs`, tokenFor(key), file, 'application/octet-stream')
-      return await res.json() as StoredBlob
+      return await (await postBlob(key, file)).json() as StoredBlob
     } catch (e) {
       // Kept here and uploaded later, as an edit made offline is.
-      if (kept.isTemporary(e)) return await kept.keep(key, encodeURIComponent(key), file)
+      if (kept.isTemporary(e)) return await kept.keep(key, file)
       throw e
     }
   },
