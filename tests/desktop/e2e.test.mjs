@@ -319,6 +319,8 @@ test('a pasted image reaches the other window; a table from the toolbar, both ty
 test('an image pasted while the server is down is kept, shown to Ann, and appears for Bob once she is back online', async () => {
   await server.stop()
   await ann.until(async () => (await statusText(ann)) !== 'Connected', 'Ann offline')
+  // Said once: the engine's retries failing the same way do not replace what is said next.
+  await ann.until(async () => (await ann.text('#message')).startsWith("Can't reach the server"), 'the offline message')
   await ann.exec('window.__weft.editor.commands.focus("end")')
   // A new image (a 50x50 canvas), so the server cannot have it already.
   await ann.exec(`return new Promise(resolve => {
@@ -331,12 +333,16 @@ test('an image pasted while the server is down is kept, shown to Ann, and appear
       resolve(true)
     }, 'image/png')
   })`)
-  await ann.until(async () => /offline\.png is kept on this device/.test(await ann.text('#message')), 'Ann told it is kept')
+  await ann.until(async () => /offline\.png is kept on this device/.test(await ann.text('#message')), 'Ann told it is kept').catch(async e => {
+    throw new Error(`${e.message}; the message: ${await ann.text('#message')}`)
+  })
   const loaded = (app, px) => app.exec('return [...document.querySelectorAll(".tiptap img")].some(i => i.complete && i.naturalWidth === arguments[0])', px)
   // Shown from this computer while the server is down.
   await ann.until(() => loaded(ann, 50), 'the kept image in Ann\'s window')
   await ann.until(async () => (await ann.text('#files-waiting')) === '1 image or file not yet uploaded', 'the waiting image in the status bar')
   await ann.screenshot(SHOTS, 'ann-image-offline')
+  // Still said: the engine's failing retries meanwhile did not replace it.
+  assert.match(await ann.text('#message'), /offline\.png is kept on this device/)
   assert.equal(await loaded(bob, 50), false)
 
   server = await startServer(port, serverData)

@@ -15,7 +15,7 @@ import * as comments from './comments/panel'
 import { CommentHighlights } from './comments/highlight'
 import { threads as commentThreads } from './comments/model'
 import * as sidebar from './sidebar'
-import { say, showStatus, showWaitingFiles } from './statusbar'
+import { say, sayConnection, showStatus, showWaitingFiles } from './statusbar'
 import { asError, mayComment, type KeptOutcome, type Status } from './types'
 
 let current: { entry: DocEntry, bridge: DocSession, editor: Editor, untoolbar: () => void } | null = null
@@ -135,7 +135,8 @@ async function openDoc (entry: DocEntry) {
     // The server refused an edit: this link only allows reading.
     if (e.code === 'denied' && entry.commentOnly) { say('Your link lets you comment but not edit: that change is not saved.', true); return }
     if (e.code === 'denied') { setViewOnly(true); say('This link is view-only: your changes are not saved.', true); return }
-    say(forPerson(e, entry.url), true, CONNECTION_CODES.has(e.code) ? 'connection' : '')
+    if (CONNECTION_CODES.has(e.code)) sayConnection(forPerson(e, entry.url))
+    else say(forPerson(e, entry.url), true)
   }
   try {
     await bridge.open()

@@ -15,6 +15,18 @@ export function say (text: string, isError = false, kind = ''): void {
   m.dataset.kind = kind
 }
 
+/** The connection problem last said, until the connection is back. */
+let connectionSaid = ''
+
+/** Says a connection problem once: each retry that fails the same way
+ * would otherwise replace whatever was said since (the status dot shows
+ * that it lasts). */
+export function sayConnection (text: string): void {
+  if (text === connectionSaid) return
+  connectionSaid = text
+  say(text, true, 'connection')
+}
+
 /** Shows a message with an Undo button; the message goes after `ms`. */
 export function sayWithUndo (text: string, undo: () => void, ms = 10000): void {
   say(text)
@@ -32,7 +44,10 @@ export function showStatus (s: Status): void {
     $('status').textContent = LABELS[s.status] ?? s.status
     $('status-dot').className = s.status
     // A connection problem is over once connected again.
-    if (s.status === 'synced' && $('message').dataset.kind === 'connection') say('')
+    if (s.status === 'synced') {
+      connectionSaid = ''
+      if ($('message').dataset.kind === 'connection') say('')
+    }
   }
   if (s.pending !== undefined) showCounts(s.pending, s.serverCannotSave === true)
 }
