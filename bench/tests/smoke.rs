@@ -49,8 +49,18 @@ fn every_workload_runs_against_every_server() {
         .unwrap();
     assert!(status.success());
 
-    let all: Vec<serde_json::Value> =
+    let run: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert!(
+        run["connect_limit"]
+            .as_str()
+            .unwrap()
+            .contains("refused after 600"),
+        "weft's default per-IP limit: {}",
+        run["connect_limit"]
+    );
+    assert!(run["headroom"]["relay"]["delivered"].as_f64().unwrap() > 0.0);
+    let all = run["rounds"].as_array().unwrap();
     let names: Vec<&str> = all.iter().map(|m| m["server"].as_str().unwrap()).collect();
     assert_eq!(
         names,
@@ -61,7 +71,7 @@ fn every_workload_runs_against_every_server() {
             "baseline (broadcast)"
         ]
     );
-    for m in &all {
+    for m in all {
         let name = m["server"].as_str().unwrap();
         let step = &m["fanout"][0];
         assert_eq!(step["delivered"], 1.0, "{name}: fan-out lost edits");
@@ -78,22 +88,35 @@ fn every_workload_runs_against_every_server() {
         );
         assert!(m["leak"]["peak"].as_u64().unwrap() > 0, "{name}");
         assert!(m["storm_p99_ms"].as_f64().unwrap() > 0.0, "{name}");
+        assert_eq!(m["storm_ms"].as_array().unwrap().len(), 20, "{name}");
         let join = &m["join"];
         if name.starts_with("baseline") {
             assert!(join.is_null(), "the baseline holds no state to join");
         } else {
             assert!(join["warm_one"].as_f64().unwrap() > 0.0, "{name}");
             assert_eq!(
-                join["cold_one"].is_null(),
+                join["cold"].as_array().unwrap().is_empty(),
                 name != "weft-server",
                 "{name}: cold join only where stored"
             );
+            assert!(m["docs"]["kib_per_doc"].as_f64().is_some(), "{name}");
         }
         assert_eq!(
             m["durable_per_s"].is_null(),
             name != "weft-server",
             "{name}"
         );
+        if name == "weft-server" {
+            // 50 updates each stay within the default rate's 2 s burst.
+            assert!(
+                m["durable_at_defaults"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with("acked updates/s"),
+                "{}",
+                m["durable_at_defaults"]
+            );
+        }
     }
     let text = std::fs::read_to_string(&doc).unwrap();
     assert!(
@@ -106,7 +129,15 @@ fn every_workload_runs_against_every_server() {
             "{name} missing from the tables"
         );
     }
-    for svg in ["fanout.svg", "moderate.svg", "idle.svg"] {
+    for svg in [
+        "fanout.svg",
+        "moderate.svg",
+        "idle.svg",
+        "leak.svg",
+        "join.svg",
+        "storm.svg",
+        "docs.svg",
+    ] {
         let body = std::fs::read_to_string(out.path().join("bench").join(svg)).unwrap();
         assert!(
             body.starts_with("<svg") && (body.contains("polyline") || body.contains("<rect")),

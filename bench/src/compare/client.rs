@@ -36,6 +36,13 @@ async fn open(
         .max_message_size(None)
         .max_frame_size(None);
     let mut request = url.into_client_request()?;
+    // Every client names an address of its own, as clients spread over many
+    // machines would; weft-server trusts it from loopback
+    // (`--trusted-proxy 127.0.0.1`), the peers ignore it. Without it, every
+    // client shares one IP and weft's per-IP connect limit refuses the crowd.
+    request
+        .headers_mut()
+        .insert("x-forwarded-for", spread_address().parse()?);
     let deflate = offers_deflate();
     if deflate {
         request
@@ -59,6 +66,13 @@ async fn open(
     let agreed = deflate::accept(answer)?;
     ws.get_mut().negotiated(agreed, 1024, usize::MAX)?;
     Ok(ws)
+}
+
+/// The next address in 10.0.0.0/8, one per connection.
+fn spread_address() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed) % (1 << 24);
+    format!("10.{}.{}.{}", n >> 16, (n >> 8) & 255, n & 255)
 }
 
 /// How a server frames y-protocols messages.

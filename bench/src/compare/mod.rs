@@ -17,7 +17,7 @@ use serde::Serialize;
 use yrs::{ReadTxn, StateVector, Transact};
 
 use servers::{Kind, Programs};
-use workloads::{Join, Leak, Step};
+use workloads::{DocsMemory, Join, Leak, Step};
 
 /// Options of a comparison run.
 #[derive(Debug, Clone, clap::Args)]
@@ -73,31 +73,67 @@ pub enum Workload {
     Storm,
     /// 6. Acked updates per second.
     Durable,
+    /// 8. Memory per loaded document.
+    Docs,
 }
 
-/// Everything measured for one server.
+/// Everything measured for one server in one round. Long workloads run in
+/// the first rounds only (`Plan::long_rounds`); the rest are `None` then.
 #[derive(Debug, Clone, Serialize)]
 pub struct Measured {
     /// Which server.
     pub server: String,
-    /// 1. Fan-out steps, up to the first past 50 ms p99.
+    /// Which round (servers take turns within a round).
+    pub round: usize,
+    /// 1. Fan-out steps, up to the first past 50 ms p99 (empty: not run).
     pub fanout: Vec<Step>,
     /// 2. 100 clients × 2 edits/s.
     pub moderate: Step,
-    /// 3. (connections, RSS KiB).
+    /// 3. (connections, RSS KiB) (empty: not run).
     pub idle: Vec<(usize, u64)>,
     /// 3. KiB per idle connection.
-    pub idle_kib_per_conn: f64,
+    pub idle_kib_per_conn: Option<f64>,
     /// 4. RSS before/peak/after 1k docs came and went.
-    pub leak: Leak,
+    pub leak: Option<Leak>,
     /// 5. Join times (none for the baseline, which holds no state).
     pub join: Option<Join>,
-    /// 6. Acked updates per second (weft only: no peer acks durability).
+    /// 6. Acked updates/s with `--rate-messages 0` (weft only: no peer acks).
     pub durable_per_s: Option<f64>,
+    /// 6. What the same writers meet at weft's defaults.
+    pub durable_at_defaults: Option<String>,
     /// 7. ms until 99% of clients resynced after a restart.
-    pub storm_p99_ms: f64,
+    pub storm_p99_ms: Option<f64>,
+    /// 7. Every client's resync time, ms, sorted (for the plot).
+    pub storm_ms: Vec<f64>,
     /// Clients in the storm.
     pub storm_clients: usize,
+    /// 8. Memory per loaded document.
+    pub docs: Option<DocsMemory>,
+    /// Share of CPU time stolen by the hypervisor during the round, in %:
+    /// how much other guests disturbed it.
+    pub steal_pct: f64,
+}
+
+/// The whole run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Run {
+    /// Every server's rounds, in the order run.
+    pub rounds: Vec<Measured>,
+    /// The raw relay at 1.5× weft's sustained fan-out rate.
+    pub headroom: Option<Headroom>,
+    /// What weft's per-IP connect limit does to one address.
+    pub connect_limit: Option<String>,
+    /// Rounds for short and long workloads.
+    pub repeats: (usize, usize),
+}
+
+/// The load generator's headroom check.
+#[derive(Debug, Clone, Serialize)]
+pub struct Headroom {
+    /// weft's median sustained rate, edits/s.
+    pub weft_edits_per_s: f64,
+    /// The relay's step at 1.5× that.
+    pub relay: Step,
 }
 
 struct Plan {
@@ -107,8 +143,18 @@ struct Plan {
     idle: Vec<usize>,
     leak_docs: usize,
     leak_settle: Duration,
+    /// The same for weft-server, whose default `--unload-after` keeps a
+    /// doc 30 s after its last client left.
+    weft_leak_settle: Duration,
     storm: usize,
     durable: (usize, usize),
+    docs: usize,
+    /// Rounds of the short workloads (moderate, join, durable) and of the
+    /// long ones (fan-out, idle, leak, storm, docs).
+    rounds: usize,
+    long_rounds: usize,
+    /// Cold joins per round (each after a restart).
+    cold_joins: usize,
 }
 
 impl Plan {
@@ -121,42 +167,59 @@ impl Plan {
                 idle: vec![20, 40],
                 leak_docs: 10,
                 leak_settle: Duration::from_secs(2),
+                // The smoke run checks the workload runs, not what it finds.
+                weft_leak_settle: Duration::from_secs(2),
                 storm: 20,
                 durable: (2, 50),
+                docs: 3,
+                rounds: 1,
+                long_rounds: 1,
+                cold_joins: 1,
             }
         } else if short {
             Plan {
                 rates: vec![
-                    100.0, 200.0, 400.0, 800.0, 1200.0, 1600.0, 2000.0, 2400.0, 3200.0, 4800.0,
-                    6400.0, 9600.0, 12800.0, 19200.0, 25600.0,
+                    100.0, 400.0, 1600.0, 3200.0, 6400.0, 12800.0, 19200.0, 25600.0,
                 ],
                 step_secs: 3.0,
                 moderate_secs: 5.0,
-                idle: vec![1000, 2000, 3000],
+                idle: vec![500, 1000, 1500],
                 leak_docs: 300,
                 leak_settle: Duration::from_secs(5),
-                storm: 300,
+                weft_leak_settle: Duration::from_secs(35),
+                storm: 500,
                 durable: (20, 500),
+                docs: 20,
+                rounds: 2,
+                long_rounds: 1,
+                cold_joins: 2,
             }
         } else {
             Plan {
                 rates: vec![
-                    100.0, 200.0, 400.0, 800.0, 1200.0, 1600.0, 2000.0, 2400.0, 2800.0, 3200.0,
-                    4000.0, 4800.0, 6400.0, 8000.0, 9600.0, 12800.0, 16000.0, 19200.0, 25600.0,
+                    100.0, 200.0, 400.0, 800.0, 1600.0, 2400.0, 3200.0, 4800.0, 6400.0, 9600.0,
+                    12800.0, 16000.0, 19200.0, 25600.0,
                 ],
-                step_secs: 10.0,
-                moderate_secs: 20.0,
-                idle: (1..=10).map(|k| k * 1000).collect(),
+                step_secs: 5.0,
+                moderate_secs: 10.0,
+                // Below the default 10,000 connections.
+                idle: vec![2000, 4000, 6000, 8000],
                 leak_docs: 1000,
-                leak_settle: Duration::from_secs(15),
-                storm: 2000,
+                leak_settle: Duration::from_secs(10),
+                weft_leak_settle: Duration::from_secs(35),
+                storm: 5000,
                 durable: (50, 2000),
+                docs: 100,
+                rounds: 5,
+                long_rounds: 3,
+                cold_joins: 4,
             }
         }
     }
 }
 
-/// Runs the comparison.
+/// Runs the comparison: round after round, every server in turn within a
+/// round (A B C A B C …), so drift of the machine hits all alike.
 pub async fn run(opts: Options) -> anyhow::Result<()> {
     let plan = Plan::new(opts.short, opts.smoke);
     let kinds = if opts.servers.is_empty() {
@@ -177,6 +240,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         bench: std::env::current_exe()?,
         pin: opts.server_cpu.clone(),
         services: None,
+        weft_extra: Vec::new(),
     };
     let state = join_state(&opts)?;
     let crowd = if opts.smoke { 5 } else { 100 };
@@ -184,23 +248,77 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     if !opts.only.is_empty() {
         return only(&opts, &plan, &programs, &kinds, &state, crowd).await;
     }
-    let mut all = Vec::new();
-    for kind in kinds {
-        all.push(measure(&opts, &plan, &programs, kind, &state, crowd).await?);
+    let mut run = Run {
+        rounds: Vec::new(),
+        headroom: None,
+        connect_limit: None,
+        repeats: (plan.rounds, plan.long_rounds),
+    };
+    if kinds.contains(&Kind::Weft) {
+        let dir = tempfile::tempdir()?;
+        let srv = programs.start(Kind::Weft, dir.path(), None).await?;
+        let said = workloads::connect_limit(&srv, 2000).await;
+        eprintln!("    weft from one address: {said}");
+        run.connect_limit = Some(said);
+        srv.stop().await?;
+    }
+    for round in 0..plan.rounds {
+        for &kind in &kinds {
+            let long = round < plan.long_rounds;
+            let m = measure(&opts, &plan, &programs, kind, &state, crowd, round, long).await?;
+            run.rounds.push(m);
+        }
+    }
+    if kinds.contains(&Kind::Weft) && kinds.contains(&Kind::Baseline) {
+        run.headroom = headroom(&opts, &plan, &programs, &run.rounds).await?;
     }
     if let Some(parent) = opts.json.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    std::fs::write(&opts.json, serde_json::to_string_pretty(&all)?)?;
+    std::fs::write(&opts.json, serde_json::to_string_pretty(&run)?)?;
     eprintln!("results in {}", opts.json.display());
     if let Some(doc) = &opts.doc {
-        report::write(doc, &all, opts.short || opts.smoke, opts.clients)?;
+        report::write(doc, &run, opts.short || opts.smoke, opts.clients)?;
         eprintln!("tables and plots written into {}", doc.display());
     }
     Ok(())
 }
 
+/// The raw relay at 1.5× the rate weft sustained (its median over rounds):
+/// if the relay holds it, the load generator was not what stopped weft.
+async fn headroom(
+    opts: &Options,
+    plan: &Plan,
+    programs: &Programs,
+    rounds: &[Measured],
+) -> anyhow::Result<Option<Headroom>> {
+    let rates: Vec<f64> = rounds
+        .iter()
+        .filter(|m| m.server == Kind::Weft.name())
+        .filter_map(|m| report::sustained(m).map(|s| s.edits_per_s))
+        .collect();
+    let Some(weft) = report::median(&rates) else {
+        return Ok(None);
+    };
+    let dir = tempfile::tempdir()?;
+    let srv = programs.start(Kind::Baseline, dir.path(), None).await?;
+    let relay =
+        workloads::open_loop(&srv, "headroom", opts.clients, weft * 1.5, plan.step_secs).await?;
+    srv.stop().await?;
+    eprintln!(
+        "    headroom: relay at {:.0} edits/s: p99 {:.2} ms, delivered {:.4}",
+        weft * 1.5,
+        relay.latency.p99,
+        relay.delivered
+    );
+    Ok(Some(Headroom {
+        weft_edits_per_s: weft,
+        relay,
+    }))
+}
+
 /// Every workload against one server, each part on a fresh one.
+#[allow(clippy::too_many_arguments)]
 async fn measure(
     opts: &Options,
     plan: &Plan,
@@ -208,12 +326,19 @@ async fn measure(
     kind: Kind,
     state: &[u8],
     crowd: usize,
+    round: usize,
+    long: bool,
 ) -> anyhow::Result<Measured> {
-    eprintln!("== {}", kind.name());
+    eprintln!("== {} (round {})", kind.name(), round + 1);
+    let steal0 = servers::steal_ticks();
     let dir = tempfile::tempdir()?;
     let fresh = |n: &str| dir.path().join(n);
     let srv = programs.start(kind, &fresh("a"), None).await?;
-    let fanout = workloads::fanout(&srv, opts.clients, &plan.rates, plan.step_secs).await?;
+    let fanout = if long {
+        workloads::fanout(&srv, opts.clients, &plan.rates, plan.step_secs).await?
+    } else {
+        Vec::new()
+    };
     let moderate = workloads::open_loop(
         &srv,
         "moderate",
@@ -225,47 +350,94 @@ async fn measure(
     eprintln!("    moderate: p99 {:.2} ms", moderate.latency.p99);
     srv.stop().await?;
 
-    let srv = programs.start(kind, &fresh("b"), None).await?;
-    let idle = workloads::idle_memory(&srv, &plan.idle).await?;
-    srv.stop().await?;
+    let (mut idle, mut leak, mut storm, mut docs) = (Vec::new(), None, None, None);
+    let mut storm_ms = Vec::new();
+    if long {
+        let srv = programs.start(kind, &fresh("b"), None).await?;
+        idle = workloads::idle_memory(&srv, &plan.idle).await?;
+        srv.stop().await?;
 
-    let srv = programs.start(kind, &fresh("c"), None).await?;
-    let leak = workloads::leak(&srv, plan.leak_docs, plan.leak_settle).await?;
-    eprintln!(
-        "    leak: {} → {} → {} KiB",
-        leak.before, leak.peak, leak.after
-    );
+        let srv = programs.start(kind, &fresh("c"), None).await?;
+        let settle = if kind == Kind::Weft {
+            plan.weft_leak_settle
+        } else {
+            plan.leak_settle
+        };
+        let l = workloads::leak(&srv, plan.leak_docs, settle).await?;
+        eprintln!("    leak: {} → {} → {} KiB", l.before, l.peak, l.after);
+        leak = Some(l);
+        srv.stop().await?;
+
+        if kind.syncs() {
+            let srv = programs.start(kind, &fresh("e"), None).await?;
+            let d = workloads::docs_memory(&srv, state, plan.docs).await?;
+            eprintln!("    docs: {:.0} KiB per loaded doc", d.kib_per_doc);
+            docs = Some(d);
+            srv.stop().await?;
+        }
+    }
+
+    let srv = programs.start(kind, &fresh("f"), None).await?;
     let (join, srv) = if kind.syncs() {
-        let (join, srv) = workloads::join(programs, srv, state, crowd).await?;
+        let (join, srv) = workloads::join(programs, srv, state, crowd, plan.cold_joins).await?;
         eprintln!("    join: {join:?}");
         (Some(join), srv)
     } else {
         (None, srv)
     };
-    let (storm, srv) = workloads::reconnect_storm(programs, srv, plan.storm).await?;
-    eprintln!("    storm: 99% resynced after {storm:.0} ms");
+    let srv = if long {
+        let (ms, srv) = workloads::reconnect_storm(programs, srv, plan.storm).await?;
+        let p99 = workloads::quantile(&ms, 0.99);
+        eprintln!("    storm: 99% resynced after {p99:.0} ms");
+        storm = Some(p99);
+        storm_ms = ms;
+        srv
+    } else {
+        srv
+    };
     srv.stop().await?;
 
-    let durable = if kind == Kind::Weft {
+    let (mut durable, mut durable_at_defaults) = (None, None);
+    if kind == Kind::Weft {
+        let (writers, updates) = plan.durable;
         let srv = programs.start(kind, &fresh("d"), None).await?;
-        let r = crate::durable::against(&srv.addr, plan.durable.0, plan.durable.1).await?;
+        let said = match crate::durable::against(&srv.addr, writers, updates).await {
+            Ok(r) => format!("{r:.0} acked updates/s"),
+            Err(e) => format!("{e:#}"),
+        };
         srv.stop().await?;
-        eprintln!("    durable: {r:.0} acked updates/s");
-        Some(r)
-    } else {
-        None
-    };
+        eprintln!("    durable at defaults: {said}");
+        durable_at_defaults = Some(said);
+        // The writers send as fast as acks return, past the default 200
+        // messages/s per connection: the one setting changed.
+        let srv = programs
+            .with_weft_flags(&["--rate-messages", "0"])
+            .start(kind, &fresh("d2"), None)
+            .await?;
+        let r = crate::durable::against(&srv.addr, writers, updates).await?;
+        srv.stop().await?;
+        eprintln!("    durable (--rate-messages 0): {r:.0} acked updates/s");
+        durable = Some(r);
+    }
+    let steal1 = servers::steal_ticks();
+    let steal_pct = 100.0 * (steal1.0 - steal0.0) as f64 / (steal1.1 - steal0.1).max(1) as f64;
+    eprintln!("    CPU stolen by the hypervisor: {steal_pct:.1}%");
     Ok(Measured {
         server: kind.name().into(),
-        idle_kib_per_conn: workloads::slope(&idle),
+        round,
+        steal_pct,
+        idle_kib_per_conn: (!idle.is_empty()).then(|| workloads::slope(&idle)),
         fanout,
         moderate,
         idle,
         leak,
         join,
         durable_per_s: durable,
+        durable_at_defaults,
         storm_p99_ms: storm,
+        storm_ms,
         storm_clients: plan.storm,
+        docs,
     })
 }
 
@@ -328,20 +500,33 @@ async fn only(
                     srv
                 }
                 Workload::Leak => {
-                    let l = workloads::leak(&srv, plan.leak_docs, plan.leak_settle).await?;
+                    let settle = if kind == Kind::Weft {
+                        plan.weft_leak_settle
+                    } else {
+                        plan.leak_settle
+                    };
+                    let l = workloads::leak(&srv, plan.leak_docs, settle).await?;
                     eprintln!("    leak: {} → {} → {} KiB", l.before, l.peak, l.after);
                     srv
                 }
                 Workload::Join => {
-                    let (join, srv) = workloads::join(programs, srv, state, crowd).await?;
+                    let (join, srv) =
+                        workloads::join(programs, srv, state, crowd, plan.cold_joins).await?;
                     eprintln!("    join: {join:?}");
                     srv
                 }
                 Workload::Storm => {
                     let (ms, srv) = workloads::reconnect_storm(programs, srv, plan.storm).await?;
-                    eprintln!("    storm: 99% resynced after {ms:.0} ms");
+                    let p99 = workloads::quantile(&ms, 0.99);
+                    eprintln!("    storm: 99% resynced after {p99:.0} ms");
                     srv
                 }
+                Workload::Docs if kind.syncs() => {
+                    let d = workloads::docs_memory(&srv, state, plan.docs).await?;
+                    eprintln!("    docs: {d:?}");
+                    srv
+                }
+                Workload::Docs => srv,
                 Workload::Durable => {
                     let r =
                         crate::durable::against(&srv.addr, plan.durable.0, plan.durable.1).await?;

@@ -268,8 +268,9 @@ pub struct Join {
     pub warm_one: f64,
     /// 100 joiners at once, doc in memory: p50 and slowest.
     pub warm_crowd: (f64, f64),
-    /// One joiner right after a restart (from storage), if it persists.
-    pub cold_one: Option<f64>,
+    /// One joiner right after a restart (from storage), one sample per
+    /// restart; empty if it does not persist.
+    pub cold: Vec<f64>,
     /// 100 joiners at once right after a restart.
     pub cold_crowd: Option<(f64, f64)>,
 }
@@ -305,6 +306,7 @@ pub async fn join(
     srv: Running,
     state: &[u8],
     crowd_size: usize,
+    cold_joins: usize,
 ) -> Result<(Join, Running)> {
     // Servers that garbage-collect deleted content send less (y-sweet
     // about 83%); half still rules out an empty or partial doc.
@@ -328,7 +330,7 @@ pub async fn join(
             crowd_times[crowd_times.len() / 2],
             *crowd_times.last().unwrap(),
         ),
-        cold_one: None,
+        cold: Vec::new(),
         cold_crowd: None,
     };
     close_all(std::mem::take(&mut holder)).await;
@@ -343,25 +345,29 @@ pub async fn join(
         };
         tokio::time::sleep(Duration::from_secs(wait)).await;
         let (kind, port) = (srv.kind, srv.addr.rsplit(':').next().unwrap().parse()?);
-        let data = srv.stop().await?;
-        srv = programs.start(kind, &data, Some(port)).await?;
-        let one = time_joins(&srv, "paper", 1, min_len).await?;
+        for _ in 0..cold_joins {
+            let data = srv.stop().await?;
+            srv = programs.start(kind, &data, Some(port)).await?;
+            result
+                .cold
+                .extend(time_joins(&srv, "paper", 1, min_len).await?);
+        }
         let data = srv.stop().await?;
         srv = programs.start(kind, &data, Some(port)).await?;
         let many = time_joins(&srv, "paper", crowd_size, min_len).await?;
-        result.cold_one = Some(one[0]);
         result.cold_crowd = Some((many[many.len() / 2], *many.last().unwrap()));
     }
     Ok((result, srv))
 }
 
-/// Workload 7: `clients` spread over 10 docs; restart the server; time
-/// until 99% have resynced, from when the new process accepts connections.
+/// Workload 7: `clients` spread over 10 docs; restart the server; each
+/// client's time to resync, from when the new process accepts connections
+/// (sorted).
 pub async fn reconnect_storm(
     programs: &Programs,
     srv: Running,
     clients: usize,
-) -> Result<(f64, Running)> {
+) -> Result<(Vec<f64>, Running)> {
     let mut held = Vec::new();
     for d in 0..10 {
         let mut c = crowd(
@@ -408,7 +414,87 @@ pub async fn reconnect_storm(
     .await;
     let mut ms: Vec<f64> = times.iter().map(|(m, _)| *m).collect();
     ms.sort_by(|a, b| a.total_cmp(b));
-    let p99 = ms[((ms.len() as f64) * 0.99).ceil() as usize - 1];
     close_all(times.into_iter().map(|(_, c)| c).collect()).await;
-    Ok((p99, srv))
+    Ok((ms, srv))
+}
+
+/// The `q` quantile of sorted values (nearest rank).
+pub fn quantile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((sorted.len() as f64) * q).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// Workload 8 result.
+#[derive(Debug, Clone, Serialize)]
+pub struct DocsMemory {
+    /// Documents loaded.
+    pub docs: usize,
+    /// RSS before any was loaded, KiB.
+    pub before: u64,
+    /// RSS with every one loaded and held by a quiet client, KiB.
+    pub after: u64,
+    /// (after - before) / docs.
+    pub kib_per_doc: f64,
+}
+
+/// Workload 8: `docs` copies of `state` (the trace's whole history), each
+/// written by one client that then stays connected and quiet. Two
+/// checkers join the first and last copy, so a server that dropped the
+/// state cannot pass for a small one.
+pub async fn docs_memory(srv: &Running, state: &[u8], docs: usize) -> Result<DocsMemory> {
+    let before = srv.rss_kib();
+    let mut held = Vec::new();
+    for chunk in (0..docs).collect::<Vec<_>>().chunks(10) {
+        let batch = join_all(chunk.iter().map(|&i| async move {
+            let mut c = crowd(srv, &format!("copy-{i}"), 1, 60_000 + i as u32, None).await?;
+            let c = c.remove(0);
+            c.send_update(state.to_vec())?;
+            Ok::<_, anyhow::Error>(c)
+        }))
+        .await;
+        for c in batch {
+            held.push(c?);
+        }
+    }
+    // Time to integrate (and, for weft, store) the last batch.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    for i in [0, docs - 1] {
+        let got = time_joins(srv, &format!("copy-{i}"), 1, state.len() / 2).await;
+        got.map_err(|e| anyhow::anyhow!("copy-{i} was not held: {e:#}"))?;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let after = srv.rss_kib();
+    close_all(held).await;
+    Ok(DocsMemory {
+        docs,
+        before,
+        after,
+        kib_per_doc: after.saturating_sub(before) as f64 / docs as f64,
+    })
+}
+
+/// What weft's per-IP connect limit does to clients that all come from one
+/// address and name no other: connects (each closed at once) until one is
+/// refused, at most `max`.
+pub async fn connect_limit(srv: &Running, max: usize) -> String {
+    let started = Instant::now();
+    for i in 0..max {
+        let url = format!("ws://{}/one-address-{}", srv.addr, i % 10);
+        match tokio_tungstenite::connect_async(url.as_str()).await {
+            Ok((mut ws, _)) => {
+                let _ = ws.close(None).await;
+            }
+            Err(e) => {
+                return format!(
+                    "connect {} refused after {i} in {:.1} s: {e}",
+                    i + 1,
+                    started.elapsed().as_secs_f64()
+                )
+            }
+        }
+    }
+    format!("{max} connects, none refused")
 }

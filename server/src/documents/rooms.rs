@@ -27,6 +27,7 @@ use weft_core::store::{VersionKind, VersionMeta};
 use weft_core::ProtocolError;
 
 use crate::documents::autoversion::{Edits, Policy};
+use crate::documents::coalesce::{Coalesce, Push};
 use crate::documents::durability::{Completed, Durability};
 use crate::documents::memory::Trimmer;
 use crate::documents::peers::{Peers, REMOTE};
@@ -65,10 +66,14 @@ struct State {
     title: Option<Option<String>>,
     /// Changes and authors since the last version.
     edits: Edits,
+    /// Updates waiting to go out, merged, at the end of this tick.
+    pending: Coalesce,
 }
 
 /// One loaded document.
 pub struct RoomHandle {
+    /// Itself, for the task that sends merged updates.
+    me: Weak<RoomHandle>,
     doc: DocId,
     state: Mutex<State>,
     /// Which writes are durable, and so which updates may be acked.
@@ -119,9 +124,18 @@ impl RoomHandle {
     ) -> Result<(Vec<Bytes>, u64), ProtocolError> {
         let mut st = self.state.lock().unwrap();
         let fx = st.room.handle(conn, frame, access)?;
-        // Peers first: queuing to the store wakes its writer thread, which on
-        // a busy core could otherwise run before the peers' writers.
+        // Each applied update has a broadcast frame and, in the same order,
+        // its raw bytes in `fx.updates`.
+        let mut raw = fx.updates.iter().flatten();
         for frame in fx.broadcast {
+            if protocol::is_sync(&frame) {
+                if let Some(update) = raw.next() {
+                    if st.pending.push(conn, update.clone()) == Push::Queued {
+                        continue;
+                    }
+                    self.flush_soon();
+                }
+            }
             // Updates go to other nodes once committed (see `on_commit`).
             if let Some(peers) = self
                 .peers
@@ -168,6 +182,22 @@ impl RoomHandle {
             drop(self.compact_locked(&mut st));
         }
         Ok((fx.reply, updates))
+    }
+
+    /// Sends the updates that waited once the tasks already runnable have
+    /// run, and closes the window (see `coalesce`).
+    fn flush_soon(&self) {
+        let me = self.me.clone();
+        tokio::spawn(async move {
+            tokio::task::yield_now().await;
+            if let Some(room) = me.upgrade() {
+                let mut st = room.state.lock().unwrap();
+                for out in st.pending.take() {
+                    let from = out.from.unwrap_or(NOBODY);
+                    broadcast(&mut st.peers, from, out.frame, &room.metrics);
+                }
+            }
+        });
     }
 
     /// Records `meta.title` in the index when an update changed it; queued
@@ -478,6 +508,9 @@ fn broadcast(peers: &mut HashMap<ConnId, Peer>, from: ConnId, frame: Bytes, metr
         }
     });
 }
+
+/// No connection: a merged update goes to every peer.
+const NOBODY: ConnId = ConnId::MAX;
 
 /// The connection id catch-up merges are applied under.
 const CATCH_UP: ConnId = REMOTE - 1;
@@ -835,7 +868,8 @@ impl Rooms {
         }
         tracing::debug!(doc = %doc, entries, bytes, ?read, elapsed = ?started.elapsed(), "loaded");
         self.metrics.docs_loaded.inc();
-        Ok(Arc::new(RoomHandle {
+        Ok(Arc::new_cyclic(|me| RoomHandle {
+            me: me.clone(),
             doc: doc.clone(),
             state: Mutex::new(State {
                 room,
@@ -843,6 +877,7 @@ impl Rooms {
                 log_len: stored.log_len,
                 title: None,
                 edits: Edits::new(self.config.versions.clock.now_millis()),
+                pending: Coalesce::default(),
             }),
             durability: Arc::new(Durability::new(
                 doc.clone(),
