@@ -283,7 +283,7 @@ fn fanout(
     dir: &Path,
 ) -> anyhow::Result<()> {
     writeln!(md, "### 1. Fan-out: one doc, {clients} clients\n")?;
-    writeln!(md, "Each client types at the end of its own text. Edits per second rise until p99 delivery latency passes 50 ms or a delivery goes missing. \"Sustained\" is the highest rate that held. The other columns are from the round with the median sustained rate.\n")?;
+    writeln!(md, "Each client types at the end of its own text. Edits per second rise until p99 delivery latency passes 50 ms or a delivery goes missing, in two steps in a row. \"Sustained\" is the highest rate that held. The other columns are from the round with the median sustained rate.\n")?;
     writeln!(
         md,
         "| server | sustained deliveries/s | p50 ms | p99 ms | p99.9 ms | server CPU | ratio |"
