@@ -118,6 +118,49 @@ impl Room {
         (room, skipped)
     }
 
+    /// Trades the integrated doc for its encoded state, the form
+    /// [`Room::load_lazy`] keeps a doc just loaded in: an open but quiet doc
+    /// then costs about its encoded size instead of yrs' structures (several
+    /// times more: measured in docs/BENCHMARKS.md, "Memory per loaded
+    /// document"). The next change, or anything that reads the doc,
+    /// integrates it again. Presence stays. False (nothing done) when
+    /// already resting, empty or poisoned.
+    pub fn rest(&mut self) -> bool {
+        if self.poisoned || self.pending.get_mut().unwrap().is_some() {
+            return false;
+        }
+        let (state, sv) = {
+            let txn = self.awareness.doc().transact();
+            let sv = txn.state_vector();
+            if sv.is_empty() {
+                return false;
+            }
+            let mut state = txn.encode_state_as_update_v1(&StateVector::default());
+            // The encoder grows by doubling; kept as is, a doc would hold
+            // up to twice its size.
+            state.shrink_to_fit();
+            (state, sv)
+        };
+        let mut awareness = Awareness::new(Doc::new());
+        if let Ok(presence) = self.awareness.update() {
+            // Same states and clocks; only the doc under them changes.
+            let _ = awareness.apply_update(presence);
+        }
+        self.awareness = awareness;
+        // The cached step 2 would be a second copy of the same bytes.
+        self.whole_step2 = None;
+        *self.pending.get_mut().unwrap() = Some(Pending {
+            stored: vec![Bytes::from(state)],
+            sv,
+        });
+        true
+    }
+
+    /// True while the doc rests as encoded bytes (see [`Room::rest`]).
+    pub fn is_resting(&self) -> bool {
+        self.pending.lock().unwrap().is_some()
+    }
+
     /// Integrates what [`Room::load_lazy`] deferred, if anything.
     fn integrate_pending(&self) {
         let Some(pending) = self.pending.lock().unwrap().take() else {
@@ -634,6 +677,51 @@ mod tests {
         // Nothing stored: an empty doc, as eager loading gives.
         let (empty, _) = Room::load_lazy(Vec::new());
         assert!(empty.is_empty());
+    }
+
+    #[test]
+    fn a_resting_room_answers_and_changes_as_before_and_keeps_presence() {
+        let mut room = Room::default();
+        let ann = Doc::new();
+        room.handle(1, &protocol::update(edit(&ann, "typed ")), &Access::Write)
+            .unwrap();
+        let mut presence = yrs::sync::Awareness::new(Doc::with_client_id(77));
+        presence.set_local_state(r#"{"user":"ann"}"#).unwrap();
+        let frame = protocol::encode(&Message::Awareness(presence.update().unwrap()));
+        room.handle(1, &frame, &Access::Write).unwrap();
+        let before = step2_for(&mut room, StateVector::default());
+
+        assert!(room.rest());
+        assert!(room.is_resting() && !room.rest(), "resting once is enough");
+        assert!(!room.is_empty());
+        assert_eq!(
+            text_of(&step2_for(&mut room, StateVector::default())),
+            text_of(&before)
+        );
+        assert!(
+            room.is_resting(),
+            "a fresh joiner is answered from the bytes"
+        );
+        assert_eq!(
+            room.awareness()
+                .iter()
+                .filter(|(id, _)| id.get() == 77)
+                .count(),
+            1,
+            "presence survives"
+        );
+        // A change integrates it again, on top of what rested.
+        room.handle(
+            2,
+            &protocol::update(edit(&ann, "then more")),
+            &Access::Write,
+        )
+        .unwrap();
+        assert!(!room.is_resting());
+        let after = step2_for(&mut room, StateVector::default());
+        assert_eq!(text_of(&after), "typed then more");
+        // Nothing to rest in an empty room.
+        assert!(!Room::default().rest());
     }
 
     use yrs::updates::decoder::Decode;

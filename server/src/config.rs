@@ -88,6 +88,10 @@ pub struct Config {
     #[arg(global = true, long, env = "WEFT_SEND_QUEUE", default_value_t = 1024)]
     pub send_queue: usize,
 
+    /// How long an open document stays unchanged before it is kept as its encoded bytes (it takes several times less memory) until the next change; it rests after one to two times this (e.g. 10s, 1m).
+    #[arg(global = true, long, env = "WEFT_REST_AFTER", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub rest_after: Duration,
+
     /// How long a document with no connections stays in memory (e.g. 30s, 2m).
     #[arg(global = true, long, env = "WEFT_UNLOAD_AFTER", default_value = "30s", value_parser = humantime::parse_duration)]
     pub unload_after: Duration,

@@ -388,6 +388,40 @@ async fn idle_docs_unload_and_reload_intact() -> anyhow::Result<()> {
     server.stop().await
 }
 
+#[tokio::test]
+async fn a_quiet_open_doc_rests_and_wakes_intact() -> anyhow::Result<()> {
+    let mut cfg = config();
+    cfg.rest_after = Duration::from_millis(50);
+    let store = mem();
+    let server = TestServer::start(store.clone(), cfg).await;
+    let url = format!("{}?ack=1", server.url("quiet"));
+    let mut ann = Client::synced(&url).await?;
+    ann.insert("written before ").await?;
+    ann.wait_for(|c| c.session.unacked() == 0).await?;
+    // Ann stays connected and says nothing: the doc rests.
+    wait_metric(server.addr, "weft_docs_resting 1").await?;
+    let mut bob = Client::synced(&server.url("quiet")).await?;
+    assert_eq!(
+        bob.text(),
+        "written before ",
+        "a joiner gets the resting bytes"
+    );
+    // A change wakes it, and reaches the others as before.
+    ann.insert("and after").await?;
+    bob.wait_for(|c| c.text() == "written before and after")
+        .await?;
+    ann.wait_for(|c| c.session.unacked() == 0).await?;
+    assert_eq!(
+        stored_text(&store, "quiet").await?,
+        "written before and after"
+    );
+    // Quiet again: it rests again, and still answers whole.
+    wait_metric(server.addr, "weft_docs_resting 1").await?;
+    let carl = Client::synced(&server.url("quiet")).await?;
+    assert_eq!(carl.text(), "written before and after");
+    server.stop().await
+}
+
 /// The doc's text as the store holds it (what a restart would load).
 async fn stored_text(store: &MemoryStore, doc: &str) -> anyhow::Result<String> {
     use weft_core::doc_id::DocId;

@@ -149,6 +149,8 @@ struct Plan {
     storm: usize,
     durable: (usize, usize),
     docs: usize,
+    /// How long the documents' holders stay quiet before RSS is read.
+    docs_quiet: Duration,
     /// Rounds of the short workloads (moderate, join, durable) and of the
     /// long ones (fan-out, idle, leak, storm, docs).
     rounds: usize,
@@ -172,6 +174,7 @@ impl Plan {
                 storm: 20,
                 durable: (2, 50),
                 docs: 3,
+                docs_quiet: Duration::from_secs(1),
                 rounds: 1,
                 long_rounds: 1,
                 cold_joins: 1,
@@ -190,6 +193,7 @@ impl Plan {
                 storm: 500,
                 durable: (20, 500),
                 docs: 20,
+                docs_quiet: Duration::from_secs(25),
                 rounds: 2,
                 long_rounds: 1,
                 cold_joins: 2,
@@ -210,6 +214,7 @@ impl Plan {
                 storm: 5000,
                 durable: (50, 2000),
                 docs: 100,
+                docs_quiet: Duration::from_secs(25),
                 rounds: 5,
                 long_rounds: 3,
                 cold_joins: 4,
@@ -370,7 +375,7 @@ async fn measure(
 
         if kind.syncs() {
             let srv = programs.start(kind, &fresh("e"), None).await?;
-            let d = workloads::docs_memory(&srv, state, plan.docs).await?;
+            let d = workloads::docs_memory(&srv, state, plan.docs, plan.docs_quiet).await?;
             eprintln!("    docs: {:.0} KiB per loaded doc", d.kib_per_doc);
             docs = Some(d);
             srv.stop().await?;
@@ -522,7 +527,7 @@ async fn only(
                     srv
                 }
                 Workload::Docs if kind.syncs() => {
-                    let d = workloads::docs_memory(&srv, state, plan.docs).await?;
+                    let d = workloads::docs_memory(&srv, state, plan.docs, plan.docs_quiet).await?;
                     eprintln!("    docs: {d:?}");
                     srv
                 }

@@ -444,10 +444,15 @@ pub struct DocsMemory {
 }
 
 /// Workload 8: `docs` copies of `state` (the trace's whole history), each
-/// written by one client that then stays connected and quiet. Two
-/// checkers join the first and last copy, so a server that dropped the
-/// state cannot pass for a small one.
-pub async fn docs_memory(srv: &Running, state: &[u8], docs: usize) -> Result<DocsMemory> {
+/// written by one client that then stays connected and quiet for `quiet`
+/// before RSS is read. Two checkers then join the first and last copy, so a
+/// server that dropped the state cannot pass for a small one.
+pub async fn docs_memory(
+    srv: &Running,
+    state: &[u8],
+    docs: usize,
+    quiet: Duration,
+) -> Result<DocsMemory> {
     let before = srv.rss_kib();
     let mut held = Vec::new();
     for chunk in (0..docs).collect::<Vec<_>>().chunks(10) {
@@ -462,14 +467,14 @@ pub async fn docs_memory(srv: &Running, state: &[u8], docs: usize) -> Result<Doc
             held.push(c?);
         }
     }
-    // Time to integrate (and, for weft, store) the last batch.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Every server gets the same quiet spell before RSS is read: the
+    // holders stay connected and say nothing, as readers of a document do.
+    tokio::time::sleep(quiet).await;
+    let after = srv.rss_kib();
     for i in [0, docs - 1] {
         let got = time_joins(srv, &format!("copy-{i}"), 1, state.len() / 2).await;
         got.map_err(|e| anyhow::anyhow!("copy-{i} was not held: {e:#}"))?;
     }
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let after = srv.rss_kib();
     close_all(held).await;
     Ok(DocsMemory {
         docs,

@@ -68,6 +68,9 @@ struct State {
     edits: Edits,
     /// Updates waiting to go out, merged, at the end of this tick.
     pending: Coalesce,
+    /// Looks of `rest_loop` in a row that found the doc integrated and
+    /// unchanged.
+    quiet_looks: u8,
 }
 
 /// One loaded document.
@@ -148,6 +151,7 @@ impl RoomHandle {
         }
         let updates = fx.updates.len() as u64;
         if fx.updates.iter().any(Option::is_some) {
+            st.quiet_looks = 0;
             let author = st.peers.get(&conn).and_then(|p| p.author.clone());
             st.edits.record(author.as_deref());
         }
@@ -198,6 +202,27 @@ impl RoomHandle {
                 }
             }
         });
+    }
+
+    /// True while the doc rests as encoded bytes.
+    fn is_resting(&self) -> bool {
+        self.state.lock().unwrap().room.is_resting()
+    }
+
+    /// One look of `rest_loop`: rests the doc (see `Room::rest`) once it
+    /// stayed integrated and unchanged for `REST_AFTER_LOOKS` looks.
+    fn rest_if_quiet(&self) -> bool {
+        let mut st = self.state.lock().unwrap();
+        if st.room.is_resting() {
+            st.quiet_looks = 0;
+            return false;
+        }
+        st.quiet_looks += 1;
+        if st.quiet_looks < REST_AFTER_LOOKS {
+            return false;
+        }
+        st.quiet_looks = 0;
+        st.room.rest()
     }
 
     /// Records `meta.title` in the index when an update changed it; queued
@@ -328,6 +353,7 @@ impl RoomHandle {
         let mut st = self.state.lock().unwrap();
         match st.room.handle(conn, frame, &Access::Write) {
             Ok(fx) => {
+                st.quiet_looks = 0;
                 for frame in fx.broadcast {
                     broadcast(&mut st.peers, conn, frame, &self.metrics);
                 }
@@ -528,6 +554,8 @@ struct Slot {
 pub struct RoomsConfig {
     /// How long an unused doc stays loaded.
     pub unload_after: Duration,
+    /// How often `rest_loop` looks for docs to rest.
+    pub rest_after: Duration,
     /// Log entries after which a doc is compacted into a snapshot.
     pub compact_after: usize,
     /// When rooms make automatic versions.
@@ -549,6 +577,38 @@ pub struct Rooms {
 /// First wait before a failed doc's snapshot is retried, and the longest.
 const REPAIR_FIRST: Duration = Duration::from_millis(250);
 const REPAIR_MAX: Duration = Duration::from_secs(5);
+
+/// After how many looks of `rest_loop` in a row without a change a doc
+/// rests: one to two times `--rest-after` after its last change or read.
+const REST_AFTER_LOOKS: u8 = 2;
+
+/// Rests open docs nobody changed for a while: they are kept as encoded
+/// bytes until the next change (`Room::rest`), and the freed memory is
+/// handed back. Ends with the rooms.
+async fn rest_loop(rooms: Weak<Rooms>, every: Duration) {
+    let mut every = tokio::time::interval(every.max(Duration::from_millis(10)));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let Some(rooms) = rooms.upgrade() else {
+            return;
+        };
+        let loaded: Vec<Arc<RoomHandle>> = rooms
+            .map
+            .lock()
+            .unwrap()
+            .values()
+            .filter_map(|slot| slot.cell.get().cloned())
+            .collect();
+        let rested = loaded.iter().filter(|room| room.rest_if_quiet()).count();
+        let resting = loaded.iter().filter(|room| room.is_resting()).count();
+        rooms.metrics.docs_resting.set(resting as i64);
+        if rested > 0 {
+            tracing::debug!(rested, "quiet documents rest as encoded bytes");
+            rooms.trimmer.request();
+        }
+    }
+}
 
 /// Retries a snapshot of every doc whose writes failed, with backoff,
 /// until the store takes it: then its acks resume. Ends with the rooms.
@@ -618,6 +678,7 @@ impl Rooms {
             repairs,
         });
         tokio::spawn(repair_loop(Arc::downgrade(&rooms), failed));
+        tokio::spawn(rest_loop(Arc::downgrade(&rooms), rooms.config.rest_after));
         rooms
     }
 
@@ -878,6 +939,7 @@ impl Rooms {
                 title: None,
                 edits: Edits::new(self.config.versions.clock.now_millis()),
                 pending: Coalesce::default(),
+                quiet_looks: 0,
             }),
             durability: Arc::new(Durability::new(
                 doc.clone(),

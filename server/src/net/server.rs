@@ -192,6 +192,7 @@ fn shared_state(
         metrics.clone(),
         RoomsConfig {
             unload_after: config.unload_after,
+            rest_after: config.rest_after,
             compact_after: config.compact_after,
             versions: Policy {
                 interval: config.version_interval,

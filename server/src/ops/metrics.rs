@@ -21,6 +21,8 @@ pub struct Metrics {
     pub rejected: Family<Vec<(String, String)>, Counter>,
     /// Documents held in memory.
     pub docs_loaded: Gauge,
+    /// Loaded documents resting as encoded bytes, as of the last look.
+    pub docs_resting: Gauge,
     /// Update messages received.
     pub updates_in: Counter,
     /// Frames delivered to other connections by fan-out.
@@ -65,6 +67,7 @@ impl Default for Metrics {
             deflate_connections_total: Counter::default(),
             rejected: Family::default(),
             docs_loaded: Gauge::default(),
+            docs_resting: Gauge::default(),
             updates_in: Counter::default(),
             messages_out: Counter::default(),
             bytes_in: Counter::default(),
@@ -136,6 +139,11 @@ fn register_traffic(r: &mut Registry, m: &Metrics) {
         "docs_loaded",
         "Documents held in memory",
         m.docs_loaded.clone(),
+    );
+    r.register(
+        "docs_resting",
+        "Loaded documents kept as encoded bytes because nobody changed them lately",
+        m.docs_resting.clone(),
     );
     r.register(
         "updates_in",
