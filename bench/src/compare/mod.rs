@@ -201,13 +201,13 @@ impl Plan {
         } else {
             Plan {
                 rates: vec![
-                    100.0, 200.0, 400.0, 800.0, 1600.0, 2400.0, 3200.0, 4800.0, 6400.0, 9600.0,
-                    12800.0, 16000.0, 19200.0, 25600.0,
+                    100.0, 400.0, 1600.0, 3200.0, 4800.0, 6400.0, 9600.0, 12800.0, 16000.0,
+                    19200.0, 25600.0,
                 ],
-                step_secs: 5.0,
+                step_secs: 4.0,
                 moderate_secs: 10.0,
                 // Below the default 10,000 connections.
-                idle: vec![2000, 4000, 6000, 8000],
+                idle: vec![2000, 4000, 6000],
                 leak_docs: 1000,
                 leak_settle: Duration::from_secs(10),
                 weft_leak_settle: Duration::from_secs(35),
