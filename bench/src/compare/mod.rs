@@ -322,7 +322,8 @@ async fn headroom(
     }))
 }
 
-/// Every workload against one server, each part on a fresh one.
+/// Every workload against one server, each part on a fresh one. Long
+/// because it is the round's script: one block per workload, in order.
 #[allow(clippy::too_many_arguments)]
 async fn measure(
     opts: &Options,
