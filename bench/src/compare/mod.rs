@@ -322,7 +322,7 @@ async fn headroom(
     }))
 }
 
-/// Every workload against one server, each part on a fresh one. Long
+/// Every workload against one server, each part on a fresh one. It is long
 /// because it is the round's script: one block per workload, in order.
 #[allow(clippy::too_many_arguments)]
 async fn measure(

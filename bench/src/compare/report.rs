@@ -164,7 +164,7 @@ pub fn write(doc: &Path, run: &Run, short: bool, clients: usize) -> anyhow::Resu
     replace_section(doc, START, END, &md)
 }
 
-/// Each target against this run: met or missed. Long: one row per target,
+/// Each target against this run: met or missed. It is long: one row per target,
 /// each reading the run its own way.
 fn targets(md: &mut String, run: &Run, all: &[Server]) -> anyhow::Result<()> {
     let Some(weft) = all.iter().find(|s| s.name == WEFT) else {
