@@ -160,6 +160,15 @@ struct Plan {
 }
 
 impl Plan {
+    /// How long the leak workload waits for `kind` to unload.
+    fn settle(&self, kind: Kind) -> Duration {
+        if kind == Kind::Weft {
+            self.weft_leak_settle
+        } else {
+            self.leak_settle
+        }
+    }
+
     fn new(short: bool, smoke: bool) -> Self {
         if smoke {
             Plan {
@@ -364,12 +373,7 @@ async fn measure(
         srv.stop().await?;
 
         let srv = programs.start(kind, &fresh("c"), None).await?;
-        let settle = if kind == Kind::Weft {
-            plan.weft_leak_settle
-        } else {
-            plan.leak_settle
-        };
-        let l = workloads::leak(&srv, plan.leak_docs, settle).await?;
+        let l = workloads::leak(&srv, plan.leak_docs, plan.settle(kind)).await?;
         eprintln!("    leak: {} → {} → {} KiB", l.before, l.peak, l.after);
         leak = Some(l);
         srv.stop().await?;
@@ -506,12 +510,7 @@ async fn only(
                     srv
                 }
                 Workload::Leak => {
-                    let settle = if kind == Kind::Weft {
-                        plan.weft_leak_settle
-                    } else {
-                        plan.leak_settle
-                    };
-                    let l = workloads::leak(&srv, plan.leak_docs, settle).await?;
+                    let l = workloads::leak(&srv, plan.leak_docs, plan.settle(kind)).await?;
                     eprintln!("    leak: {} → {} → {} KiB", l.before, l.peak, l.after);
                     srv
                 }
