@@ -204,25 +204,24 @@ impl RoomHandle {
         });
     }
 
-    /// True while the doc rests as encoded bytes.
-    fn is_resting(&self) -> bool {
-        self.state.lock().unwrap().room.is_resting()
-    }
-
     /// One look of `rest_loop`: rests the doc (see `Room::rest`) once it
     /// stayed integrated and unchanged for `REST_AFTER_LOOKS` looks.
-    fn rest_if_quiet(&self) -> bool {
+    fn look(&self) -> Look {
         let mut st = self.state.lock().unwrap();
         if st.room.is_resting() {
             st.quiet_looks = 0;
-            return false;
+            return Look::Resting;
         }
         st.quiet_looks += 1;
         if st.quiet_looks < REST_AFTER_LOOKS {
-            return false;
+            return Look::Awake;
         }
         st.quiet_looks = 0;
-        st.room.rest()
+        if st.room.rest() {
+            Look::Rested
+        } else {
+            Look::Awake
+        }
     }
 
     /// Records `meta.title` in the index when an update changed it; queued
@@ -578,6 +577,17 @@ pub struct Rooms {
 const REPAIR_FIRST: Duration = Duration::from_millis(250);
 const REPAIR_MAX: Duration = Duration::from_secs(5);
 
+/// What one look of `rest_loop` found.
+#[derive(PartialEq, Eq)]
+enum Look {
+    /// Rested now.
+    Rested,
+    /// Already resting.
+    Resting,
+    /// Integrated, and not quiet long enough (or nothing to rest).
+    Awake,
+}
+
 /// After how many looks of `rest_loop` in a row without a change a doc
 /// rests: one to two times `--rest-after` after its last change or read.
 const REST_AFTER_LOOKS: u8 = 2;
@@ -600,8 +610,9 @@ async fn rest_loop(rooms: Weak<Rooms>, every: Duration) {
             .values()
             .filter_map(|slot| slot.cell.get().cloned())
             .collect();
-        let rested = loaded.iter().filter(|room| room.rest_if_quiet()).count();
-        let resting = loaded.iter().filter(|room| room.is_resting()).count();
+        let looks: Vec<Look> = loaded.iter().map(|room| room.look()).collect();
+        let rested = looks.iter().filter(|l| **l == Look::Rested).count();
+        let resting = rested + looks.iter().filter(|l| **l == Look::Resting).count();
         rooms.metrics.docs_resting.set(resting as i64);
         if rested > 0 {
             tracing::debug!(rested, "quiet documents rest as encoded bytes");
