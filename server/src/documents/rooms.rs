@@ -127,6 +127,8 @@ impl RoomHandle {
     ) -> Result<(Vec<Bytes>, u64), ProtocolError> {
         let mut st = self.state.lock().unwrap();
         let fx = st.room.handle(conn, frame, access)?;
+        // Peers first: queuing to the store wakes its writer thread, which on
+        // a busy core could otherwise run before the peers' writers.
         // Each applied update has a broadcast frame and, in the same order,
         // its raw bytes in `fx.updates`.
         let mut raw = fx.updates.iter().flatten();
