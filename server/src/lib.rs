@@ -12,8 +12,9 @@
 //!   graceful shutdown), [`net::http`] (health, metrics, the checks before
 //!   the WebSocket upgrade; `/api/` goes to [`api`]), [`net::tls`],
 //!   [`net::proxy`] (the client's address behind a trusted proxy),
-//!   [`net::limits`] (rate limits per connection and per IP) and
-//!   [`net::web`] (the web editor, compiled in: `/`, `/d/<doc>`, assets).
+//!   [`net::limits`] (rate limits per connection and per IP),
+//!   [`net::upgraded`] (the socket taken back from hyper after the upgrade)
+//!   and [`net::web`] (the web editor, compiled in: `/`, `/d/<doc>`, assets).
 //! - [`api`]: the HTTP API under `/api/v1` (axum, OpenAPI by utoipa).
 //! - [`ws`]: one WebSocket connection: [`ws::connection`] (the socket loop,
 //!   a thin adapter), [`ws::control`] (what it shares with the rooms) and

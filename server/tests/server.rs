@@ -55,6 +55,46 @@ async fn late_joiner_gets_the_full_state() -> anyhow::Result<()> {
     server.stop().await
 }
 
+/// A client may send its first frame before it sees the 101; hyper has
+/// then read it past the request, and the server must still apply it.
+#[tokio::test]
+async fn a_frame_sent_with_the_upgrade_request_is_not_lost() -> anyhow::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use yrs::updates::encoder::Encode;
+    use yrs::ReadTxn;
+    let server = TestServer::start(mem(), config()).await;
+    let doc = Doc::new();
+    let text = doc.get_or_insert_text("t");
+    text.insert(&mut doc.transact_mut(), 0, "sent early");
+    let update = doc
+        .transact()
+        .encode_state_as_update_v1(&Default::default());
+    let payload = Message::Sync(yrs::sync::SyncMessage::Update(update)).encode_v1();
+    // One masked binary frame (RFC 6455 5.2), right after the request.
+    let mut bytes = String::from("GET /early HTTP/1.1\r\nHost: test\r\n");
+    for (k, v) in UPGRADE_HEADERS {
+        bytes.push_str(&format!("{k}: {v}\r\n"));
+    }
+    bytes.push_str("\r\n");
+    let mut bytes = bytes.into_bytes();
+    let mask = [7u8, 1, 2, 3];
+    bytes.push(0x82);
+    assert!(payload.len() < 126);
+    bytes.push(0x80 | payload.len() as u8);
+    bytes.extend_from_slice(&mask);
+    bytes.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    let mut tcp = tokio::net::TcpStream::connect(server.addr).await?;
+    tcp.write_all(&bytes).await?;
+    let mut head = [0u8; 12];
+    tokio::time::timeout(WAIT, tcp.read_exact(&mut head)).await??;
+    assert_eq!(&head, b"HTTP/1.1 101");
+
+    let mut late = Client::synced(&server.url("early")).await?;
+    late.wait_for(|c| c.text() == "sent early").await?;
+    drop(tcp);
+    server.stop().await
+}
+
 #[tokio::test]
 async fn state_survives_a_restart() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;

@@ -354,7 +354,11 @@ impl RoomHandle {
         let mut st = self.state.lock().unwrap();
         match st.room.handle(conn, frame, &Access::Write) {
             Ok(fx) => {
-                st.quiet_looks = 0;
+                // Only a change keeps the doc awake: remote cursors alone
+                // must not stop it resting, as with local clients.
+                if fx.updates.iter().any(Option::is_some) {
+                    st.quiet_looks = 0;
+                }
                 for frame in fx.broadcast {
                     broadcast(&mut st.peers, conn, frame, &self.metrics);
                 }

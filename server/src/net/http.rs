@@ -2,13 +2,18 @@
 //! upgrade with every check that must happen before it (doc id, capacity).
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio_rustls::server::TlsStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::WebSocketStream;
@@ -19,6 +24,7 @@ use weft_core::protocol::{ACK_HEADER, ACK_PARAM};
 use crate::auth::{AuthError, Claims, Level};
 use crate::net::limits::RequestBudget;
 use crate::net::text;
+use crate::net::upgraded::bare;
 use crate::state::Shared;
 use crate::ws::connection::{self, ConnOptions};
 use weft_core::room::Access;
@@ -281,6 +287,29 @@ fn conn_options(
     }
 }
 
+/// What a connection needs once its socket is known.
+struct Start {
+    shared: Arc<Shared>,
+    deflate: Option<weft_core::deflate::Params>,
+    min_size: usize,
+    max_message: usize,
+    ws_config: WebSocketConfig,
+    doc: DocId,
+    opts: ConnOptions,
+}
+
+impl Start {
+    /// The WebSocket over `io`, as the connection's boxed future.
+    async fn over<S>(self, io: S) -> Pin<Box<dyn Future<Output = ()> + Send>>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let io = DeflateStream::server(io, self.deflate, self.min_size, self.max_message);
+        let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(self.ws_config)).await;
+        Box::pin(connection::serve(self.shared, ws, self.doc, self.opts))
+    }
+}
+
 /// Answers 101 and starts the connection once hyper hands over the socket.
 fn accept(shared: &Arc<Shared>, req: &mut Request<Incoming>, a: Admitted) -> Response<Body> {
     let deflate = if shared.config.no_deflate {
@@ -306,16 +335,29 @@ fn accept(shared: &Arc<Shared>, req: &mut Request<Incoming>, a: Admitted) -> Res
         shared.config.deflate_min_size,
         shared.config.max_message_size,
     );
-    let task_shared = shared.clone();
     let wants_ack = a.opts.ack;
-    let (doc, opts, permit) = (a.doc, a.opts, a.permit);
+    let start = Start {
+        shared: shared.clone(),
+        deflate,
+        min_size,
+        max_message,
+        ws_config,
+        doc: a.doc,
+        opts: a.opts,
+    };
+    let permit = a.permit;
     // The setup is boxed and freed once done, and the connection's future
     // is boxed too, so the long-lived task holds neither inline twice.
     let setup = Box::pin(async move {
         let upgraded = upgrade.await?;
-        let io = DeflateStream::server(TokioIo::new(upgraded), deflate, min_size, max_message);
-        let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(ws_config)).await;
-        Ok::<_, hyper::Error>(Box::pin(connection::serve(task_shared, ws, doc, opts)))
+        let conn = match bare::<TcpStream>(upgraded) {
+            Ok(tcp) => start.over(tcp).await,
+            Err(upgraded) => match bare::<TlsStream<TcpStream>>(upgraded) {
+                Ok(tls) => start.over(tls).await,
+                Err(upgraded) => start.over(TokioIo::new(upgraded)).await,
+            },
+        };
+        Ok::<_, hyper::Error>(conn)
     });
     shared.tracker.spawn(async move {
         match setup.await {

@@ -1,12 +1,14 @@
 //! Accepting connections and answering HTTP: the listener, TLS, the
 //! client's address behind a proxy, rate limits, and the routing of each
-//! request to health, metrics, the API, the web editor or a WebSocket upgrade.
+//! request to health, metrics, the API, the web editor or a WebSocket upgrade
+//! (and the socket taken back from hyper after it).
 
 pub mod http;
 pub mod limits;
 pub mod proxy;
 pub mod server;
 pub mod tls;
+pub mod upgraded;
 pub mod web;
 
 use axum::body::Body;
