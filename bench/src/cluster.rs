@@ -54,7 +54,8 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         (
             15.0,
             vec![
-                100.0, 200.0, 400.0, 800.0, 1200.0, 1600.0, 2000.0, 2400.0, 3200.0,
+                100.0, 200.0, 400.0, 800.0, 1200.0, 1600.0, 2000.0, 2400.0, 3200.0, 4800.0, 6400.0,
+                9600.0, 12800.0, 19200.0,
             ],
             (50, 2000),
         )
@@ -104,7 +105,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     std::fs::create_dir_all("target/bench")?;
     std::fs::write(&json, serde_json::to_string_pretty(&rows)?)?;
     eprintln!("results in {}", json.display());
-    let md = table(&rows, opts.short)?;
+    let md = table(&rows, &rates, opts.short)?;
     println!("{md}");
     if let Some(doc) = &opts.doc {
         crate::compare::report::replace_section(doc, START, END, &md)?;
@@ -120,7 +121,7 @@ fn sustained(steps: &[Step]) -> Option<&Step> {
         .max_by(|a, b| a.deliveries_per_s.total_cmp(&b.deliveries_per_s))
 }
 
-fn table(rows: &[Row], short: bool) -> anyhow::Result<String> {
+fn table(rows: &[Row], rates: &[f64], short: bool) -> anyhow::Result<String> {
     let mut md = String::new();
     writeln!(md, "{START}")?;
     writeln!(
@@ -137,15 +138,31 @@ fn table(rows: &[Row], short: bool) -> anyhow::Result<String> {
     for r in rows {
         let (fan, p99) = match sustained(&r.fanout) {
             Some(s) => (
-                format!("{:.0}", s.deliveries_per_s),
+                // The top step held: the ramp, not the setup, ended there.
+                format!(
+                    "{}{}",
+                    if r.fanout.last().is_some_and(|l| std::ptr::eq(l, s))
+                        && r.fanout.len() == rates.len()
+                    {
+                        "≥ "
+                    } else {
+                        ""
+                    },
+                    crate::compare::report::thousands(s.deliveries_per_s)
+                ),
                 format!("{:.1} ms", s.latency.p99),
             ),
             None => ("none held".into(), "-".into()),
         };
         writeln!(
             md,
-            "| {} | {:.2} ms | {:.2} ms | {:.0} | {} | {} |",
-            r.setup, r.moderate.latency.p50, r.moderate.latency.p99, r.durable_per_s, fan, p99
+            "| {} | {:.2} ms | {:.2} ms | {} | {} | {} |",
+            r.setup,
+            r.moderate.latency.p50,
+            r.moderate.latency.p99,
+            crate::compare::report::thousands(r.durable_per_s),
+            fan,
+            p99
         )?;
     }
     writeln!(md, "{END}")?;

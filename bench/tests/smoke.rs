@@ -144,4 +144,22 @@ fn every_workload_runs_against_every_server() {
             "{svg}"
         );
     }
+
+    // The report written again from the saved run, measuring nothing, is
+    // the same report.
+    std::fs::write(
+        &doc,
+        "# Benchmarks\n\n<!-- results:start -->\nold\n<!-- results:end -->\n\nkept\n",
+    )
+    .unwrap();
+    let status = Command::new(env!("CARGO_BIN_EXE_weft-bench"))
+        .current_dir(root)
+        .args(["compare", "--smoke", "--clients", "10", "--report-from"])
+        .arg(&json)
+        .arg("--doc")
+        .arg(&doc)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(std::fs::read_to_string(&doc).unwrap(), text);
 }

@@ -13,7 +13,7 @@ pub mod workloads;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use yrs::{ReadTxn, StateVector, Transact};
 
 use servers::{Kind, Programs};
@@ -54,6 +54,10 @@ pub struct Options {
     /// measuring one change quickly).
     #[arg(long, value_enum, value_delimiter = ',', conflicts_with = "doc")]
     pub only: Vec<Workload>,
+    /// Measure nothing: write the report from this saved `--json` result
+    /// (after a change to the report's wording; the numbers stay as run).
+    #[arg(long, requires = "doc")]
+    pub report_from: Option<PathBuf>,
 }
 
 /// A workload, for `--only`.
@@ -79,7 +83,7 @@ pub enum Workload {
 
 /// Everything measured for one server in one round. Long workloads run in
 /// the first rounds only (`Plan::long_rounds`); the rest are `None` then.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Measured {
     /// Which server.
     pub server: String,
@@ -115,7 +119,7 @@ pub struct Measured {
 }
 
 /// The whole run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Run {
     /// Every server's rounds, in the order run.
     pub rounds: Vec<Measured>,
@@ -128,7 +132,7 @@ pub struct Run {
 }
 
 /// The load generator's headroom check.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Headroom {
     /// weft's median sustained rate, edits/s.
     pub weft_edits_per_s: f64,
@@ -235,6 +239,16 @@ impl Plan {
 /// Runs the comparison: round after round, every server in turn within a
 /// round (A B C A B C …), so drift of the machine hits all alike.
 pub async fn run(opts: Options) -> anyhow::Result<()> {
+    if let (Some(saved), Some(doc)) = (&opts.report_from, &opts.doc) {
+        let run: Run = serde_json::from_str(&std::fs::read_to_string(saved)?)?;
+        report::write(doc, &run, opts.short || opts.smoke, opts.clients)?;
+        eprintln!(
+            "tables and plots from {} written into {}",
+            saved.display(),
+            doc.display()
+        );
+        return Ok(());
+    }
     let plan = Plan::new(opts.short, opts.smoke);
     let kinds = if opts.servers.is_empty() {
         vec![

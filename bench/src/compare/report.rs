@@ -558,14 +558,11 @@ fn durable(md: &mut String, all: &[Server]) -> anyhow::Result<()> {
                     .iter()
                     .filter_map(|m| m.durable_at_defaults.as_deref())
                     .collect();
-                let first = said.first().copied().unwrap_or("–");
                 writeln!(
                     md,
-                    "| {} | {} ({} of {} rounds) | {} acked updates/s |",
+                    "| {} | {} | {} acked updates/s |",
                     s.name,
-                    first,
-                    said.iter().filter(|x| **x == first).count(),
-                    said.len(),
+                    at_defaults(&said),
                     r.show(0)
                 )?
             }
@@ -578,6 +575,38 @@ fn durable(md: &mut String, all: &[Server]) -> anyhow::Result<()> {
     }
     writeln!(md)?;
     Ok(())
+}
+
+/// What the durable writers met at the defaults, over the rounds: cut off
+/// (however their socket saw the close) or a rate.
+fn at_defaults(said: &[&str]) -> String {
+    let cut = said
+        .iter()
+        .filter(|s| !s.ends_with("acked updates/s"))
+        .count();
+    let mut ways: Vec<&str> = Vec::new();
+    for s in said {
+        let way = if *s == "closed" {
+            "closed"
+        } else if s.contains("reset") {
+            "connection reset"
+        } else if s.ends_with("acked updates/s") {
+            continue;
+        } else {
+            s
+        };
+        if !ways.contains(&way) {
+            ways.push(way);
+        }
+    }
+    if cut == 0 {
+        return said.join("; ");
+    }
+    format!(
+        "writers cut off by the 200 messages/s limit in {cut} of {} rounds (seen as: {})",
+        said.len(),
+        ways.join(", ")
+    )
 }
 
 /// Reconnect storm: time to resync everyone.
@@ -858,7 +887,7 @@ fn fmt_num(v: f64) -> String {
 }
 
 /// A whole number with thousands separated by commas: 1,267,200.
-fn thousands(v: f64) -> String {
+pub(crate) fn thousands(v: f64) -> String {
     let digits = format!("{:.0}", v.abs());
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use futures_util::future::join_all;
 use hdrhistogram::Histogram;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::client::{Clock, LoadClient};
 use super::servers::{Programs, Running};
@@ -54,7 +54,7 @@ async fn close_all(clients: Vec<LoadClient>) -> Vec<super::client::Received> {
 }
 
 /// Latency percentiles in milliseconds.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Latency {
     /// Median.
     pub p50: f64,
@@ -79,7 +79,7 @@ impl Latency {
 }
 
 /// One rate of an open-loop run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Step {
     /// Edits per second offered (all clients together).
     pub edits_per_s: f64,
@@ -216,7 +216,7 @@ pub fn slope(points: &[(usize, u64)]) -> f64 {
 }
 
 /// Workload 4 result.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Leak {
     /// RSS before, KiB.
     pub before: u64,
@@ -265,7 +265,7 @@ async fn open_written(srv: &Running, prefix: &str, docs: usize) -> Result<Vec<Lo
 }
 
 /// Workload 5 result, in milliseconds from connecting to holding the state.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Join {
     /// One joiner, doc in memory (median of 10).
     pub warm_one: f64,
@@ -431,7 +431,7 @@ pub fn quantile(sorted: &[f64], q: f64) -> f64 {
 }
 
 /// Workload 8 result.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DocsMemory {
     /// Documents loaded.
     pub docs: usize,

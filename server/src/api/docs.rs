@@ -202,7 +202,7 @@ pub(super) async fn writable(
                 Some(c) => format!("token {} {}", c.sub.as_deref().unwrap_or("-"), c.doc),
                 None => "api".to_owned(),
             };
-            if !shared.creations.allow(creator) {
+            if !shared.creations.allow(&creator) {
                 shared.metrics.reject("new_docs");
                 return Err(ApiError::new(
                     StatusCode::TOO_MANY_REQUESTS,

@@ -232,7 +232,7 @@ async fn run<S>(
                             && lease.room.is_empty()
                             && protocol::carries_content(&bytes)
                         {
-                            if !shared.creations.allow(opts.creator.clone()) {
+                            if !shared.creations.allow(&opts.creator) {
                                 tracing::warn!(creator = %opts.creator, "new-document limit reached");
                                 shared.metrics.reject("new_docs");
                                 ctl.close(close::POLICY, "too many new documents; try again later");
