@@ -8,6 +8,9 @@
 use std::path::Path;
 use std::process::Command;
 
+/// A report page: the results section between its markers, text after it.
+const PAGE: &str = "# Benchmarks\n\n<!-- results:start -->\nold\n<!-- results:end -->\n\nkept\n";
+
 #[test]
 fn every_workload_runs_against_every_server() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
@@ -24,11 +27,7 @@ fn every_workload_runs_against_every_server() {
     let out = tempfile::tempdir().unwrap();
     let json = out.path().join("compare.json");
     let doc = out.path().join("BENCHMARKS.md");
-    std::fs::write(
-        &doc,
-        "# Benchmarks\n\n<!-- results:start -->\nold\n<!-- results:end -->\n\nkept\n",
-    )
-    .unwrap();
+    std::fs::write(&doc, PAGE).unwrap();
     let status = Command::new(env!("CARGO_BIN_EXE_weft-bench"))
         .current_dir(root)
         .args([
@@ -147,11 +146,7 @@ fn every_workload_runs_against_every_server() {
 
     // The report written again from the saved run, measuring nothing, is
     // the same report.
-    std::fs::write(
-        &doc,
-        "# Benchmarks\n\n<!-- results:start -->\nold\n<!-- results:end -->\n\nkept\n",
-    )
-    .unwrap();
+    std::fs::write(&doc, PAGE).unwrap();
     let status = Command::new(env!("CARGO_BIN_EXE_weft-bench"))
         .current_dir(root)
         .args(["compare", "--smoke", "--clients", "10", "--report-from"])
