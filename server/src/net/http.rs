@@ -291,8 +291,6 @@ fn conn_options(
 struct Start {
     shared: Arc<Shared>,
     deflate: Option<weft_core::deflate::Params>,
-    min_size: usize,
-    max_message: usize,
     ws_config: WebSocketConfig,
     doc: DocId,
     opts: ConnOptions,
@@ -304,7 +302,13 @@ impl Start {
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        let io = DeflateStream::server(io, self.deflate, self.min_size, self.max_message);
+        let config = &self.shared.config;
+        let io = DeflateStream::server(
+            io,
+            self.deflate,
+            config.deflate_min_size,
+            config.max_message_size,
+        );
         let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(self.ws_config)).await;
         Box::pin(connection::serve(self.shared, ws, self.doc, self.opts))
     }
@@ -331,16 +335,10 @@ fn accept(shared: &Arc<Shared>, req: &mut Request<Incoming>, a: Admitted) -> Res
         // Small buffers keep idle connections cheap; they grow on demand.
         .read_buffer_size(256)
         .write_buffer_size(8192);
-    let (min_size, max_message) = (
-        shared.config.deflate_min_size,
-        shared.config.max_message_size,
-    );
     let wants_ack = a.opts.ack;
     let start = Start {
         shared: shared.clone(),
         deflate,
-        min_size,
-        max_message,
         ws_config,
         doc: a.doc,
         opts: a.opts,
