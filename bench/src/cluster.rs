@@ -141,9 +141,7 @@ fn table(rows: &[Row], rates: &[f64], short: bool) -> anyhow::Result<String> {
                 // The top step held: the ramp, not the setup, ended there.
                 format!(
                     "{}{}",
-                    if r.fanout.last().is_some_and(|l| std::ptr::eq(l, s))
-                        && r.fanout.len() == rates.len()
-                    {
+                    if rates.last() == Some(&s.edits_per_s) {
                         "≥ "
                     } else {
                         ""

@@ -580,18 +580,18 @@ fn durable(md: &mut String, all: &[Server]) -> anyhow::Result<()> {
 /// What the durable writers met at the defaults, over the rounds: cut off
 /// (however their socket saw the close) or a rate.
 fn at_defaults(said: &[&str]) -> String {
-    let cut = said
+    let cut: Vec<&str> = said
         .iter()
+        .copied()
         .filter(|s| !s.ends_with("acked updates/s"))
-        .count();
+        .collect();
+    if cut.is_empty() {
+        return said.join("; ");
+    }
     let mut ways: Vec<&str> = Vec::new();
-    for s in said {
-        let way = if *s == "closed" {
-            "closed"
-        } else if s.contains("reset") {
+    for s in &cut {
+        let way = if s.contains("reset") {
             "connection reset"
-        } else if s.ends_with("acked updates/s") {
-            continue;
         } else {
             s
         };
@@ -599,11 +599,9 @@ fn at_defaults(said: &[&str]) -> String {
             ways.push(way);
         }
     }
-    if cut == 0 {
-        return said.join("; ");
-    }
     format!(
-        "writers cut off by the 200 messages/s limit in {cut} of {} rounds (seen as: {})",
+        "writers cut off by the 200 messages/s limit in {} of {} rounds (seen as: {})",
+        cut.len(),
         said.len(),
         ways.join(", ")
     )

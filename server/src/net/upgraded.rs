@@ -1,6 +1,7 @@
 //! The socket back out of hyper's upgrade. hyper's upgraded object keeps its
-//! read buffer and connection state (about 800 B) alive for as long as the
-//! WebSocket lives; the socket taken back out of it does not.
+//! read buffer and connection state alive for as long as the WebSocket
+//! lives; the socket taken back out of it does not (227 B less heap per idle
+//! connection, docs/BENCHMARKS.md).
 
 use std::io;
 use std::pin::Pin;
